@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/clientele-crm/clientele/internal/api"
+	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/dynamo"
+)
+
+func cmdInvoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fn := fs.String("fn", api.FnCustomers, "the function to invoke")
+	file := fs.String("event", "", "a JSON file holding an API Gateway HTTP API event")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return fmt.Errorf("-event is required")
+	}
+	raw, err := os.ReadFile(*file)
+	if err != nil {
+		return fmt.Errorf("read event: %w", err)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return fmt.Errorf("event %s is not an API Gateway HTTP API event: %w", *file, err)
+	}
+	known := false
+	for _, rt := range api.Routes() {
+		known = known || rt.Function == *fn
+	}
+	if !known {
+		return fmt.Errorf("no function %q", *fn)
+	}
+	cfg, err := app.Load(getenv)
+	if err != nil {
+		return err
+	}
+	endpoint, stop, err := localDynamoDB(ctx, cfg, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	cfg.Endpoint = endpoint
+	db, err := cfg.DynamoDB(ctx)
+	if err != nil {
+		return err
+	}
+	if err := dynamo.EnsureTable(ctx, db, cfg.Table); err != nil {
+		return err
+	}
+	kr, err := cfg.OpenKeyring(ctx)
+	if err != nil {
+		return err
+	}
+	svc, err := app.Build(ctx, cfg, db, kr, cfg.Logger())
+	if err != nil {
+		return err
+	}
+	resp, err := api.NewHandler(svc.Deps, *fn).Invoke(ctx, ev)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(resp)
+}

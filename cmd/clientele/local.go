@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/clientele-crm/clientele/internal/api"
+	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/ddblocal"
+	"github.com/clientele-crm/clientele/internal/dynamo"
+	"github.com/clientele-crm/clientele/internal/gateway"
+)
+
+// endpointFile records, in the state directory, the DynamoDB Local that a
+// running `clientele run` started, so `token`, `invoke` and later jobs work
+// against the same database.
+const endpointFile = "dynamodb-endpoint"
+
+// localDynamoDB returns the endpoint to use: DYNAMODB_ENDPOINT, else the one
+// a running `clientele run` recorded, else a fresh DynamoDB Local that stop
+// shuts down.
+func localDynamoDB(ctx context.Context, cfg app.Config, stderr io.Writer, startOwn bool) (endpoint string, stop func(), err error) {
+	if cfg.Endpoint != "" {
+		return cfg.Endpoint, func() {}, ddblocal.Wait(ctx, cfg.Endpoint)
+	}
+	if !startOwn {
+		if b, err := os.ReadFile(filepath.Join(cfg.StateDir, endpointFile)); err == nil {
+			ep := strings.TrimSpace(string(b))
+			wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if ddblocal.Wait(wctx, ep) == nil {
+				return ep, func() {}, nil
+			}
+		}
+	}
+	cache, err := ddblocal.DefaultCacheDir()
+	if err != nil {
+		return "", nil, err
+	}
+	fmt.Fprintln(stderr, "starting DynamoDB Local…")
+	inst, err := ddblocal.Start(ctx, cache, io.Discard)
+	if err != nil {
+		return "", nil, fmt.Errorf("start DynamoDB Local: %w", err)
+	}
+	return inst.Endpoint, func() { _ = inst.Stop() }, nil
+}
+
+func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := app.Load(getenv)
+	if err != nil {
+		return err
+	}
+	port := getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	endpoint, stop, err := localDynamoDB(ctx, cfg, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if cfg.Endpoint == "" {
+		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+			return fmt.Errorf("create state directory: %w", err)
+		}
+		ef := filepath.Join(cfg.StateDir, endpointFile)
+		if err := os.WriteFile(ef, []byte(endpoint+"\n"), 0o600); err != nil {
+			return fmt.Errorf("record endpoint: %w", err)
+		}
+		defer os.Remove(ef)
+	}
+	cfg.Endpoint = endpoint
+	h, err := localGateway(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		return fmt.Errorf("listen on 127.0.0.1:%s: %w", port, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	base := "http://127.0.0.1:" + port
+	fmt.Fprintf(stdout, `Clientele is serving on %[1]s (DynamoDB at %[2]s, table %[3]s).
+
+Get a token (roles: admin, sales, service, finance, auditor):
+  TOKEN=$(make -s token ROLE=sales USER=alice | tail -n1)
+
+Create a customer:
+  curl -s -X POST %[1]s/customers -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -d '{"name":"Li Wei","phone":"138 0013 8000","email":"Li.Wei@Example.com"}'
+
+Press Ctrl-C to stop.
+`, base, endpoint, cfg.Table)
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	fmt.Fprintln(stderr, "stopping…")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// localGateway builds every function's handler over one table and puts the
+// gateway in front of them.
+func localGateway(ctx context.Context, cfg app.Config) (http.Handler, error) {
+	db, err := cfg.DynamoDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := dynamo.EnsureTable(ctx, db, cfg.Table); err != nil {
+		return nil, err
+	}
+	kr, err := cfg.OpenKeyring(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger()
+	svc, err := app.Build(ctx, cfg, db, kr, log)
+	if err != nil {
+		return nil, err
+	}
+	key, err := gateway.LoadSigningKey(signingKeyPath(cfg))
+	if err != nil {
+		return nil, err
+	}
+	fns := map[string]gateway.Invoker{}
+	for _, rt := range api.Routes() {
+		if _, ok := fns[rt.Function]; !ok {
+			fns[rt.Function] = api.NewHandler(svc.Deps, rt.Function).Invoke
+		}
+	}
+	return gateway.New(api.Routes(), fns, gateway.NewVerifier(key), log.With(slog.String("component", "gateway"))), nil
+}
+
+func signingKeyPath(cfg app.Config) string { return filepath.Join(cfg.StateDir, "jwt-signing-key.pem") }
+
+func cmdToken(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	role := fs.String("role", "sales", "comma-separated roles: admin, sales, service, finance, auditor")
+	user := fs.String("user", "alice", "the user id (the token's sub)")
+	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := app.Load(getenv)
+	if err != nil {
+		return err
+	}
+	roles := api.ParseGroups(*role)
+	for _, r := range roles {
+		if !validRole(r) {
+			return fmt.Errorf("unknown role %q: use admin, sales, service, finance or auditor", r)
+		}
+	}
+	if len(roles) == 0 || *user == "" {
+		return fmt.Errorf("a role and a user are required")
+	}
+	key, err := gateway.LoadSigningKey(signingKeyPath(cfg))
+	if err != nil {
+		return err
+	}
+	tok, err := key.Token(*user, roles, time.Now(), *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "token for %s (%s), valid %s:\n", *user, strings.Join(roles, ","), *ttl)
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+func validRole(r string) bool {
+	switch r {
+	case "admin", "sales", "service", "finance", "auditor":
+		return true
+	}
+	return false
+}
+
+func cmdTables(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := app.Load(getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.Endpoint == "" {
+		return fmt.Errorf("DYNAMODB_ENDPOINT is not set")
+	}
+	db, err := cfg.DynamoDB(ctx)
+	if err != nil {
+		return err
+	}
+	if err := dynamo.EnsureTable(ctx, db, cfg.Table); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "table %s ready at %s\n", cfg.Table, cfg.Endpoint)
+	return nil
+}
+
+// cmdWithDynamoDB runs a command with a DynamoDB Local of its own, so that
+// every test package of one `make test` shares one database process.
+func cmdWithDynamoDB(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return fmt.Errorf("with-dynamodb needs a command")
+	}
+	cfg, err := app.Load(getenv)
+	if err != nil {
+		return err
+	}
+	endpoint, stop, err := localDynamoDB(ctx, cfg, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "DYNAMODB_ENDPOINT="+endpoint)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	return cmd.Run()
+}

@@ -1,0 +1,58 @@
+// Command clientele is the operator and developer CLI: the local runtime
+// (DynamoDB Local plus the local gateway), tokens for it, and one-off
+// invocations of the functions.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: clientele <command> [flags]
+
+commands:
+  run                  start DynamoDB Local (unless DYNAMODB_ENDPOINT is set) and the local gateway on 127.0.0.1:$PORT
+  token                print a token the local gateway accepts (-role, -user)
+  invoke               run a function's handler on a sample event (-fn, -event) against the local table
+  with-dynamodb -- CMD run CMD with DYNAMODB_ENDPOINT set to a DynamoDB Local started for it
+  tables               create the tables at DYNAMODB_ENDPOINT if they do not exist
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clientele:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return cmdRun(ctx, rest, getenv, stdout, stderr)
+	case "token":
+		return cmdToken(rest, getenv, stdout, stderr)
+	case "invoke":
+		return cmdInvoke(ctx, rest, getenv, stdout, stderr)
+	case "with-dynamodb":
+		return cmdWithDynamoDB(ctx, rest, getenv, stderr)
+	case "tables":
+		return cmdTables(ctx, getenv, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

@@ -1,0 +1,423 @@
+package api
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/clientele-crm/clientele/internal/crm"
+)
+
+// customerReadOnly names the fields a client sees but may not write.
+var customerReadOnly = []string{"id", "version", "createdAt", "updatedAt", "verifiedAt", "reviewDueAt", "completeness", "missingFields"}
+
+// customerView is a customer as the API returns it.
+type customerView struct {
+	crm.Customer
+	Completeness  float64  `json:"completeness"`
+	MissingFields []string `json:"missingFields"`
+}
+
+func viewCustomer(p crm.Policy, c crm.Customer) customerView {
+	v := customerView{Customer: c}
+	v.Completeness, v.MissingFields = p.Completeness(c)
+	return v
+}
+
+func writeCustomer(w http.ResponseWriter, d *Deps, status int, c crm.Customer) {
+	w.Header().Set("ETag", etag(c.Version))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", "/customers/"+c.ID)
+	}
+	writeJSON(w, status, viewCustomer(d.Customers.Policy, c))
+}
+
+func handleCustomerCreate(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := query(r.URL.Query(), "allowDuplicate")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		allowDup, err := q.boolean("allowDuplicate")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		body, err := readBody(r, mediaJSON)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		var in crm.CustomerInput
+		if err := decodeStrict(body, &in, customerReadOnly...); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		c, err := d.Customers.Create(r.Context(), actor(r.Context()), in, allowDup)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeCustomer(w, d, http.StatusCreated, c)
+	})
+}
+
+func handleCustomerGet(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := d.Customers.Get(r.Context(), actor(r.Context()), r.PathValue("id"))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeCustomer(w, d, http.StatusOK, c)
+	})
+}
+
+func handleCustomerPatch(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r, mediaMergePatch, mediaJSON)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if body == nil {
+			writeError(w, r, crm.Invalid{{Field: "body", Code: "required", Message: "a JSON merge patch object is required"}}.Err())
+			return
+		}
+		edit := func(cur crm.CustomerInput) (crm.CustomerInput, error) {
+			return patchInput(cur, body, customerReadOnly...)
+		}
+		c, err := d.Customers.Update(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r), edit)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeCustomer(w, d, http.StatusOK, c)
+	})
+}
+
+func handleCustomerVerify(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r, mediaJSON)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if body != nil {
+			var none struct{}
+			if err := decodeStrict(body, &none); err != nil {
+				writeError(w, r, err)
+				return
+			}
+		}
+		c, err := d.Customers.Verify(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeCustomer(w, d, http.StatusOK, c)
+	})
+}
+
+func handleCustomerList(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := query(r.URL.Query(), "limit", "cursor", "owner", "segment", "tag", "phone", "email", "stale")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		page, perr := q.page()
+		stale, serr := q.boolean("stale")
+		if err := joinInvalid(perr, serr); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		f := crm.CustomerFilter{
+			OwnerID: q.Get("owner"), Segment: strings.ToLower(strings.TrimSpace(q.Get("segment"))),
+			Tag: strings.ToLower(strings.TrimSpace(q.Get("tag"))), Phone: q.Get("phone"), Email: q.Get("email"), Stale: stale,
+		}
+		cs, next, err := d.Customers.List(r.Context(), actor(r.Context()), f, page)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		items := make([]customerView, len(cs))
+		for i, c := range cs {
+			items[i] = viewCustomer(d.Customers.Policy, c)
+		}
+		writeJSON(w, http.StatusOK, list[customerView]{Items: items, NextCursor: next})
+	})
+}
+
+func handleInteractionCreate(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r, mediaJSON)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		var in crm.InteractionInput
+		if err := decodeStrict(body, &in, "id", "customerId", "actorId", "createdAt"); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		it, err := d.Customers.AddInteraction(r.Context(), actor(r.Context()), r.PathValue("id"), in)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/customers/"+it.CustomerID+"/interactions/"+it.ID)
+		writeJSON(w, http.StatusCreated, it)
+	})
+}
+
+func handleInteractionList(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := query(r.URL.Query(), "limit", "cursor")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		page, err := q.page()
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		its, next, err := d.Customers.Interactions(r.Context(), actor(r.Context()), r.PathValue("id"), page)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, list[crm.Interaction]{Items: its, NextCursor: next})
+	})
+}
+
+// importResult reports what became of one row of an import.
+type importResult struct {
+	Row         int              `json:"row"`
+	ID          string           `json:"id,omitempty"`
+	Errors      []crm.FieldError `json:"errors,omitempty"`
+	DuplicateOf string           `json:"duplicateOf,omitempty"`
+}
+
+// maxImportRows bounds one import request.
+const maxImportRows = 1000
+
+func handleCustomerImport(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r, mediaJSON, "text/csv")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		var rows []json.RawMessage
+		if mt == "text/csv" {
+			rows, err = csvRows(body)
+		} else {
+			rows, err = jsonRows(body)
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		a := actor(r.Context())
+		out := struct {
+			Items    []importResult `json:"items"`
+			Created  int            `json:"created"`
+			Rejected int            `json:"rejected"`
+		}{Items: make([]importResult, 0, len(rows))}
+		for i, raw := range rows {
+			res := importResult{Row: i + 1}
+			var in crm.CustomerInput
+			err := decodeStrict(raw, &in, customerReadOnly...)
+			var c crm.Customer
+			if err == nil {
+				c, err = d.Customers.Create(r.Context(), a, in, false)
+			}
+			switch code := crm.ErrorCode(err); code {
+			case "":
+				res.ID = c.ID
+				out.Created++
+			case crm.EINVALID, crm.ECONFLICT, crm.EFORBIDDEN:
+				e := err.(*crm.Error)
+				res.Errors, res.DuplicateOf = e.Fields, e.DuplicateOf
+				if len(res.Errors) == 0 {
+					res.Errors = []crm.FieldError{{Field: "row", Code: code, Message: e.Message}}
+				}
+				out.Rejected++
+			default:
+				// A dependency failed: stop, and report what was done so far.
+				writeError(w, r, fmt.Errorf("import row %d: %w", i+1, err))
+				return
+			}
+			out.Items = append(out.Items, res)
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func jsonRows(body []byte) ([]json.RawMessage, error) {
+	var rows []json.RawMessage
+	if err := json.Unmarshal(body, &rows); err != nil {
+		return nil, crm.Invalid{{Field: "body", Code: "type", Message: "must be a JSON array of customer objects"}}.Err()
+	}
+	return rows, checkRowCount(len(rows))
+}
+
+func checkRowCount(n int) error {
+	switch {
+	case n == 0:
+		return crm.Invalid{{Field: "body", Code: "required", Message: "at least one row is required"}}.Err()
+	case n > maxImportRows:
+		return crm.Invalid{{Field: "body", Code: "too_many", Message: fmt.Sprintf("at most %d rows per request", maxImportRows)}}.Err()
+	}
+	return nil
+}
+
+// csvColumns are the CSV header names an import accepts; dotted names fill
+// nested objects and tags are separated by ';'.
+var csvColumns = []string{"name", "phone", "email", "company", "segment", "tags", "nationalId", "ownerId",
+	"address.line1", "address.line2", "address.city", "address.region", "address.postalCode", "address.country",
+	"billing.bankAccount", "billing.taxId", "consent.reminders", "consent.marketing"}
+
+// csvRows turns a CSV document with a header row into JSON customer objects,
+// so both formats go through the same strict decoding.
+func csvRows(body []byte) ([]json.RawMessage, error) {
+	rd := csv.NewReader(strings.NewReader(string(body)))
+	rd.FieldsPerRecord = 0
+	records, err := rd.ReadAll()
+	if err != nil {
+		return nil, crm.Invalid{{Field: "body", Code: "malformed_csv", Message: "is not valid CSV"}}.Err()
+	}
+	if len(records) == 0 {
+		return nil, checkRowCount(0)
+	}
+	var v crm.Invalid
+	header := records[0]
+	for _, h := range header {
+		if !contains(csvColumns, h) {
+			v.Add("header."+h, "unknown_field", "is not an import column")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	rows := make([]json.RawMessage, 0, len(records)-1)
+	for _, rec := range records[1:] {
+		obj := map[string]any{}
+		for i, h := range header {
+			val := strings.TrimSpace(rec[i])
+			if val == "" {
+				continue
+			}
+			var x any = val
+			switch h {
+			case "tags":
+				x = strings.Split(val, ";")
+			case "consent.reminders", "consent.marketing":
+				if b, err := strconv.ParseBool(val); err == nil {
+					x = b
+				}
+			}
+			parent, leaf, nested := strings.Cut(h, ".")
+			if !nested {
+				obj[h] = x
+				continue
+			}
+			m, _ := obj[parent].(map[string]any)
+			if m == nil {
+				m = map[string]any{}
+				obj[parent] = m
+			}
+			m[leaf] = x
+		}
+		raw, _ := json.Marshal(obj)
+		rows = append(rows, raw)
+	}
+	return rows, checkRowCount(len(rows))
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// list is one page of a collection.
+type list[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// params are a request's query parameters, checked against the names a route
+// accepts so that a misspelt filter is an error, not a silent no-op.
+type params struct{ url.Values }
+
+func query(v url.Values, allowed ...string) (params, error) {
+	var inv crm.Invalid
+	for k := range v {
+		if !contains(allowed, k) {
+			inv.Add(k, "unknown_parameter", "is not a query parameter of this route")
+		}
+	}
+	return params{v}, inv.Err()
+}
+
+func (q params) boolean(name string) (bool, error) {
+	switch q.Get(name) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, crm.Invalid{{Field: name, Code: "type", Message: "must be true or false"}}.Err()
+}
+
+func (q params) page() (crm.Page, error) {
+	p := crm.Page{Limit: 50, Cursor: q.Get("cursor")}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 200 {
+			return p, crm.Invalid{{Field: "limit", Code: "range", Message: "must be an integer from 1 to 200"}}.Err()
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// joinInvalid merges EINVALID errors so one answer names every bad field.
+func joinInvalid(errs ...error) error {
+	var all crm.Invalid
+	for _, err := range errs {
+		if e, ok := err.(*crm.Error); ok {
+			all = append(all, e.Fields...)
+		}
+	}
+	return all.Err()
+}
+
+func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// ifMatch returns the version an If-Match header asks for, nil when there is
+// none or it is "*". A value that is no version of ours can never match.
+func ifMatch(r *http.Request) *int64 {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return nil
+	}
+	v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
+	if err != nil {
+		v = -1
+	}
+	return &v
+}

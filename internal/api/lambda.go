@@ -1,0 +1,201 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/clientele-crm/clientele/internal/crm"
+)
+
+// Deps are what the handlers need.
+type Deps struct {
+	Customers   *crm.Customers
+	Idempotency crm.IdempotencyStore
+	// Health checks the dependencies; nil error means healthy.
+	Health func(ctx context.Context) error
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Handler serves API Gateway HTTP API events for the routes of one function.
+type Handler struct {
+	routes map[string]routeHandler
+	log    *slog.Logger
+}
+
+type routeHandler struct {
+	route Route
+	h     http.Handler
+}
+
+// NewHandler returns the handler of function's routes, or of every route when
+// function is "".
+func NewHandler(d *Deps, function string) *Handler {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	h := &Handler{routes: map[string]routeHandler{}, log: d.Logger}
+	for _, rt := range Routes() {
+		if function != "" && rt.Function != function {
+			continue
+		}
+		var next http.Handler = rt.handler(d)
+		if rt.Idempotent {
+			next = idempotent(d, rt, next)
+		}
+		h.routes[rt.Key()] = routeHandler{route: rt, h: next}
+	}
+	return h
+}
+
+// Invoke handles one API Gateway HTTP API (payload format 2.0) event. The
+// returned error is always nil: every failure is an HTTP answer.
+func (h *Handler) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := time.Now()
+	rec := newRecorder()
+	rh, ok := h.routes[ev.RouteKey]
+	log := h.log.With(slog.String("requestId", ev.RequestContext.RequestID), slog.String("route", ev.RouteKey))
+	ctx = context.WithValue(ctx, requestIDKey, ev.RequestContext.RequestID)
+	ctx = context.WithValue(ctx, loggerKey, log)
+
+	r, err := toRequest(ctx, ev)
+	var a crm.Actor
+	switch {
+	case err != nil:
+		writeError(rec, r, err)
+	case !ok:
+		writeProblem(rec, Problem{Type: problemType(crm.ENOTFOUND), Status: http.StatusNotFound, Detail: "no route " + ev.RouteKey, RequestID: requestID(ctx)})
+	default:
+		a, err = authorize(rh.route, ev)
+		if err != nil {
+			writeError(rec, r, err)
+			break
+		}
+		r = r.WithContext(withActor(r.Context(), a))
+		serve(rh.h, rec, r)
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "request",
+		slog.String("method", ev.RequestContext.HTTP.Method),
+		slog.Int("status", rec.status),
+		slog.String("actor", a.ID),
+		slog.Float64("ms", float64(time.Since(start).Microseconds())/1000))
+	return rec.response(), nil
+}
+
+// authorize reads the caller from the authorizer's claims and checks the
+// route's roles. API Gateway rejects bad tokens before the function runs;
+// this is the second line.
+func authorize(rt Route, ev events.APIGatewayV2HTTPRequest) (crm.Actor, error) {
+	if rt.Public() {
+		return crm.Actor{}, nil
+	}
+	var claims map[string]string
+	if az := ev.RequestContext.Authorizer; az != nil && az.JWT != nil {
+		claims = az.JWT.Claims
+	}
+	a, ok := ActorFromClaims(claims)
+	if !ok {
+		return a, crm.Errorf(crm.EUNAUTHORIZED, "a valid bearer token is required")
+	}
+	if !a.HasAny(rt.Roles...) {
+		return a, crm.Errorf(crm.EFORBIDDEN, "your role may not call %s", rt.Key())
+	}
+	return a, nil
+}
+
+// serve runs h, turning a panic into a 500 so one bad request cannot take the
+// function down with it.
+func serve(h http.Handler, w *recorder, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.reset()
+			writeError(w, r, fmt.Errorf("panic: %v", p))
+		}
+	}()
+	h.ServeHTTP(w, r)
+}
+
+func toRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Request, error) {
+	r := (&http.Request{Method: ev.RequestContext.HTTP.Method, Header: http.Header{}, URL: &url.URL{}}).WithContext(ctx)
+	r.Body = http.NoBody
+	path := ev.RawPath
+	if path == "" {
+		path = ev.RequestContext.HTTP.Path
+	}
+	u, err := url.Parse(path)
+	if err != nil {
+		return r, crm.Errorf(crm.EINVALID, "the request path is malformed")
+	}
+	u.RawQuery = ev.RawQueryString
+	r.URL, r.RequestURI = u, u.RequestURI()
+	for k, v := range ev.Headers {
+		r.Header.Set(k, v)
+	}
+	if len(ev.Cookies) > 0 {
+		r.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))
+	}
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
+			return r, crm.Errorf(crm.EINVALID, "the request body is not valid base64")
+		}
+	}
+	r.Body = readCloser{bytes.NewReader(body)}
+	r.ContentLength = int64(len(body))
+	for k, v := range ev.PathParameters {
+		r.SetPathValue(k, v)
+	}
+	return r, nil
+}
+
+type readCloser struct{ *bytes.Reader }
+
+func (readCloser) Close() error { return nil }
+
+// recorder is the http.ResponseWriter the handlers write a Lambda response to.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func newRecorder() *recorder { return &recorder{header: http.Header{}, status: http.StatusOK} }
+
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.body.Write(b)
+}
+
+func (w *recorder) WriteHeader(status int) {
+	if !w.wrote {
+		w.status, w.wrote = status, true
+	}
+}
+
+func (w *recorder) reset() {
+	w.header, w.status, w.wrote = http.Header{}, http.StatusOK, false
+	w.body.Reset()
+}
+
+func (w *recorder) response() events.APIGatewayV2HTTPResponse {
+	headers := make(map[string]string, len(w.header))
+	for k, v := range w.header {
+		headers[k] = strings.Join(v, ",")
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: w.status, Headers: headers, Body: w.body.String()}
+}

@@ -1,0 +1,98 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/clientele-crm/clientele/internal/crm"
+)
+
+// statusOf maps each error code to its HTTP status. It is the only place the
+// API decides a status from an error.
+var statusOf = map[string]int{
+	crm.EINVALID:      http.StatusBadRequest,
+	crm.EUNAUTHORIZED: http.StatusUnauthorized,
+	crm.EFORBIDDEN:    http.StatusForbidden,
+	crm.ENOTFOUND:     http.StatusNotFound,
+	crm.ECONFLICT:     http.StatusConflict,
+	crm.EPRECONDITION: http.StatusPreconditionFailed,
+	crm.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	crm.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	crm.EIDEMPOTENCY:  http.StatusUnprocessableEntity,
+	crm.ETHROTTLED:    http.StatusTooManyRequests,
+	crm.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	crm.EINTEGRITY:    http.StatusInternalServerError,
+	crm.EINTERNAL:     http.StatusInternalServerError,
+}
+
+var titleOf = map[int]string{
+	http.StatusBadRequest:            "Invalid request",
+	http.StatusUnauthorized:          "Unauthorized",
+	http.StatusForbidden:             "Forbidden",
+	http.StatusNotFound:              "Not found",
+	http.StatusMethodNotAllowed:      "Method not allowed",
+	http.StatusConflict:              "Conflict",
+	http.StatusPreconditionFailed:    "Precondition failed",
+	http.StatusRequestEntityTooLarge: "Request body too large",
+	http.StatusUnsupportedMediaType:  "Unsupported media type",
+	http.StatusUnprocessableEntity:   "Idempotency key reused",
+	http.StatusTooManyRequests:       "Too many requests",
+	http.StatusServiceUnavailable:    "Service unavailable",
+	http.StatusInternalServerError:   "Internal error",
+}
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type        string           `json:"type"`
+	Title       string           `json:"title"`
+	Status      int              `json:"status"`
+	Detail      string           `json:"detail,omitempty"`
+	Errors      []crm.FieldError `json:"errors,omitempty"`
+	DuplicateOf string           `json:"duplicateOf,omitempty"`
+	Allowed     []string         `json:"allowed,omitempty"`
+	RequestID   string           `json:"requestId,omitempty"`
+}
+
+// writeError answers err as problem+json. Errors that are not *crm.Error are
+// bugs or dependency failures: the client gets a generic message and the log
+// gets the error, which by construction holds no personal data.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := crm.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	p := Problem{Type: problemType(code), Status: status, Title: titleOf[status], RequestID: requestID(r.Context())}
+	var e *crm.Error
+	if errors.As(err, &e) && code != crm.EINTERNAL {
+		p.Detail, p.Errors, p.DuplicateOf, p.Allowed = e.Message, e.Fields, e.DuplicateOf, e.Allowed
+	}
+	if status >= 500 {
+		if p.Detail == "" {
+			p.Detail = "the request could not be completed; quote the request id when reporting it"
+		}
+		logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("code", code), slog.String("error", err.Error()))
+	}
+	writeProblem(w, p)
+}
+
+func writeProblem(w http.ResponseWriter, p Problem) {
+	if p.Title == "" {
+		p.Title = titleOf[p.Status]
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// problemType is the problem type URI of an error code.
+func problemType(code string) string { return "https://clientele.dev/problems/" + code }
+
+// writeJSON answers v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,58 @@
+// Package api turns API Gateway HTTP API (payload 2.0) requests into service
+// calls. Its route table is the one description of the HTTP surface: the
+// Lambda dispatch, the local gateway, the CDK stack's routes and the OpenAPI
+// document are all checked against it.
+package api
+
+import (
+	"net/http"
+
+	"github.com/clientele-crm/clientele/internal/crm"
+)
+
+// Functions, one Lambda each.
+const (
+	FnCustomers = "customers"
+)
+
+// Route is one method and path of the API.
+type Route struct {
+	Method string
+	// Path is an API Gateway route path; {name} is a path parameter.
+	Path string
+	// Function names the Lambda that serves the route.
+	Function string
+	// Roles may call the route. None means the route needs no token.
+	Roles []crm.Role
+	// Idempotent routes honour the Idempotency-Key header.
+	Idempotent bool
+	handler    func(d *Deps) http.Handler
+}
+
+// Key returns the API Gateway route key, "METHOD /path".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// Public reports whether the route is served without a token.
+func (r Route) Public() bool { return len(r.Roles) == 0 }
+
+var (
+	all           = crm.Roles
+	customerWrite = []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService}
+)
+
+// Routes returns the route table.
+func Routes() []Route {
+	return []Route{
+		{Method: "GET", Path: "/healthz", Function: FnCustomers, handler: handleHealth},
+		{Method: "GET", Path: "/openapi.json", Function: FnCustomers, handler: handleOpenAPI},
+
+		{Method: "POST", Path: "/customers", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleCustomerCreate},
+		{Method: "GET", Path: "/customers", Function: FnCustomers, Roles: all, handler: handleCustomerList},
+		{Method: "GET", Path: "/customers/{id}", Function: FnCustomers, Roles: all, handler: handleCustomerGet},
+		{Method: "PATCH", Path: "/customers/{id}", Function: FnCustomers, Roles: customerWrite, handler: handleCustomerPatch},
+		{Method: "POST", Path: "/customers/{id}/verify", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleCustomerVerify},
+		{Method: "POST", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleInteractionCreate},
+		{Method: "GET", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, handler: handleInteractionList},
+		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin}, Idempotent: true, handler: handleCustomerImport},
+	}
+}

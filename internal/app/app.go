@@ -1,0 +1,223 @@
+// Package app reads Clientele's configuration and wires the store, the
+// keyring and the services together, once, for every function and for the
+// local runtime.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/clientele-crm/clientele/internal/api"
+	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/dynamo"
+	"github.com/clientele-crm/clientele/internal/envelope"
+	"github.com/clientele-crm/clientele/internal/phone"
+)
+
+// Config is everything configurable, read from the environment.
+type Config struct {
+	// Table is the DynamoDB table name (TABLE_NAME).
+	Table string
+	// Endpoint points at DynamoDB Local (DYNAMODB_ENDPOINT); empty on AWS.
+	Endpoint string
+	// Keyring is "kms" on AWS (KMS_KEY_ID names the key) or "local".
+	Keyring  string
+	KMSKeyID string
+	// StateDir holds the local runtime's keys (CLIENTELE_STATE_DIR).
+	StateDir string
+	Policy   crm.Policy
+	Cache    envelope.Options
+	LogLevel slog.Level
+}
+
+// Load reads the configuration from getenv. Every problem is reported at
+// once.
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		Table:    or(getenv("TABLE_NAME"), "clientele"),
+		Endpoint: getenv("DYNAMODB_ENDPOINT"),
+		Keyring:  or(getenv("KEYRING"), "local"),
+		KMSKeyID: getenv("KMS_KEY_ID"),
+		StateDir: or(getenv("CLIENTELE_STATE_DIR"), ".clientele"),
+		Policy:   crm.DefaultPolicy(phone.E164),
+	}
+	var errs []string
+	if v := getenv("PHONE_REGION"); v != "" {
+		c.Policy.PhoneRegion = strings.ToUpper(v)
+		if _, err := phone.E164("+14155552671", c.Policy.PhoneRegion); len(v) != 2 || err != nil {
+			errs = append(errs, "PHONE_REGION must be an ISO 3166-1 alpha-2 region")
+		}
+	}
+	if v := getenv("REQUIRED_FIELDS"); v != "" {
+		c.Policy.Required = nil
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if !contains(crm.PolicyFields, f) {
+				errs = append(errs, fmt.Sprintf("REQUIRED_FIELDS: %q is not one of %s", f, strings.Join(crm.PolicyFields, ", ")))
+			}
+			c.Policy.Required = append(c.Policy.Required, f)
+		}
+	}
+	if v := getenv("REVIEW_PERIOD"); v != "" {
+		d, err := ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, "REVIEW_PERIOD must be a positive duration such as 180d or 72h")
+		}
+		c.Policy.ReviewPeriod = d
+	}
+	if v := getenv("DATA_KEY_MAX_AGE"); v != "" {
+		d, err := ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, "DATA_KEY_MAX_AGE must be a positive duration")
+		}
+		c.Cache.MaxAge = d
+	}
+	if v := getenv("DATA_KEY_MAX_ITEMS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, "DATA_KEY_MAX_ITEMS must be a positive integer")
+		}
+		c.Cache.MaxItems = n
+	}
+	if v := getenv("LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, "LOG_LEVEL must be debug, info, warn or error")
+		}
+	}
+	switch c.Keyring {
+	case "kms":
+		if c.KMSKeyID == "" {
+			errs = append(errs, "KEYRING=kms needs KMS_KEY_ID")
+		}
+	case "local":
+	default:
+		errs = append(errs, "KEYRING must be kms or local")
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// ParseDuration reads a Go duration or a whole number of days ("180d").
+func ParseDuration(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			return 0, fmt.Errorf("duration %q: %w", s, err)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// Logger returns the JSON logger every process uses.
+func (c Config) Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+}
+
+// DynamoDB returns a client for the configured endpoint: DynamoDB Local with
+// dummy credentials when Endpoint is set, the AWS default chain otherwise.
+func (c Config) DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
+	if c.Endpoint != "" {
+		cfg, err := config.LoadDefaultConfig(ctx,
+			config.WithRegion(or(os.Getenv("AWS_REGION"), "us-east-1")),
+			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+		if err != nil {
+			return nil, fmt.Errorf("load AWS config: %w", err)
+		}
+		return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(c.Endpoint) }), nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return dynamodb.NewFromConfig(cfg), nil
+}
+
+// OpenKeyring returns the KMS keyring on AWS and the file-backed keyring
+// locally.
+func (c Config) OpenKeyring(ctx context.Context) (envelope.Keyring, error) {
+	if c.Keyring == "kms" {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load AWS config: %w", err)
+		}
+		return envelope.NewKMSKeyring(kms.NewFromConfig(cfg), c.KMSKeyID), nil
+	}
+	return envelope.OpenLocalKeyring(filepath.Join(c.StateDir, "keyring.json"))
+}
+
+// Services is everything a function needs, built once per process.
+type Services struct {
+	Store *dynamo.Store
+	Deps  *api.Deps
+}
+
+// Build wires the store and the services for cfg.
+func Build(ctx context.Context, cfg Config, db dynamo.DB, kr envelope.Keyring, log *slog.Logger) (*Services, error) {
+	store, err := dynamo.Open(ctx, dynamo.Config{DB: db, Table: cfg.Table, Keyring: kr, Cache: cfg.Cache})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	customers := &crm.Customers{Store: store, Policy: cfg.Policy, Now: time.Now, NewID: NewID}
+	deps := &api.Deps{Customers: customers, Idempotency: store, Health: store.Ping, Logger: log, Now: time.Now}
+	return &Services{Store: store, Deps: deps}, nil
+}
+
+// Start reads the configuration from getenv and builds the services against
+// the real clients: what every function's main does.
+func Start(ctx context.Context, getenv func(string) string) (*Services, error) {
+	cfg, err := Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	db, err := cfg.DynamoDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := cfg.OpenKeyring(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Build(ctx, cfg, db, kr, cfg.Logger())
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// NewID returns a random 100-bit id with a type prefix, such as "c_…".
+func NewID(prefix string) string {
+	b := make([]byte, 13)
+	_, _ = rand.Read(b)
+	return prefix + "_" + idEncoding.EncodeToString(b)[:20]
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,141 @@
+package crm
+
+import (
+	"context"
+	"time"
+)
+
+// Address is a structured postal address.
+type Address struct {
+	Line1      string `json:"line1,omitempty"`
+	Line2      string `json:"line2,omitempty"`
+	City       string `json:"city,omitempty"`
+	Region     string `json:"region,omitempty"`
+	PostalCode string `json:"postalCode,omitempty"`
+	Country    string `json:"country,omitempty"`
+}
+
+// Billing holds the details only finance and admins may see.
+type Billing struct {
+	BankAccount string `json:"bankAccount,omitempty"`
+	TaxID       string `json:"taxId,omitempty"`
+}
+
+// Consent records what the customer agreed to be contacted about.
+type Consent struct {
+	Reminders bool `json:"reminders"`
+	Marketing bool `json:"marketing"`
+}
+
+// Customer is one customer record, standardized.
+type Customer struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Phone       string    `json:"phone,omitempty"`
+	Email       string    `json:"email,omitempty"`
+	Address     *Address  `json:"address,omitempty"`
+	Company     string    `json:"company,omitempty"`
+	Segment     string    `json:"segment,omitempty"`
+	Tags        []string  `json:"tags,omitempty"`
+	NationalID  string    `json:"nationalId,omitempty"`
+	Billing     *Billing  `json:"billing,omitempty"`
+	OwnerID     string    `json:"ownerId"`
+	Consent     Consent   `json:"consent"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+	VerifiedAt  time.Time `json:"verifiedAt,omitzero"`
+	ReviewDueAt time.Time `json:"reviewDueAt"`
+	Version     int64     `json:"version"`
+	// CreatedBy is the staff member who created the record.
+	CreatedBy string `json:"-"`
+}
+
+// CustomerInput is what a client may write: every writable field of a
+// customer, as decoded from a create request or a merged patch.
+type CustomerInput struct {
+	Name       string   `json:"name"`
+	Phone      string   `json:"phone"`
+	Email      string   `json:"email"`
+	Address    *Address `json:"address"`
+	Company    string   `json:"company"`
+	Segment    string   `json:"segment"`
+	Tags       []string `json:"tags"`
+	NationalID string   `json:"nationalId"`
+	Billing    *Billing `json:"billing"`
+	OwnerID    string   `json:"ownerId"`
+	Consent    *Consent `json:"consent"`
+}
+
+// Input returns the writable part of c, the document a merge patch applies to.
+func (c Customer) Input() CustomerInput {
+	consent := c.Consent
+	return CustomerInput{
+		Name: c.Name, Phone: c.Phone, Email: c.Email, Address: c.Address,
+		Company: c.Company, Segment: c.Segment, Tags: c.Tags, NationalID: c.NationalID,
+		Billing: c.Billing, OwnerID: c.OwnerID, Consent: &consent,
+	}
+}
+
+// CustomerFilter selects customers in a list. Empty fields do not filter.
+type CustomerFilter struct {
+	OwnerID string
+	Segment string
+	Tag     string
+	Phone   string // normalized E.164
+	Email   string // normalized
+	Stale   bool   // review is due at or before AsOf
+	AsOf    time.Time
+}
+
+// Match reports whether c passes every set filter.
+func (f CustomerFilter) Match(c Customer) bool {
+	switch {
+	case f.OwnerID != "" && c.OwnerID != f.OwnerID,
+		f.Segment != "" && c.Segment != f.Segment,
+		f.Tag != "" && !contains(c.Tags, f.Tag),
+		f.Phone != "" && c.Phone != f.Phone,
+		f.Email != "" && c.Email != f.Email,
+		f.Stale && c.ReviewDueAt.After(f.AsOf):
+		return false
+	}
+	return true
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Page asks for one page of a list.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// CustomerStore persists customers. Implementations seal sensitive fields and
+// keep the uniqueness claims on phone, email and national ID.
+type CustomerStore interface {
+	// CreateCustomer stores a new customer and claims its phone, email and
+	// national ID. Returns ECONFLICT with DuplicateOf set when another customer
+	// holds one of them, unless allowDuplicate.
+	CreateCustomer(ctx context.Context, c Customer, allowDuplicate bool) error
+	// GetCustomer returns ENOTFOUND if the customer does not exist.
+	GetCustomer(ctx context.Context, id string) (Customer, error)
+	// UpdateCustomer replaces prev with next when the stored version is still
+	// prev.Version. Returns EPRECONDITION when it is not, ENOTFOUND when the
+	// customer is gone and ECONFLICT (with DuplicateOf) when next claims a
+	// phone, email or national ID another customer holds.
+	UpdateCustomer(ctx context.Context, prev, next Customer) error
+	// ListCustomers returns one page of customers matching f, newest first, and
+	// the cursor of the next page ("" on the last). Returns EINVALID for a
+	// cursor it did not issue for the same filter.
+	ListCustomers(ctx context.Context, f CustomerFilter, p Page) ([]Customer, string, error)
+	// AddInteraction stores an interaction of an existing customer.
+	AddInteraction(ctx context.Context, in Interaction) error
+	// ListInteractions returns one page of a customer's interactions, newest first.
+	ListInteractions(ctx context.Context, customerID string, p Page) ([]Interaction, string, error)
+}

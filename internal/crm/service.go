@@ -1,0 +1,191 @@
+package crm
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Customers carries out customer operations for an actor: it standardizes
+// input, applies ownership, and keeps the derived fields right.
+type Customers struct {
+	Store  CustomerStore
+	Policy Policy
+	Now    func() time.Time
+	NewID  func(prefix string) string
+}
+
+// Create standardizes in and stores a new customer owned by in.OwnerID, or by
+// the actor when none is given. A sales rep may create customers only for
+// themselves. Returns EINVALID naming every bad field, EFORBIDDEN, or
+// ECONFLICT with DuplicateOf.
+func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, allowDuplicate bool) (Customer, error) {
+	std, err := s.Policy.Standardize(in)
+	if err != nil {
+		return Customer{}, err
+	}
+	if std.OwnerID == "" {
+		std.OwnerID = actor.ID
+	}
+	if actor.OwnScopeOnly() && std.OwnerID != actor.ID {
+		return Customer{}, &Error{Code: EFORBIDDEN, Message: "a sales rep may create customers only for themselves",
+			Fields: []FieldError{{Field: "ownerId", Code: "forbidden", Message: "must be your own id"}}}
+	}
+	if allowDuplicate && !actor.Has(RoleAdmin) {
+		return Customer{}, Errorf(EFORBIDDEN, "only an admin may allow a duplicate")
+	}
+	now := s.Now().UTC()
+	c := Customer{ID: s.NewID("c"), CreatedAt: now, CreatedBy: actor.ID, Version: 1}
+	c.apply(std, now)
+	c.ReviewDueAt = s.Policy.ReviewDue(c)
+	if err := s.Store.CreateCustomer(ctx, c, allowDuplicate); err != nil {
+		return Customer{}, err
+	}
+	return c, nil
+}
+
+// Get returns the customer if the actor may see it. Returns ENOTFOUND when it
+// does not exist or belongs to another rep.
+func (s *Customers) Get(ctx context.Context, actor Actor, id string) (Customer, error) {
+	c, err := s.Store.GetCustomer(ctx, id)
+	if err != nil {
+		return Customer{}, err
+	}
+	if actor.OwnScopeOnly() && c.OwnerID != actor.ID {
+		return Customer{}, Errorf(ENOTFOUND, "customer %s not found", id)
+	}
+	return c, nil
+}
+
+// Update applies edit to the customer's writable fields and stores the
+// standardized result. ifMatch, when not nil, must equal the stored version.
+// Returns ENOTFOUND, EPRECONDITION, EINVALID, EFORBIDDEN or ECONFLICT.
+func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (Customer, error) {
+	prev, err := s.Get(ctx, actor, id)
+	if err != nil {
+		return Customer{}, err
+	}
+	if ifMatch != nil && *ifMatch != prev.Version {
+		return Customer{}, Errorf(EPRECONDITION, "customer %s is at another version", id)
+	}
+	in, err := edit(prev.Input())
+	if err != nil {
+		return Customer{}, err
+	}
+	std, err := s.Policy.Standardize(in)
+	if err != nil {
+		return Customer{}, err
+	}
+	if std.OwnerID == "" {
+		return Customer{}, Invalid{{Field: "ownerId", Code: "required", Message: "cannot be removed"}}.Err()
+	}
+	if std.OwnerID != prev.OwnerID && !actor.Has(RoleAdmin) {
+		return Customer{}, &Error{Code: EFORBIDDEN, Message: "only an admin may change a customer's owner",
+			Fields: []FieldError{{Field: "ownerId", Code: "forbidden", Message: "only an admin may change it"}}}
+	}
+	next := prev
+	now := s.Now().UTC()
+	next.apply(std, now)
+	next.Version = prev.Version + 1
+	next.ReviewDueAt = s.Policy.ReviewDue(next)
+	if err := s.Store.UpdateCustomer(ctx, prev, next); err != nil {
+		return Customer{}, err
+	}
+	return next, nil
+}
+
+// Verify records that the customer's data was checked with the customer,
+// which restarts the review clock. ifMatch, when not nil, must equal the
+// stored version.
+func (s *Customers) Verify(ctx context.Context, actor Actor, id string, ifMatch *int64) (Customer, error) {
+	prev, err := s.Get(ctx, actor, id)
+	if err != nil {
+		return Customer{}, err
+	}
+	if ifMatch != nil && *ifMatch != prev.Version {
+		return Customer{}, Errorf(EPRECONDITION, "customer %s is at another version", id)
+	}
+	next := prev
+	next.VerifiedAt = s.Now().UTC()
+	next.Version++
+	next.ReviewDueAt = s.Policy.ReviewDue(next)
+	if err := s.Store.UpdateCustomer(ctx, prev, next); err != nil {
+		return Customer{}, err
+	}
+	return next, nil
+}
+
+// List returns one page of the customers the actor may see that match f. A
+// sales rep's list is always limited to their own customers.
+func (s *Customers) List(ctx context.Context, actor Actor, f CustomerFilter, p Page) ([]Customer, string, error) {
+	if actor.OwnScopeOnly() {
+		if f.OwnerID != "" && f.OwnerID != actor.ID {
+			return []Customer{}, "", nil
+		}
+		f.OwnerID = actor.ID
+	}
+	if f.Stale {
+		f.AsOf = s.Now().UTC()
+	}
+	var v Invalid
+	if f.Phone != "" {
+		e164, err := s.Policy.ParsePhone(f.Phone, s.Policy.PhoneRegion)
+		if err != nil {
+			v.Add("phone", "invalid_phone", "is not a valid phone number")
+		}
+		f.Phone = e164
+	}
+	if f.Email != "" {
+		f.Email = lowerTrim(f.Email)
+		if !validEmail(f.Email) {
+			v.Add("email", "invalid_email", "is not a valid email address")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	return s.Store.ListCustomers(ctx, f, p)
+}
+
+// AddInteraction logs an interaction against a customer the actor may see.
+func (s *Customers) AddInteraction(ctx context.Context, actor Actor, customerID string, in InteractionInput) (Interaction, error) {
+	if err := in.Validate(); err != nil {
+		return Interaction{}, err
+	}
+	if _, err := s.Get(ctx, actor, customerID); err != nil {
+		return Interaction{}, err
+	}
+	it := Interaction{
+		ID: s.NewID("i"), CustomerID: customerID, Kind: in.Kind, At: in.At.UTC(),
+		Summary: trimSpace(in.Summary), ActorID: actor.ID, CreatedAt: s.Now().UTC(),
+	}
+	if in.FollowUpAt != nil {
+		f := in.FollowUpAt.UTC()
+		it.FollowUpAt = &f
+	}
+	if err := s.Store.AddInteraction(ctx, it); err != nil {
+		return Interaction{}, err
+	}
+	return it, nil
+}
+
+// Interactions lists a visible customer's interactions, newest first.
+func (s *Customers) Interactions(ctx context.Context, actor Actor, customerID string, p Page) ([]Interaction, string, error) {
+	if _, err := s.Get(ctx, actor, customerID); err != nil {
+		return nil, "", err
+	}
+	return s.Store.ListInteractions(ctx, customerID, p)
+}
+
+// apply copies the standardized writable fields onto c and stamps the update.
+func (c *Customer) apply(in CustomerInput, now time.Time) {
+	c.Name, c.Phone, c.Email, c.Address = in.Name, in.Phone, in.Email, in.Address
+	c.Company, c.Segment, c.Tags, c.NationalID = in.Company, in.Segment, in.Tags, in.NationalID
+	c.Billing, c.OwnerID = in.Billing, in.OwnerID
+	if in.Consent != nil {
+		c.Consent = *in.Consent
+	}
+	c.UpdatedAt = now
+}
+
+func lowerTrim(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

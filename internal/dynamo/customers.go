@@ -1,0 +1,364 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/clientele-crm/clientele/internal/crm"
+)
+
+const (
+	entityCustomer    = "customer"
+	entityInteraction = "interaction"
+	skProfile         = "PROFILE"
+)
+
+func customerPK(id string) string { return "CUST#" + id }
+
+// customerItem is a customer's profile item, less its sealed fields.
+type customerItem struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	Type   string `dynamodbav:"type"`
+	GSI1PK string `dynamodbav:"GSI1PK"`
+	GSI1SK string `dynamodbav:"GSI1SK"`
+	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
+	GSI2SK string `dynamodbav:"GSI2SK,omitempty"`
+	GSI3PK string `dynamodbav:"GSI3PK"`
+	GSI3SK string `dynamodbav:"GSI3SK"`
+	GSI4PK string `dynamodbav:"GSI4PK"`
+	GSI4SK string `dynamodbav:"GSI4SK"`
+
+	ID          string      `dynamodbav:"id"`
+	Name        string      `dynamodbav:"name"`
+	Company     string      `dynamodbav:"company,omitempty"`
+	Segment     string      `dynamodbav:"segment,omitempty"`
+	Tags        []string    `dynamodbav:"tags,omitempty"`
+	OwnerID     string      `dynamodbav:"ownerId"`
+	Consent     crm.Consent `dynamodbav:"consent"`
+	CreatedAt   time.Time   `dynamodbav:"createdAt"`
+	CreatedBy   string      `dynamodbav:"createdBy"`
+	UpdatedAt   time.Time   `dynamodbav:"updatedAt"`
+	VerifiedAt  *time.Time  `dynamodbav:"verifiedAt,omitempty"`
+	ReviewDueAt time.Time   `dynamodbav:"reviewDueAt"`
+	Version     int64       `dynamodbav:"version"`
+	// Claims lists the lookup fields whose uniqueness claim this customer
+	// holds (an admin-allowed duplicate holds none for the shared value).
+	Claims []string `dynamodbav:"claims,omitempty"`
+}
+
+// customerSecrets are the customer's sealed fields.
+type customerSecrets struct {
+	Phone      string       `json:"phone"`
+	Email      string       `json:"email"`
+	Address    *crm.Address `json:"address"`
+	NationalID string       `json:"nationalId"`
+	Billing    *crm.Billing `json:"billing"`
+}
+
+func (s *Store) toCustomerItem(ctx context.Context, c crm.Customer, claims []string) (map[string]types.AttributeValue, error) {
+	created := sortTime(c.CreatedAt) + "#" + c.ID
+	it := customerItem{
+		PK: customerPK(c.ID), SK: skProfile, Type: entityCustomer,
+		GSI1PK: "OWNER#" + c.OwnerID, GSI1SK: created,
+		GSI3PK: "CUSTOMER", GSI3SK: created,
+		GSI4PK: "REVIEW", GSI4SK: sortTime(c.ReviewDueAt) + "#" + c.ID,
+		ID: c.ID, Name: c.Name, Company: c.Company, Segment: c.Segment, Tags: c.Tags,
+		OwnerID: c.OwnerID, Consent: c.Consent, CreatedAt: c.CreatedAt, CreatedBy: c.CreatedBy,
+		UpdatedAt: c.UpdatedAt, ReviewDueAt: c.ReviewDueAt, Version: c.Version, Claims: claims,
+	}
+	if c.Segment != "" {
+		it.GSI2PK, it.GSI2SK = "SEG#"+c.Segment, created
+	}
+	if !c.VerifiedAt.IsZero() {
+		v := c.VerifiedAt
+		it.VerifiedAt = &v
+	}
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return nil, fmt.Errorf("marshal customer %s: %w", c.ID, err)
+	}
+	sec := customerSecrets{Phone: c.Phone, Email: c.Email, Address: c.Address, NationalID: c.NationalID, Billing: c.Billing}
+	if err := s.seal(ctx, entityCustomer, item, &sec); err != nil {
+		return nil, err
+	}
+	return item, nil
+}
+
+func (s *Store) fromCustomerItem(ctx context.Context, item map[string]types.AttributeValue) (crm.Customer, []string, error) {
+	var it customerItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return crm.Customer{}, nil, fmt.Errorf("unmarshal customer: %w", err)
+	}
+	var sec customerSecrets
+	if err := s.open(ctx, entityCustomer, item, &sec); err != nil {
+		return crm.Customer{}, nil, err
+	}
+	c := crm.Customer{
+		ID: it.ID, Name: it.Name, Phone: sec.Phone, Email: sec.Email, Address: sec.Address,
+		Company: it.Company, Segment: it.Segment, Tags: it.Tags, NationalID: sec.NationalID,
+		Billing: sec.Billing, OwnerID: it.OwnerID, Consent: it.Consent, CreatedAt: it.CreatedAt.UTC(),
+		CreatedBy: it.CreatedBy, UpdatedAt: it.UpdatedAt.UTC(), ReviewDueAt: it.ReviewDueAt.UTC(), Version: it.Version,
+	}
+	if it.VerifiedAt != nil {
+		c.VerifiedAt = it.VerifiedAt.UTC()
+	}
+	return c, it.Claims, nil
+}
+
+// lookupField is a field customers are found by and deduplicated on.
+type lookupField struct {
+	name  string
+	value func(crm.Customer) string
+}
+
+var lookupFields = []lookupField{
+	{crm.FieldPhone, func(c crm.Customer) string { return c.Phone }},
+	{crm.FieldEmail, func(c crm.Customer) string { return c.Email }},
+	{crm.FieldNationalID, func(c crm.Customer) string { return c.NationalID }},
+}
+
+// Lookup items live under one partition per blind index value: the claim
+// (SK "CLAIM") makes the value unique, and one member item per customer
+// (SK "CUST#id") makes exact lookups a Query.
+func (s *Store) lookupPK(field, value string) string {
+	return "IDX#" + field + "#" + s.index.Index(field, value)
+}
+
+const skClaim = "CLAIM"
+
+func (s *Store) claimPut(field, value, customerID string) types.TransactWriteItem {
+	item := itemKey(s.lookupPK(field, value), skClaim)
+	item["customerId"] = &types.AttributeValueMemberS{Value: customerID}
+	item["field"] = &types.AttributeValueMemberS{Value: field}
+	item["type"] = &types.AttributeValueMemberS{Value: "claim"}
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}}
+}
+
+func (s *Store) claimDelete(field, value, customerID string) types.TransactWriteItem {
+	return types.TransactWriteItem{Delete: &types.Delete{
+		TableName: &s.table, Key: itemKey(s.lookupPK(field, value), skClaim),
+		ConditionExpression:       aws.String("customerId = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: customerID}},
+	}}
+}
+
+func (s *Store) memberPut(field, value, customerID string) types.TransactWriteItem {
+	item := itemKey(s.lookupPK(field, value), customerPK(customerID))
+	item["customerId"] = &types.AttributeValueMemberS{Value: customerID}
+	item["type"] = &types.AttributeValueMemberS{Value: "lookup"}
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}
+}
+
+func (s *Store) memberDelete(field, value, customerID string) types.TransactWriteItem {
+	return types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: itemKey(s.lookupPK(field, value), customerPK(customerID))}}
+}
+
+func (s *Store) tagPut(c crm.Customer, tag string) types.TransactWriteItem {
+	item := itemKey(customerPK(c.ID), "TAG#"+tag)
+	item["customerId"] = &types.AttributeValueMemberS{Value: c.ID}
+	item["type"] = &types.AttributeValueMemberS{Value: "tag"}
+	item["GSI2PK"] = &types.AttributeValueMemberS{Value: "TAG#" + tag}
+	item["GSI2SK"] = &types.AttributeValueMemberS{Value: sortTime(c.CreatedAt) + "#" + c.ID}
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}
+}
+
+func (s *Store) tagDelete(id, tag string) types.TransactWriteItem {
+	return types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: itemKey(customerPK(id), "TAG#"+tag)}}
+}
+
+// CreateCustomer implements crm.CustomerStore.
+func (s *Store) CreateCustomer(ctx context.Context, c crm.Customer, allowDuplicate bool) error {
+	var ops []types.TransactWriteItem
+	var claimed []string
+	var claimOps []int
+	for _, f := range lookupFields {
+		v := f.value(c)
+		if v == "" {
+			continue
+		}
+		if allowDuplicate {
+			// An allowed duplicate takes a free claim but never fights for a held one.
+			held, err := s.claimHolder(ctx, f.name, v)
+			if err != nil {
+				return err
+			}
+			if held != "" {
+				ops = append(ops, s.memberPut(f.name, v, c.ID))
+				continue
+			}
+		}
+		claimOps = append(claimOps, len(ops))
+		claimed = append(claimed, f.name)
+		ops = append(ops, s.claimPut(f.name, v, c.ID), s.memberPut(f.name, v, c.ID))
+	}
+	for _, t := range c.Tags {
+		ops = append(ops, s.tagPut(c, t))
+	}
+	item, err := s.toCustomerItem(ctx, c, claimed)
+	if err != nil {
+		return err
+	}
+	ops = append(ops, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
+	return s.transact(ctx, ops, c, "create customer")
+}
+
+// UpdateCustomer implements crm.CustomerStore.
+func (s *Store) UpdateCustomer(ctx context.Context, prev, next crm.Customer) error {
+	_, held, err := s.getCustomer(ctx, prev.ID)
+	if err != nil {
+		return err
+	}
+	var ops []types.TransactWriteItem
+	claims := []string{}
+	for _, f := range lookupFields {
+		old, nv := f.value(prev), f.value(next)
+		holds := slices.Contains(held, f.name)
+		if old == nv {
+			if holds {
+				claims = append(claims, f.name)
+			}
+			continue
+		}
+		if old != "" {
+			if holds {
+				ops = append(ops, s.claimDelete(f.name, old, prev.ID))
+			}
+			ops = append(ops, s.memberDelete(f.name, old, prev.ID))
+		}
+		if nv != "" {
+			ops = append(ops, s.claimPut(f.name, nv, next.ID), s.memberPut(f.name, nv, next.ID))
+			claims = append(claims, f.name)
+		}
+	}
+	for _, t := range prev.Tags {
+		if !slices.Contains(next.Tags, t) {
+			ops = append(ops, s.tagDelete(prev.ID, t))
+		}
+	}
+	for _, t := range next.Tags {
+		if !slices.Contains(prev.Tags, t) {
+			ops = append(ops, s.tagPut(next, t))
+		}
+	}
+	item, err := s.toCustomerItem(ctx, next, claims)
+	if err != nil {
+		return err
+	}
+	put := &types.Put{
+		TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("attribute_exists(PK) AND version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(prev.Version)}},
+	}
+	if len(ops) == 0 {
+		// The common case needs no transaction: one conditional put.
+		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression, ExpressionAttributeValues: put.ExpressionAttributeValues})
+		if isConditionFailed(err) {
+			return crm.Errorf(crm.EPRECONDITION, "customer %s was changed by someone else", prev.ID)
+		}
+		return wrap(err, "put customer "+prev.ID)
+	}
+	ops = append(ops, types.TransactWriteItem{Put: put})
+	return s.transact(ctx, ops, next, "update customer")
+}
+
+// transact runs a customer write and explains a cancellation: a taken claim
+// is a duplicate, a failed version check a lost race.
+func (s *Store) transact(ctx context.Context, ops []types.TransactWriteItem, c crm.Customer, op string) error {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
+	if err == nil {
+		return nil
+	}
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return wrap(err, op+" "+c.ID)
+	}
+	dup := &crm.Error{Code: crm.ECONFLICT, Message: "a customer with the same details already exists"}
+	for _, f := range lookupFields {
+		v := f.value(c)
+		if v == "" {
+			continue
+		}
+		holder, err := s.claimHolder(ctx, f.name, v)
+		if err != nil {
+			return err
+		}
+		if holder != "" && holder != c.ID {
+			dup.Fields = append(dup.Fields, crm.FieldError{Field: f.name, Code: "duplicate", Message: "matches an existing customer"})
+			if dup.DuplicateOf == "" {
+				dup.DuplicateOf = holder
+			}
+		}
+	}
+	if len(dup.Fields) > 0 {
+		return dup
+	}
+	if isConflictOnly(tce) {
+		return crm.Errorf(crm.EUNAVAILABLE, "a concurrent write got in the way; retry")
+	}
+	return crm.Errorf(crm.EPRECONDITION, "customer %s was changed by someone else", c.ID)
+}
+
+// isConflictOnly reports a cancellation caused by a concurrent transaction,
+// not by any condition.
+func isConflictOnly(tce *types.TransactionCanceledException) bool {
+	for _, r := range tce.CancellationReasons {
+		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) claimHolder(ctx context.Context, field, value string) (string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(s.lookupPK(field, value), skClaim), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", wrap(err, "get claim")
+	}
+	id, _ := out.Item["customerId"].(*types.AttributeValueMemberS)
+	if id == nil {
+		return "", nil
+	}
+	return id.Value, nil
+}
+
+// GetCustomer implements crm.CustomerStore.
+func (s *Store) GetCustomer(ctx context.Context, id string) (crm.Customer, error) {
+	c, _, err := s.getCustomer(ctx, id)
+	return c, err
+}
+
+func (s *Store) getCustomer(ctx context.Context, id string) (crm.Customer, []string, error) {
+	if !validID(id) {
+		return crm.Customer{}, nil, crm.Errorf(crm.ENOTFOUND, "customer not found")
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(customerPK(id), skProfile), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return crm.Customer{}, nil, wrap(err, "get customer "+id)
+	}
+	if out.Item == nil {
+		return crm.Customer{}, nil, crm.Errorf(crm.ENOTFOUND, "customer %s not found", id)
+	}
+	return s.fromCustomerItem(ctx, out.Item)
+}
+
+// validID keeps ids that could never have been issued out of key expressions.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,94 @@
+package dynamo
+
+import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Index describes one global secondary index: string partition and sort keys,
+// every attribute projected.
+type Index struct {
+	Name         string
+	PartitionKey string
+	SortKey      string
+}
+
+// TableDef is the single description of a table's keys and indexes. The CDK
+// stack and the local runtime both build their tables from it, so the two can
+// never disagree.
+type TableDef struct {
+	PartitionKey string
+	SortKey      string
+	Indexes      []Index
+	// TTLAttribute names the epoch-seconds attribute DynamoDB expires items by.
+	TTLAttribute string
+}
+
+// Attribute and index names of the main table.
+const (
+	attrPK  = "PK"
+	attrSK  = "SK"
+	attrTTL = "expiresAt"
+
+	// IndexByOwner lists a rep's customers, newest first.
+	IndexByOwner = "GSI1"
+	// IndexByGroup lists customers of a segment or carrying a tag, newest first.
+	IndexByGroup = "GSI2"
+	// IndexByKind lists every item of one kind (all customers), newest first.
+	IndexByKind = "GSI3"
+	// IndexByDue lists items by the instant they fall due (customers' review).
+	IndexByDue = "GSI4"
+)
+
+// MainTable holds customers, their interactions, uniqueness claims and
+// idempotency records.
+var MainTable = TableDef{
+	PartitionKey: attrPK,
+	SortKey:      attrSK,
+	Indexes: []Index{
+		{Name: IndexByOwner, PartitionKey: "GSI1PK", SortKey: "GSI1SK"},
+		{Name: IndexByGroup, PartitionKey: "GSI2PK", SortKey: "GSI2SK"},
+		{Name: IndexByKind, PartitionKey: "GSI3PK", SortKey: "GSI3SK"},
+		{Name: IndexByDue, PartitionKey: "GSI4PK", SortKey: "GSI4SK"},
+	},
+	TTLAttribute: attrTTL,
+}
+
+// CreateTableInput returns the request that creates the table under name,
+// billed on demand, with a stream of new and old images.
+func (t TableDef) CreateTableInput(name string) *dynamodb.CreateTableInput {
+	attrs := []types.AttributeDefinition{
+		{AttributeName: aws.String(t.PartitionKey), AttributeType: types.ScalarAttributeTypeS},
+		{AttributeName: aws.String(t.SortKey), AttributeType: types.ScalarAttributeTypeS},
+	}
+	var gsis []types.GlobalSecondaryIndex
+	for _, ix := range t.Indexes {
+		attrs = append(attrs,
+			types.AttributeDefinition{AttributeName: aws.String(ix.PartitionKey), AttributeType: types.ScalarAttributeTypeS},
+			types.AttributeDefinition{AttributeName: aws.String(ix.SortKey), AttributeType: types.ScalarAttributeTypeS},
+		)
+		gsis = append(gsis, types.GlobalSecondaryIndex{
+			IndexName: aws.String(ix.Name),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(ix.PartitionKey), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(ix.SortKey), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		})
+	}
+	return &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: attrs,
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(t.PartitionKey), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(t.SortKey), KeyType: types.KeyTypeRange},
+		},
+		GlobalSecondaryIndexes: gsis,
+		StreamSpecification: &types.StreamSpecification{
+			StreamEnabled:  aws.Bool(true),
+			StreamViewType: types.StreamViewTypeNewAndOldImages,
+		},
+	}
+}

@@ -1,0 +1,148 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// The local identity provider's issuer and audience. They stand in for the
+// Cognito user pool's issuer URL and app client id.
+const (
+	Issuer   = "https://clientele.local/idp"
+	Audience = "clientele-local"
+)
+
+// SigningKey is the local identity provider's RSA key pair.
+type SigningKey struct {
+	Private *rsa.PrivateKey
+	KeyID   string
+}
+
+// LoadSigningKey reads the key pair at path, creating it (mode 0600) on
+// first use. Two processes racing to create it agree on one key.
+func LoadSigningKey(path string) (*SigningKey, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := createKey(path); err != nil {
+			return nil, err
+		}
+		raw, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read signing key: %w", err)
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil {
+		return nil, fmt.Errorf("signing key %s is not PEM", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse signing key: %w", err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("signing key %s is not RSA", path)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&rk.PublicKey)
+	sum := sha256.Sum256(der)
+	return &SigningKey{Private: rk, KeyID: base64.RawURLEncoding.EncodeToString(sum[:12])}, nil
+}
+
+func createKey(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return fmt.Errorf("generate signing key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return fmt.Errorf("encode signing key: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".signing-key-*")
+	if err != nil {
+		return fmt.Errorf("create signing key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := pem.Encode(tmp, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write signing key: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write signing key: %w", err)
+	}
+	// Link fails if another process created the key first; theirs wins.
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("install signing key: %w", err)
+	}
+	return nil
+}
+
+// Token mints an ID token for user with roles, as Cognito would: the roles
+// in cognito:groups, signed RS256.
+func (k *SigningKey) Token(user string, roles []string, now time.Time, ttl time.Duration) (string, error) {
+	claims := jwt.MapClaims{
+		"iss": Issuer, "aud": Audience, "sub": user, "token_use": "id",
+		"cognito:username": user, "cognito:groups": roles,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(ttl).Unix(),
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	t.Header["kid"] = k.KeyID
+	return t.SignedString(k.Private)
+}
+
+// Verifier checks bearer tokens the way API Gateway's JWT authorizer does:
+// RS256 only, a known key id, the issuer, the audience (aud, or client_id on
+// access tokens), expiry and not-before.
+type Verifier struct {
+	Keys     map[string]*rsa.PublicKey
+	Issuer   string
+	Audience string
+	Now      func() time.Time
+}
+
+// NewVerifier trusts the public half of k.
+func NewVerifier(k *SigningKey) *Verifier {
+	return &Verifier{Keys: map[string]*rsa.PublicKey{k.KeyID: &k.Private.PublicKey}, Issuer: Issuer, Audience: Audience, Now: time.Now}
+}
+
+// Verify returns the token's claims. Its errors say what is wrong with the
+// token in general terms, never echoing it.
+func (v *Verifier) Verify(token string) (jwt.MapClaims, error) {
+	claims := jwt.MapClaims{}
+	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		if k, ok := v.Keys[kid]; ok {
+			return k, nil
+		}
+		return nil, errors.New("unknown signing key")
+	},
+		jwt.WithValidMethods([]string{"RS256"}),
+		jwt.WithIssuer(v.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(v.Now),
+		jwt.WithLeeway(0),
+	)
+	if err != nil {
+		return nil, errors.New("the token is invalid, expired or not issued for this API")
+	}
+	aud, _ := claims.GetAudience()
+	clientID, _ := claims["client_id"].(string)
+	if !slices.Contains(aud, v.Audience) && clientID != v.Audience {
+		return nil, errors.New("the token is invalid, expired or not issued for this API")
+	}
+	return claims, nil
+}

@@ -1,0 +1,233 @@
+// Package testenv gives tests the real runtime: DynamoDB Local (one per test
+// binary, or DYNAMODB_ENDPOINT when set), a fresh table per test, the
+// services wired as in production with a local keyring, and the local
+// gateway in front of them.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/clientele-crm/clientele/internal/api"
+	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/ddblocal"
+	"github.com/clientele-crm/clientele/internal/dynamo"
+	"github.com/clientele-crm/clientele/internal/envelope"
+	"github.com/clientele-crm/clientele/internal/gateway"
+)
+
+var endpoint string
+
+// Main runs a test binary's tests with DynamoDB Local up. Call it from
+// TestMain.
+func Main(m *testing.M) {
+	ep, stop, err := ddblocal.TestEndpoint()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		os.Exit(1)
+	}
+	endpoint = ep
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+// Endpoint is the DynamoDB Local endpoint of this test binary.
+func Endpoint() string { return endpoint }
+
+var tableSeq atomic.Int64
+
+// Env is one test's world.
+type Env struct {
+	TB       testing.TB
+	Config   app.Config
+	DB       *dynamodb.Client
+	Keyring  envelope.Keyring
+	Services *app.Services
+	Key      *gateway.SigningKey
+	Server   *httptest.Server
+	// Logs holds every log line the services wrote.
+	Logs *LockedBuffer
+}
+
+// Option adjusts an Env before its services are built.
+type Option func(*Env)
+
+// WithKeyring replaces the local keyring.
+func WithKeyring(kr envelope.Keyring) Option { return func(e *Env) { e.Keyring = kr } }
+
+// WithConfig edits the configuration.
+func WithConfig(f func(*app.Config)) Option { return func(e *Env) { f(&e.Config) } }
+
+// New builds an Env with its own table.
+func New(tb testing.TB, opts ...Option) *Env {
+	tb.Helper()
+	if endpoint == "" {
+		tb.Fatal("testenv.Main was not called from TestMain")
+	}
+	ctx := context.Background()
+	state := tb.TempDir()
+	cfg, err := app.Load(func(k string) string {
+		switch k {
+		case "DYNAMODB_ENDPOINT":
+			return endpoint
+		case "CLIENTELE_STATE_DIR":
+			return state
+		case "TABLE_NAME":
+			return fmt.Sprintf("t%d-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9, tableSeq.Add(1))
+		}
+		return ""
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := &Env{TB: tb, Config: cfg, Logs: &LockedBuffer{}}
+	if e.DB, err = cfg.DynamoDB(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if err := dynamo.EnsureTable(ctx, e.DB, cfg.Table); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		_, _ = e.DB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(cfg.Table)})
+	})
+	if e.Keyring, err = envelope.OpenLocalKeyring(filepath.Join(state, "keyring.json")); err != nil {
+		tb.Fatal(err)
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	log := slog.New(slog.NewJSONHandler(e.Logs, nil))
+	if e.Services, err = app.Build(ctx, e.Config, e.DB, e.Keyring, log); err != nil {
+		tb.Fatal(err)
+	}
+	if e.Key, err = gateway.LoadSigningKey(filepath.Join(state, "jwt.pem")); err != nil {
+		tb.Fatal(err)
+	}
+	fns := map[string]gateway.Invoker{}
+	for _, rt := range api.Routes() {
+		fns[rt.Function] = api.NewHandler(e.Services.Deps, rt.Function).Invoke
+	}
+	e.Server = httptest.NewServer(gateway.New(api.Routes(), fns, gateway.NewVerifier(e.Key), log))
+	tb.Cleanup(e.Server.Close)
+	return e
+}
+
+// Token mints a token for user holding roles.
+func (e *Env) Token(user string, roles ...string) string {
+	e.TB.Helper()
+	t, err := e.Key.Token(user, roles, time.Now(), time.Hour)
+	if err != nil {
+		e.TB.Fatal(err)
+	}
+	return t
+}
+
+// Response is an HTTP answer, read whole.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test when it cannot.
+func (r Response) JSON(tb testing.TB, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		tb.Fatalf("decode %d response: %v", r.Status, err)
+	}
+}
+
+// Map decodes the body as a JSON object.
+func (r Response) Map(tb testing.TB) map[string]any {
+	tb.Helper()
+	var m map[string]any
+	r.JSON(tb, &m)
+	return m
+}
+
+// Request is a request to send through the gateway.
+type Request struct {
+	Method, Path, Token string
+	// Body is sent as is when it is a string or []byte, as JSON otherwise.
+	Body   any
+	Header map[string]string
+}
+
+// Do sends r through the local gateway.
+func (e *Env) Do(r Request) Response {
+	e.TB.Helper()
+	var body io.Reader
+	ct := ""
+	switch b := r.Body.(type) {
+	case nil:
+	case string:
+		body, ct = strings.NewReader(b), "application/json"
+	case []byte:
+		body, ct = bytes.NewReader(b), "application/json"
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.TB.Fatal(err)
+		}
+		body, ct = bytes.NewReader(raw), "application/json"
+	}
+	req, err := http.NewRequest(r.Method, e.Server.URL+r.Path, body)
+	if err != nil {
+		e.TB.Fatal(err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if r.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	for k, v := range r.Header {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.Server.Client().Do(req)
+	if err != nil {
+		e.TB.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.TB.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+// LockedBuffer collects log lines written from many goroutines.
+type LockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *LockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (l *LockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}

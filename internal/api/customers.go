@@ -23,18 +23,20 @@ type customerView struct {
 	MissingFields []string `json:"missingFields"`
 }
 
-func viewCustomer(p crm.Policy, c crm.Customer) customerView {
-	v := customerView{Customer: c}
+// viewCustomer shows c as the actor may see it. Completeness is measured on
+// the whole record, so it does not reveal which hidden field is present.
+func viewCustomer(p crm.Policy, a crm.Actor, c crm.Customer) customerView {
+	v := customerView{Customer: crm.Redact(a.Roles, c)}
 	v.Completeness, v.MissingFields = p.Completeness(c)
 	return v
 }
 
-func writeCustomer(w http.ResponseWriter, d *Deps, status int, c crm.Customer) {
+func writeCustomer(w http.ResponseWriter, r *http.Request, d *Deps, status int, c crm.Customer) {
 	w.Header().Set("ETag", etag(c.Version))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", "/customers/"+c.ID)
 	}
-	writeJSON(w, status, viewCustomer(d.Customers.Policy, c))
+	writeJSON(w, status, viewCustomer(d.Customers.Policy, actor(r.Context()), c))
 }
 
 func handleCustomerCreate(d *Deps) http.Handler {
@@ -64,7 +66,7 @@ func handleCustomerCreate(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		writeCustomer(w, d, http.StatusCreated, c)
+		writeCustomer(w, r, d, http.StatusCreated, c)
 	})
 }
 
@@ -75,7 +77,7 @@ func handleCustomerGet(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		writeCustomer(w, d, http.StatusOK, c)
+		writeCustomer(w, r, d, http.StatusOK, c)
 	})
 }
 
@@ -98,7 +100,7 @@ func handleCustomerPatch(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		writeCustomer(w, d, http.StatusOK, c)
+		writeCustomer(w, r, d, http.StatusOK, c)
 	})
 }
 
@@ -121,7 +123,7 @@ func handleCustomerVerify(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		writeCustomer(w, d, http.StatusOK, c)
+		writeCustomer(w, r, d, http.StatusOK, c)
 	})
 }
 
@@ -149,7 +151,7 @@ func handleCustomerList(d *Deps) http.Handler {
 		}
 		items := make([]customerView, len(cs))
 		for i, c := range cs {
-			items[i] = viewCustomer(d.Customers.Policy, c)
+			items[i] = viewCustomer(d.Customers.Policy, actor(r.Context()), c)
 		}
 		writeJSON(w, http.StatusOK, list[customerView]{Items: items, NextCursor: next})
 	})

@@ -38,6 +38,9 @@ func (r Route) Public() bool { return len(r.Roles) == 0 }
 var (
 	all           = crm.Roles
 	customerWrite = []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService}
+	// Finance may patch too, but the field table lets it change only billing
+	// and national ID: the details only it and admins read.
+	customerPatch = []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService, crm.RoleFinance}
 )
 
 // Routes returns the route table.
@@ -49,7 +52,7 @@ func Routes() []Route {
 		{Method: "POST", Path: "/customers", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleCustomerCreate},
 		{Method: "GET", Path: "/customers", Function: FnCustomers, Roles: all, handler: handleCustomerList},
 		{Method: "GET", Path: "/customers/{id}", Function: FnCustomers, Roles: all, handler: handleCustomerGet},
-		{Method: "PATCH", Path: "/customers/{id}", Function: FnCustomers, Roles: customerWrite, handler: handleCustomerPatch},
+		{Method: "PATCH", Path: "/customers/{id}", Function: FnCustomers, Roles: customerPatch, handler: handleCustomerPatch},
 		{Method: "POST", Path: "/customers/{id}/verify", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleCustomerVerify},
 		{Method: "POST", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleInteractionCreate},
 		{Method: "GET", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, handler: handleInteractionList},

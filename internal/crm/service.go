@@ -20,6 +20,9 @@ type Customers struct {
 // themselves. Returns EINVALID naming every bad field, EFORBIDDEN, or
 // ECONFLICT with DuplicateOf.
 func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, allowDuplicate bool) (Customer, error) {
+	if err := checkMasked(in); err != nil {
+		return Customer{}, err
+	}
 	std, err := s.Policy.Standardize(in)
 	if err != nil {
 		return Customer{}, err
@@ -27,9 +30,10 @@ func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, a
 	if std.OwnerID == "" {
 		std.OwnerID = actor.ID
 	}
-	if actor.OwnScopeOnly() && std.OwnerID != actor.ID {
-		return Customer{}, &Error{Code: EFORBIDDEN, Message: "a sales rep may create customers only for themselves",
-			Fields: []FieldError{{Field: "ownerId", Code: "forbidden", Message: "must be your own id"}}}
+	// A new record is a change of every field it sets; owning it yourself
+	// is the default, not a change.
+	if err := checkAllowed(actor, CustomerInput{OwnerID: actor.ID, Consent: &Consent{}}, std); err != nil {
+		return Customer{}, err
 	}
 	if allowDuplicate && !actor.Has(RoleAdmin) {
 		return Customer{}, Errorf(EFORBIDDEN, "only an admin may allow a duplicate")
@@ -72,6 +76,9 @@ func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch 
 	if err != nil {
 		return Customer{}, err
 	}
+	if err := checkMasked(in); err != nil {
+		return Customer{}, err
+	}
 	std, err := s.Policy.Standardize(in)
 	if err != nil {
 		return Customer{}, err
@@ -79,9 +86,8 @@ func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch 
 	if std.OwnerID == "" {
 		return Customer{}, Invalid{{Field: "ownerId", Code: "required", Message: "cannot be removed"}}.Err()
 	}
-	if std.OwnerID != prev.OwnerID && !actor.Has(RoleAdmin) {
-		return Customer{}, &Error{Code: EFORBIDDEN, Message: "only an admin may change a customer's owner",
-			Fields: []FieldError{{Field: "ownerId", Code: "forbidden", Message: "only an admin may change it"}}}
+	if err := checkAllowed(actor, prev.Input(), std); err != nil {
+		return Customer{}, err
 	}
 	next := prev
 	now := s.Now().UTC()

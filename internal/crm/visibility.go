@@ -1,0 +1,209 @@
+package crm
+
+import (
+	"slices"
+	"strings"
+)
+
+// access is what one role may do with one customer field.
+type access uint8
+
+const (
+	hidden  access = iota // not shown, not writable
+	masked                // shown masked, not writable
+	maskedW               // shown masked, writable (captured but not read back)
+	read                  // shown, not writable
+	write                 // shown and writable
+)
+
+// fieldAccess is the visibility and write policy, one row per field and one
+// column per role. Where an actor holds several roles, the most permissive
+// cell wins.
+var fieldAccess = map[string][5]access{
+	//                admin  sales    service  finance  auditor
+	FieldName:       {write, write, write, read, read},
+	FieldPhone:      {write, write, write, read, masked},
+	FieldEmail:      {write, write, write, read, masked},
+	FieldAddress:    {write, write, write, read, masked},
+	FieldCompany:    {write, write, write, read, read},
+	FieldSegment:    {write, write, write, read, read},
+	FieldTags:       {write, write, write, read, read},
+	FieldNationalID: {write, maskedW, maskedW, write, masked},
+	FieldBilling:    {write, hidden, hidden, write, hidden},
+	FieldOwnerID:    {write, read, read, read, read},
+	FieldConsent:    {write, write, write, read, read},
+}
+
+// FieldTags, FieldOwnerID and FieldConsent complete the field names used by
+// the access table.
+const (
+	FieldTags    = "tags"
+	FieldOwnerID = "ownerId"
+	FieldConsent = "consent"
+)
+
+// roleColumn orders the table's columns.
+var roleColumn = map[Role]int{RoleAdmin: 0, RoleSales: 1, RoleService: 2, RoleFinance: 3, RoleAuditor: 4}
+
+// accessFor returns the most permissive access any of roles has to field.
+func accessFor(roles []Role, field string) access {
+	best := hidden
+	row := fieldAccess[field]
+	for _, r := range roles {
+		if col, ok := roleColumn[r]; ok && row[col] > best {
+			best = row[col]
+		}
+	}
+	return best
+}
+
+// canWrite reports whether roles may write field.
+func canWrite(roles []Role, field string) bool {
+	a := accessFor(roles, field)
+	return a == write || a == maskedW
+}
+
+// mask is the character masked values are made of; a write holding it is
+// refused, so a masked value read back can never overwrite the real one.
+const mask = "•"
+
+// Redact returns c as roles may see it: hidden fields removed, masked fields
+// masked.
+func Redact(roles []Role, c Customer) Customer {
+	out := c
+	for field := range fieldAccess {
+		switch accessFor(roles, field) {
+		case hidden:
+			out.clear(field)
+		case masked, maskedW:
+			out.maskField(field)
+		}
+	}
+	return out
+}
+
+// CanSeeFull reports whether roles read field in full, for callers that must
+// record reads of sensitive data.
+func CanSeeFull(roles []Role, field string) bool {
+	a := accessFor(roles, field)
+	return a == read || a == write
+}
+
+func (c *Customer) clear(field string) {
+	switch field {
+	case FieldBilling:
+		c.Billing = nil
+	case FieldNationalID:
+		c.NationalID = ""
+	case FieldPhone:
+		c.Phone = ""
+	case FieldEmail:
+		c.Email = ""
+	case FieldAddress:
+		c.Address = nil
+	}
+}
+
+func (c *Customer) maskField(field string) {
+	switch field {
+	case FieldNationalID:
+		c.NationalID = maskTail(c.NationalID, 4)
+	case FieldPhone:
+		c.Phone = maskTail(c.Phone, 4)
+	case FieldEmail:
+		if at := strings.LastIndexByte(c.Email, '@'); at > 0 {
+			c.Email = c.Email[:1] + strings.Repeat(mask, 3) + c.Email[at:]
+		}
+	case FieldAddress:
+		if c.Address != nil {
+			a := *c.Address
+			a.Line1, a.Line2, a.PostalCode = maskAll(a.Line1), maskAll(a.Line2), maskAll(a.PostalCode)
+			c.Address = &a
+		}
+	case FieldBilling:
+		c.Billing = nil
+	}
+}
+
+// maskTail keeps the last n characters: "••••••••4258".
+func maskTail(s string, n int) string {
+	if s == "" {
+		return ""
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return strings.Repeat(mask, len(r))
+	}
+	return strings.Repeat(mask, 8) + string(r[len(r)-n:])
+}
+
+func maskAll(s string) string {
+	if s == "" {
+		return ""
+	}
+	return strings.Repeat(mask, 4)
+}
+
+// checkMasked refuses a write that carries a masked value.
+func checkMasked(next CustomerInput) error {
+	var masked Invalid
+	for field, val := range map[string]string{FieldPhone: next.Phone, FieldEmail: next.Email, FieldNationalID: next.NationalID, FieldName: next.Name} {
+		if strings.Contains(val, mask) {
+			masked.Add(field, "masked_value", "holds a masked value; send the real value or leave the field out")
+		}
+	}
+	if next.Address != nil && strings.Contains(next.Address.Line1+next.Address.Line2+next.Address.PostalCode, mask) {
+		masked.Add(FieldAddress, "masked_value", "holds a masked value; send the real value or leave the field out")
+	}
+	return masked.Err()
+}
+
+// checkAllowed refuses a write that changes a field the actor may not
+// write, naming every such field.
+func checkAllowed(actor Actor, prev, next CustomerInput) error {
+	var denied []FieldError
+	for _, field := range changedFields(prev, next) {
+		if !canWrite(actor.Roles, field) {
+			denied = append(denied, FieldError{Field: field, Code: "forbidden", Message: "your role may not write this field"})
+		}
+	}
+	if len(denied) > 0 {
+		slices.SortFunc(denied, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+		return &Error{Code: EFORBIDDEN, Message: "your role may not write some of these fields", Fields: denied}
+	}
+	return nil
+}
+
+// changedFields names the writable fields that differ between a and b.
+func changedFields(a, b CustomerInput) []string {
+	var out []string
+	add := func(field string, changed bool) {
+		if changed {
+			out = append(out, field)
+		}
+	}
+	add(FieldName, a.Name != b.Name)
+	add(FieldPhone, a.Phone != b.Phone)
+	add(FieldEmail, a.Email != b.Email)
+	add(FieldAddress, !equalPtr(a.Address, b.Address))
+	add(FieldCompany, a.Company != b.Company)
+	add(FieldSegment, a.Segment != b.Segment)
+	add(FieldTags, !slices.Equal(a.Tags, b.Tags))
+	add(FieldNationalID, a.NationalID != b.NationalID)
+	add(FieldBilling, !equalPtr(a.Billing, b.Billing))
+	add(FieldOwnerID, a.OwnerID != b.OwnerID)
+	add(FieldConsent, !equalPtr(a.Consent, b.Consent))
+	return out
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	var zero T
+	av, bv := zero, zero
+	if a != nil {
+		av = *a
+	}
+	if b != nil {
+		bv = *b
+	}
+	return av == bv
+}

@@ -38,7 +38,7 @@ func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, a
 	if allowDuplicate && !actor.Has(RoleAdmin) {
 		return Customer{}, Errorf(EFORBIDDEN, "only an admin may allow a duplicate")
 	}
-	now := s.Now().UTC()
+	now := s.now()
 	c := Customer{ID: s.NewID("c"), CreatedAt: now, CreatedBy: actor.ID, Version: 1}
 	c.apply(std, now)
 	c.ReviewDueAt = s.Policy.ReviewDue(c)
@@ -90,7 +90,7 @@ func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch 
 		return Customer{}, err
 	}
 	next := prev
-	now := s.Now().UTC()
+	now := s.now()
 	next.apply(std, now)
 	next.Version = prev.Version + 1
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
@@ -112,7 +112,7 @@ func (s *Customers) Verify(ctx context.Context, actor Actor, id string, ifMatch 
 		return Customer{}, Errorf(EPRECONDITION, "customer %s is at another version", id)
 	}
 	next := prev
-	next.VerifiedAt = s.Now().UTC()
+	next.VerifiedAt = s.now()
 	next.Version++
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
 	if err := s.Store.UpdateCustomer(ctx, prev, next); err != nil {
@@ -131,7 +131,7 @@ func (s *Customers) List(ctx context.Context, actor Actor, f CustomerFilter, p P
 		f.OwnerID = actor.ID
 	}
 	if f.Stale {
-		f.AsOf = s.Now().UTC()
+		f.AsOf = s.now()
 	}
 	var v Invalid
 	if f.Phone != "" {
@@ -163,7 +163,7 @@ func (s *Customers) AddInteraction(ctx context.Context, actor Actor, customerID 
 	}
 	it := Interaction{
 		ID: s.NewID("i"), CustomerID: customerID, Kind: in.Kind, At: in.At.UTC(),
-		Summary: trimSpace(in.Summary), ActorID: actor.ID, CreatedAt: s.Now().UTC(),
+		Summary: trimSpace(in.Summary), ActorID: actor.ID, CreatedAt: s.now(),
 	}
 	if in.FollowUpAt != nil {
 		f := in.FollowUpAt.UTC()
@@ -182,6 +182,10 @@ func (s *Customers) Interactions(ctx context.Context, actor Actor, customerID st
 	}
 	return s.Store.ListInteractions(ctx, customerID, p)
 }
+
+// now is the service's clock, to the millisecond: finer instants only make
+// timestamps harder to read.
+func (s *Customers) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
 
 // apply copies the standardized writable fields onto c and stamps the update.
 func (c *Customer) apply(in CustomerInput, now time.Time) {

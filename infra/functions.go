@@ -1,0 +1,75 @@
+package infra
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// newFunctions returns one Lambda function per name, keyed by name, each
+// running the `bootstrap` found in codeDir(name).
+//
+// Each function gets exactly the access its code uses: items (and indexes) of
+// the table, and the key for envelope encryption. GrantEncryptDecrypt includes
+// kms:GenerateDataKey*, which the KMS keyring calls to seal a field.
+func newFunctions(scope constructs.Construct, names []string, codeDir func(string) string, table awsdynamodb.ITable, key awskms.IKey) map[string]awslambda.IFunction {
+	fns := make(map[string]awslambda.IFunction, len(names))
+	for _, name := range names {
+		id := "Fn" + exportedName(name)
+		// Created here rather than left to Lambda so that it has a
+		// retention period. Retained with the stack's deletion so an
+		// incident can still be investigated; the retention bounds it.
+		logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+			Retention:     awslogs.RetentionDays_ONE_MONTH,
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		})
+		fn := awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
+			Description:   jsii.String("Clientele " + name),
+			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:  awslambda.Architecture_ARM_64(),
+			Handler:       jsii.String("bootstrap"),
+			Code:          awslambda.Code_FromAsset(jsii.String(codeDir(name)), nil),
+			MemorySize:    jsii.Number(256),
+			Timeout:       awscdk.Duration_Seconds(jsii.Number(10)),
+			LogGroup:      logs,
+			LoggingFormat: awslambda.LoggingFormat_JSON,
+			Environment: &map[string]*string{
+				"TABLE_NAME": table.TableName(),
+				"KEYRING":    jsii.String("kms"),
+				"KMS_KEY_ID": key.KeyArn(),
+			},
+		})
+		table.GrantReadWriteData(fn)
+		key.GrantEncryptDecrypt(fn)
+		fns[name] = fn
+	}
+	return fns
+}
+
+// exportedName turns a function name such as "customers" or "audit-log" into
+// an identifier fragment ("Customers", "AuditLog") for construct ids, which
+// become CloudFormation logical ids.
+func exportedName(name string) string {
+	out := make([]byte, 0, len(name))
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		default:
+			upper = true
+			continue
+		}
+		out = append(out, c)
+		upper = false
+	}
+	return string(out)
+}

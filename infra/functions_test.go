@@ -1,0 +1,148 @@
+package infra
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/clientele-crm/clientele/internal/api"
+)
+
+func TestFunctions(t *testing.T) {
+	s := stackTemplate(t)
+	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
+	keyID, _ := s.only(t, "AWS::KMS::Key")
+	lambdas := s.ofType("AWS::Lambda::Function")
+
+	t.Run("OnePerRouteFunction", func(t *testing.T) {
+		if got, want := len(lambdas), len(Functions(api.Routes())); got != want {
+			t.Errorf("%d Lambda functions, want %d", got, want)
+		}
+	})
+
+	for name, id := range s.functions {
+		fn := lambdas[id]
+		t.Run(name, func(t *testing.T) {
+			t.Run("ProvidedAL2023OnArm64", func(t *testing.T) {
+				if got := fn["Runtime"]; got != "provided.al2023" {
+					t.Errorf("Runtime = %v, want provided.al2023", got)
+				}
+				if got, want := fn["Architectures"], []any{"arm64"}; !reflect.DeepEqual(got, want) {
+					t.Errorf("Architectures = %v, want %v", got, want)
+				}
+				if got := fn["Handler"]; got != "bootstrap" {
+					t.Errorf("Handler = %v, want bootstrap", got)
+				}
+			})
+
+			t.Run("ConfiguredForTableAndKey", func(t *testing.T) {
+				env, _ := fn["Environment"].(map[string]any)
+				vars, _ := env["Variables"].(map[string]any)
+				want := map[string]any{
+					"TABLE_NAME": ref(tableID),
+					"KEYRING":    "kms",
+					"KMS_KEY_ID": getAtt(keyID, "Arn"),
+				}
+				if !reflect.DeepEqual(vars, want) {
+					t.Errorf("Environment.Variables = %v, want %v", vars, want)
+				}
+			})
+
+			t.Run("LogsJSONToRetainedGroup", func(t *testing.T) {
+				cfg, _ := fn["LoggingConfig"].(map[string]any)
+				if cfg["LogFormat"] != "JSON" {
+					t.Errorf("LogFormat = %v, want JSON", cfg["LogFormat"])
+				}
+				group, ok := cfg["LogGroup"].(map[string]any)
+				if !ok {
+					t.Fatalf("LoggingConfig.LogGroup = %v, want a Ref", cfg["LogGroup"])
+				}
+				props := s.ofType("AWS::Logs::LogGroup")[group["Ref"].(string)]
+				if props["RetentionInDays"] == nil {
+					t.Errorf("log group %v has no retention", group["Ref"])
+				}
+			})
+		})
+	}
+}
+
+// TestLeastPrivilege proves that the functions' roles reach the table, its
+// indexes and the key, and nothing else, without wildcard actions.
+func TestLeastPrivilege(t *testing.T) {
+	s := stackTemplate(t)
+	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
+	keyID, _ := s.only(t, "AWS::KMS::Key")
+
+	type statement struct {
+		policy    string
+		actions   []string
+		resources []any
+	}
+	var statements []statement
+	for id, p := range s.ofType("AWS::IAM::Policy") {
+		doc, _ := p["PolicyDocument"].(map[string]any)
+		for _, st := range list(doc["Statement"]) {
+			st := st.(map[string]any)
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			statements = append(statements, statement{id, stringList(st["Action"]), list(st["Resource"])})
+		}
+	}
+	granted := func(action string) bool {
+		return slices.ContainsFunc(statements, func(st statement) bool { return slices.Contains(st.actions, action) })
+	}
+
+	t.Run("NoServiceWideActions", func(t *testing.T) {
+		for _, st := range statements {
+			for _, a := range st.actions {
+				if a == "*" || strings.HasSuffix(a, ":*") {
+					t.Errorf("policy %s allows %s", st.policy, a)
+				}
+			}
+		}
+	})
+
+	t.Run("DynamoDBOnlyOnTableAndIndexes", func(t *testing.T) {
+		for _, st := range statements {
+			if !slices.ContainsFunc(st.actions, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
+				continue
+			}
+			for _, r := range st.resources {
+				if !mentions(r, tableID) {
+					t.Errorf("policy %s grants %v on %v, want only table %s", st.policy, st.actions, r, tableID)
+				}
+			}
+		}
+	})
+
+	t.Run("KMSOnlyOnKey", func(t *testing.T) {
+		for _, st := range statements {
+			if !slices.ContainsFunc(st.actions, func(a string) bool { return strings.HasPrefix(a, "kms:") }) {
+				continue
+			}
+			for _, r := range st.resources {
+				if !reflect.DeepEqual(r, getAtt(keyID, "Arn")) {
+					t.Errorf("policy %s grants %v on %v, want only key %s", st.policy, st.actions, r, keyID)
+				}
+			}
+		}
+	})
+
+	t.Run("FunctionsCanSealAndStore", func(t *testing.T) {
+		for _, a := range []string{"kms:GenerateDataKey*", "kms:Decrypt", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"} {
+			if !granted(a) {
+				t.Errorf("no policy grants %s", a)
+			}
+		}
+	})
+
+	t.Run("NoManagedFullAccess", func(t *testing.T) {
+		for id, role := range s.ofType("AWS::IAM::Role") {
+			if m := jsonString(role["ManagedPolicyArns"]); strings.Contains(m, "FullAccess") {
+				t.Errorf("role %s has managed policies %s", id, m)
+			}
+		}
+	})
+}

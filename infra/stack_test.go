@@ -1,0 +1,104 @@
+package infra
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/clientele-crm/clientele/internal/api"
+)
+
+func TestValidate(t *testing.T) {
+	routes := []api.Route{
+		{Method: "GET", Path: "/healthz", Function: "customers"},
+		{Method: "GET", Path: "/complaints", Function: "complaints"},
+	}
+	built := func(tb testing.TB, mode os.FileMode) func(string) string {
+		tb.Helper()
+		dir := tb.TempDir()
+		for _, fn := range []string{"customers", "complaints"} {
+			if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
+				tb.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, fn, "bootstrap"), nil, mode); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		return func(fn string) string { return filepath.Join(dir, fn) }
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		p := &StackProps{Routes: routes, CodeDir: built(t, 0o755)}
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("ErrBootstrapMissing", func(t *testing.T) {
+		dir := t.TempDir()
+		p := &StackProps{Routes: routes, CodeDir: func(fn string) string { return filepath.Join(dir, fn) }}
+		err := p.Validate()
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("Validate() = %v, want fs.ErrNotExist", err)
+		}
+		if !strings.Contains(err.Error(), "complaints") {
+			t.Errorf("Validate() = %v, want it to name the function", err)
+		}
+	})
+
+	t.Run("ErrBootstrapNotExecutable", func(t *testing.T) {
+		p := &StackProps{Routes: routes, CodeDir: built(t, 0o644)}
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "not an executable") {
+			t.Fatalf("Validate() = %v, want not an executable", err)
+		}
+	})
+
+	t.Run("ErrDuplicateRoute", func(t *testing.T) {
+		p := &StackProps{Routes: append(routes, routes[0]), CodeDir: built(t, 0o755)}
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "GET /healthz") {
+			t.Fatalf("Validate() = %v, want duplicate GET /healthz", err)
+		}
+	})
+
+	t.Run("ErrNoFunction", func(t *testing.T) {
+		p := &StackProps{Routes: []api.Route{{Method: "GET", Path: "/x"}}, CodeDir: built(t, 0o755)}
+		if err := p.Validate(); err == nil {
+			t.Fatal("Validate() = nil, want error")
+		}
+	})
+
+	t.Run("ErrNoRoutes", func(t *testing.T) {
+		p := &StackProps{CodeDir: built(t, 0o755)}
+		if err := p.Validate(); err == nil {
+			t.Fatal("Validate() = nil, want error")
+		}
+	})
+}
+
+func TestFunctionsOfRoutes(t *testing.T) {
+	routes := []api.Route{
+		{Function: "reports"}, {Function: "customers"}, {Function: "reports"}, {Function: "complaints"},
+	}
+	got := Functions(routes)
+	want := []string{"complaints", "customers", "reports"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Functions() = %v, want %v", got, want)
+	}
+}
+
+func TestExportedName(t *testing.T) {
+	for in, want := range map[string]string{
+		"customers": "Customers",
+		"audit-log": "AuditLog",
+		"v2_stream": "V2Stream",
+		"Reports":   "Reports",
+	} {
+		if got := exportedName(in); got != want {
+			t.Errorf("exportedName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

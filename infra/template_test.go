@@ -1,0 +1,237 @@
+package infra
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/clientele-crm/clientele/internal/api"
+)
+
+// Synthesis runs the CDK on Node through jsii and takes seconds, so the test
+// binary synthesizes one stack, on first use, and every test reads it.
+var (
+	codeRoot  string // holds <function>/bootstrap for the stack's assets
+	synthOnce sync.Once
+	synthed   *synthesized
+	synthErr  error
+)
+
+// synthesized is the stack under test as plain Go values.
+type synthesized struct {
+	// resources maps logical id to resource ({"Type":…, "Properties":…}).
+	resources map[string]map[string]any
+	outputs   map[string]any
+	// functions maps a function name to its Lambda's logical id.
+	functions map[string]string
+	template  assertions.Template
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "clientele-infra-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	codeRoot = dir
+	code := m.Run()
+	jsii.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// stackTemplate returns the synthesized stack, built from api.Routes().
+func stackTemplate(tb testing.TB) *synthesized {
+	tb.Helper()
+	synthOnce.Do(func() { synthed, synthErr = synthesize(api.Routes()) })
+	if synthErr != nil {
+		tb.Fatalf("synthesize: %v", synthErr)
+	}
+	return synthed
+}
+
+func synthesize(routes []api.Route) (s *synthesized, err error) {
+	// jsii reports CDK errors by panicking.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cdk: %v", r)
+		}
+	}()
+	for _, fn := range Functions(routes) {
+		dir := filepath.Join(codeRoot, fn)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	props := &StackProps{
+		Routes:  routes,
+		CodeDir: func(fn string) string { return filepath.Join(codeRoot, fn) },
+	}
+	if err := props.Validate(); err != nil {
+		return nil, err
+	}
+	flags := FeatureFlags()
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &flags})
+	stack := NewStack(app, "Clientele", props)
+
+	tmpl := assertions.Template_FromStack(stack, nil)
+	raw, err := json.Marshal(tmpl.ToJSON())
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Resources map[string]map[string]any
+		Outputs   map[string]any
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+
+	fns := make(map[string]string)
+	for _, fn := range Functions(routes) {
+		c := stack.Node().TryFindChild(jsii.String("Fn" + exportedName(fn)))
+		if c == nil {
+			return nil, fmt.Errorf("no construct for function %s", fn)
+		}
+		fns[fn] = *stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+	}
+	return &synthesized{resources: doc.Resources, outputs: doc.Outputs, functions: fns, template: tmpl}, nil
+}
+
+// ofType returns the properties of every resource of type typ, by logical id.
+func (s *synthesized) ofType(typ string) map[string]map[string]any {
+	out := make(map[string]map[string]any)
+	for id, r := range s.resources {
+		if r["Type"] == typ {
+			props, _ := r["Properties"].(map[string]any)
+			out[id] = props
+		}
+	}
+	return out
+}
+
+// only returns the logical id and properties of the one resource of type typ.
+func (s *synthesized) only(tb testing.TB, typ string) (string, map[string]any) {
+	tb.Helper()
+	all := s.ofType(typ)
+	if len(all) != 1 {
+		tb.Fatalf("%d resources of type %s, want 1", len(all), typ)
+	}
+	for id, props := range all {
+		return id, props
+	}
+	panic("unreachable")
+}
+
+// hasProperties checks, with the CDK's own matcher, that some resource of
+// type typ has (at least) props.
+func (s *synthesized) hasProperties(tb testing.TB, typ string, props map[string]any) {
+	tb.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			tb.Errorf("%s with %v: %s", typ, props, jsiiMessage(r))
+		}
+	}()
+	s.template.HasResourceProperties(jsii.String(typ), assertions.Match_ObjectLike(&props))
+}
+
+// hasPolicy checks, with the CDK's own matcher, that some resource of type
+// typ has the deletion and update-replace policy policy.
+func (s *synthesized) hasPolicy(tb testing.TB, typ, policy string) {
+	tb.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			tb.Errorf("%s with policy %s: %s", typ, policy, jsiiMessage(r))
+		}
+	}()
+	s.template.HasResource(jsii.String(typ), map[string]any{
+		"DeletionPolicy":      policy,
+		"UpdateReplacePolicy": policy,
+	})
+}
+
+// jsiiMessage returns the message of a panic raised through jsii without the
+// JavaScript stack trace that follows it.
+func jsiiMessage(r any) string {
+	msg := fmt.Sprint(r)
+	if i := strings.Index(msg, "\n    at "); i >= 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+// ref is the template form of a reference to a resource or parameter.
+func ref(id string) map[string]any { return map[string]any{"Ref": id} }
+
+// getAtt is the template form of an attribute of a resource.
+func getAtt(id, attr string) map[string]any {
+	return map[string]any{"Fn::GetAtt": []any{id, attr}}
+}
+
+// mentions reports whether the template value v refers to logical id: a Ref
+// or Fn::GetAtt of it anywhere inside v.
+func mentions(v any, id string) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		if v["Ref"] == id {
+			return true
+		}
+		if att, ok := v["Fn::GetAtt"].([]any); ok && len(att) > 0 && att[0] == id {
+			return true
+		}
+		for _, x := range v {
+			if mentions(x, id) {
+				return true
+			}
+		}
+	case []any:
+		return slices.ContainsFunc(v, func(x any) bool { return mentions(x, id) })
+	}
+	return false
+}
+
+// stringList returns the strings of a template value that is a string or a
+// list of strings.
+func stringList(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// list returns a template value that may be one item or a list as a list.
+func list(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	if v == nil {
+		return nil
+	}
+	return []any{v}
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,55 @@
+package app
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Table != "clientele" || c.Keyring != "local" || c.Policy.PhoneRegion != "CN" || c.Policy.ReviewPeriod != 180*24*time.Hour {
+		t.Fatalf("defaults %+v", c)
+	}
+}
+
+func TestLoadSettings(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"TABLE_NAME": "crm", "PHONE_REGION": "us", "REQUIRED_FIELDS": "name, email,company", "REVIEW_PERIOD": "90d",
+		"KEYRING": "kms", "KMS_KEY_ID": "alias/x", "DATA_KEY_MAX_AGE": "1m", "DATA_KEY_MAX_ITEMS": "50", "LOG_LEVEL": "debug",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Policy.PhoneRegion != "US" || strings.Join(c.Policy.Required, ",") != "name,email,company" || c.Policy.ReviewPeriod != 90*24*time.Hour ||
+		c.Cache.MaxAge != time.Minute || c.Cache.MaxItems != 50 || c.KMSKeyID != "alias/x" {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestLoadNamesEveryProblem(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"PHONE_REGION": "Narnia", "REQUIRED_FIELDS": "name,shoeSize", "REVIEW_PERIOD": "soon",
+		"KEYRING": "kms", "DATA_KEY_MAX_ITEMS": "-1", "LOG_LEVEL": "loud",
+	}))
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, want := range []string{"PHONE_REGION", "shoeSize", "REVIEW_PERIOD", "KMS_KEY_ID", "DATA_KEY_MAX_ITEMS", "LOG_LEVEL"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+}
+
+func TestNewID(t *testing.T) {
+	a, b := NewID("c"), NewID("c")
+	if a == b || !strings.HasPrefix(a, "c_") || len(a) != 22 || strings.ToLower(a) != a {
+		t.Fatalf("ids %q %q", a, b)
+	}
+}

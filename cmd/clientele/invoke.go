@@ -12,7 +12,6 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
-	"github.com/clientele-crm/clientele/internal/dynamo"
 )
 
 func cmdInvoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -51,18 +50,7 @@ func cmdInvoke(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer stop()
 	cfg.Endpoint = endpoint
-	db, err := cfg.DynamoDB(ctx)
-	if err != nil {
-		return err
-	}
-	if err := dynamo.EnsureTable(ctx, db, cfg.Table); err != nil {
-		return err
-	}
-	kr, err := cfg.OpenKeyring(ctx)
-	if err != nil {
-		return err
-	}
-	svc, err := app.Build(ctx, cfg, db, kr, cfg.Logger())
+	svc, err := localServices(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -122,9 +122,9 @@ Press Ctrl-C to stop.
 	return srv.Shutdown(sctx)
 }
 
-// localGateway builds every function's handler over one table and puts the
-// gateway in front of them.
-func localGateway(ctx context.Context, cfg app.Config) (http.Handler, error) {
+// localServices builds the services over the configured local table,
+// creating the table if it does not exist.
+func localServices(ctx context.Context, cfg app.Config) (*app.Services, error) {
 	db, err := cfg.DynamoDB(ctx)
 	if err != nil {
 		return nil, err
@@ -136,8 +136,13 @@ func localGateway(ctx context.Context, cfg app.Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := cfg.Logger()
-	svc, err := app.Build(ctx, cfg, db, kr, log)
+	return app.Build(ctx, cfg, db, kr, cfg.Logger())
+}
+
+// localGateway builds every function's handler over one table and puts the
+// gateway in front of them.
+func localGateway(ctx context.Context, cfg app.Config) (http.Handler, error) {
+	svc, err := localServices(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +156,7 @@ func localGateway(ctx context.Context, cfg app.Config) (http.Handler, error) {
 			fns[rt.Function] = api.NewHandler(svc.Deps, rt.Function).Invoke
 		}
 	}
-	return gateway.New(api.Routes(), fns, gateway.NewVerifier(key), log.With(slog.String("component", "gateway"))), nil
+	return gateway.New(api.Routes(), fns, gateway.NewVerifier(key), cfg.Logger().With(slog.String("component", "gateway"))), nil
 }
 
 func signingKeyPath(cfg app.Config) string { return filepath.Join(cfg.StateDir, "jwt-signing-key.pem") }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/clientele-crm/clientele/internal/crm"
@@ -27,20 +28,11 @@ func ActorFromClaims(claims map[string]string) (crm.Actor, bool) {
 	}
 	a := crm.Actor{ID: sub}
 	for _, g := range ParseGroups(claims["cognito:groups"]) {
-		if r := crm.Role(g); isRole(r) {
+		if r := crm.Role(g); slices.Contains(crm.Roles, r) {
 			a.Roles = append(a.Roles, r)
 		}
 	}
 	return a, true
-}
-
-func isRole(r crm.Role) bool {
-	for _, x := range crm.Roles {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }
 
 // ParseGroups reads the cognito:groups claim in every form it arrives in:

@@ -3,10 +3,12 @@ package api
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,7 +60,7 @@ func handleCustomerCreate(d *Deps) http.Handler {
 		}
 		var in crm.CustomerInput
 		if err := decodeStrict(body, &in, customerReadOnly...); err != nil {
-			writeError(w, r, err)
+			writeError(w, r, withRuleErrors(d.Customers.Policy, in, err))
 			return
 		}
 		c, err := d.Customers.Create(r.Context(), actor(r.Context()), in, allowDup)
@@ -239,6 +241,9 @@ func handleCustomerImport(d *Deps) http.Handler {
 			res := importResult{Row: i + 1}
 			var in crm.CustomerInput
 			err := decodeStrict(raw, &in, customerReadOnly...)
+			if err != nil {
+				err = withRuleErrors(d.Customers.Policy, in, err)
+			}
 			var c crm.Customer
 			if err == nil {
 				c, err = d.Customers.Create(r.Context(), a, in, false)
@@ -248,7 +253,8 @@ func handleCustomerImport(d *Deps) http.Handler {
 				res.ID = c.ID
 				out.Created++
 			case crm.EINVALID, crm.ECONFLICT, crm.EFORBIDDEN:
-				e := err.(*crm.Error)
+				var e *crm.Error
+				errors.As(err, &e)
 				res.Errors, res.DuplicateOf = e.Fields, e.DuplicateOf
 				if len(res.Errors) == 0 {
 					res.Errors = []crm.FieldError{{Field: "row", Code: code, Message: e.Message}}
@@ -304,7 +310,7 @@ func csvRows(body []byte) ([]json.RawMessage, error) {
 	var v crm.Invalid
 	header := records[0]
 	for _, h := range header {
-		if !contains(csvColumns, h) {
+		if !slices.Contains(csvColumns, h) {
 			v.Add("header."+h, "unknown_field", "is not an import column")
 		}
 	}
@@ -346,13 +352,37 @@ func csvRows(body []byte) ([]json.RawMessage, error) {
 	return rows, checkRowCount(len(rows))
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
+// withRuleErrors adds to a decoding error the standardization errors of
+// what did decode, so that one answer names every bad field: a mistyped
+// name and an invalid email are reported together.
+func withRuleErrors(p crm.Policy, in crm.CustomerInput, decodeErr error) error {
+	var e *crm.Error
+	if !errors.As(decodeErr, &e) || e.Code != crm.EINVALID {
+		return decodeErr
+	}
+	named := map[string]bool{}
+	for _, f := range e.Fields {
+		named[f.Field] = true
+		parent, _, _ := strings.Cut(f.Field, ".")
+		named[parent] = true
+	}
+	if named["body"] {
+		return decodeErr
+	}
+	_, ruleErr := p.Standardize(in)
+	var re *crm.Error
+	if !errors.As(ruleErr, &re) {
+		return decodeErr
+	}
+	out := *e
+	out.Fields = slices.Clone(e.Fields)
+	for _, f := range re.Fields {
+		parent, _, _ := strings.Cut(f.Field, ".")
+		if !named[f.Field] && !named[parent] {
+			out.Fields = append(out.Fields, f)
 		}
 	}
-	return false
+	return &out
 }
 
 // list is one page of a collection.
@@ -368,7 +398,7 @@ type params struct{ url.Values }
 func query(v url.Values, allowed ...string) (params, error) {
 	var inv crm.Invalid
 	for k := range v {
-		if !contains(allowed, k) {
+		if !slices.Contains(allowed, k) {
 			inv.Add(k, "unknown_parameter", "is not a query parameter of this route")
 		}
 	}

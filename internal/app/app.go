@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func Load(getenv func(string) string) (Config, error) {
 		c.Policy.Required = nil
 		for _, f := range strings.Split(v, ",") {
 			f = strings.TrimSpace(f)
-			if !contains(crm.PolicyFields, f) {
+			if !slices.Contains(crm.PolicyFields, f) {
 				errs = append(errs, fmt.Sprintf("REQUIRED_FIELDS: %q is not one of %s", f, strings.Join(crm.PolicyFields, ", ")))
 			}
 			c.Policy.Required = append(c.Policy.Required, f)
@@ -211,13 +212,4 @@ func or(s, def string) string {
 		return def
 	}
 	return s
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

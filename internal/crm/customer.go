@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -92,22 +93,13 @@ func (f CustomerFilter) Match(c Customer) bool {
 	switch {
 	case f.OwnerID != "" && c.OwnerID != f.OwnerID,
 		f.Segment != "" && c.Segment != f.Segment,
-		f.Tag != "" && !contains(c.Tags, f.Tag),
+		f.Tag != "" && !slices.Contains(c.Tags, f.Tag),
 		f.Phone != "" && c.Phone != f.Phone,
 		f.Email != "" && c.Email != f.Email,
 		f.Stale && c.ReviewDueAt.After(f.AsOf):
 		return false
 	}
 	return true
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Page asks for one page of a list.

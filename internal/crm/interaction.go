@@ -1,6 +1,9 @@
 package crm
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Interaction kinds.
 const (
@@ -39,7 +42,7 @@ const maxSummary = 4000
 // Validate checks an interaction input, naming every invalid field.
 func (in InteractionInput) Validate() error {
 	var v Invalid
-	if !contains(InteractionKinds, in.Kind) {
+	if !slices.Contains(InteractionKinds, in.Kind) {
 		v.Add("kind", "enum", "must be one of call, email, meeting, note")
 	}
 	if in.At == nil {

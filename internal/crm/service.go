@@ -65,6 +65,22 @@ func (s *Customers) Get(ctx context.Context, actor Actor, id string) (Customer, 
 // standardized result. ifMatch, when not nil, must equal the stored version.
 // Returns ENOTFOUND, EPRECONDITION, EINVALID, EFORBIDDEN or ECONFLICT.
 func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (Customer, error) {
+	return s.retryUnconditional(ifMatch, func() (Customer, error) { return s.update(ctx, actor, id, ifMatch, edit) })
+}
+
+// retryUnconditional retries a write that lost a race to a concurrent one
+// when the client asked for no particular version: its change still applies
+// to the newer record. With If-Match, losing the race is the client's 412.
+func (s *Customers) retryUnconditional(ifMatch *int64, write func() (Customer, error)) (Customer, error) {
+	for attempt := 1; ; attempt++ {
+		c, err := write()
+		if ifMatch != nil || attempt == 3 || ErrorCode(err) != EPRECONDITION {
+			return c, err
+		}
+	}
+}
+
+func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (Customer, error) {
 	prev, err := s.Get(ctx, actor, id)
 	if err != nil {
 		return Customer{}, err
@@ -104,6 +120,10 @@ func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch 
 // which restarts the review clock. ifMatch, when not nil, must equal the
 // stored version.
 func (s *Customers) Verify(ctx context.Context, actor Actor, id string, ifMatch *int64) (Customer, error) {
+	return s.retryUnconditional(ifMatch, func() (Customer, error) { return s.verify(ctx, actor, id, ifMatch) })
+}
+
+func (s *Customers) verify(ctx context.Context, actor Actor, id string, ifMatch *int64) (Customer, error) {
 	prev, err := s.Get(ctx, actor, id)
 	if err != nil {
 		return Customer{}, err

@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -283,6 +282,3 @@ func requestID() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
-// String describes the gateway for logs.
-func (g *Gateway) String() string { return fmt.Sprintf("gateway(%d routes)", len(g.routes)) }

@@ -261,7 +261,9 @@ func handleCustomerImport(d *Deps) http.Handler {
 				}
 				out.Rejected++
 			default:
-				// A dependency failed: stop, and report what was done so far.
+				// A dependency failed: stop with its 503. The rows before
+				// this one are stored; a retry reports them as duplicates of
+				// themselves (duplicateOf) and creates nothing twice.
 				writeError(w, r, fmt.Errorf("import row %d: %w", i+1, err))
 				return
 			}

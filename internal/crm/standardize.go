@@ -191,10 +191,10 @@ func (p Policy) Standardize(in CustomerInput) (CustomerInput, error) {
 // Completeness returns the share of the policy's required fields c has, and
 // the names of those it lacks.
 func (p Policy) Completeness(c Customer) (float64, []string) {
-	if len(p.Required) == 0 {
-		return 1, nil
-	}
 	missing := []string{}
+	if len(p.Required) == 0 {
+		return 1, missing
+	}
 	for _, f := range p.Required {
 		if !c.has(f) {
 			missing = append(missing, f)

@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
@@ -105,6 +107,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
+		e.assertNoPlaintext()
 		_, _ = e.DB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(cfg.Table)})
 	})
 	if e.Keyring, err = envelope.OpenLocalKeyring(filepath.Join(state, "keyring.json")); err != nil {
@@ -211,6 +214,66 @@ func (e *Env) Do(r Request) Response {
 		e.TB.Fatal(err)
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+// Shapes of personal data that must never be stored as plaintext: phone
+// numbers in E.164 and e-mail addresses. Every test's table is scanned for
+// them before it is dropped, so the guarantee covers the whole suite.
+var (
+	phoneShape = regexp.MustCompile(`\+[1-9][0-9]{7,14}`)
+	emailShape = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+)
+
+// assertNoPlaintext scans the whole table, raw, and fails the test if any
+// string attribute holds something shaped like a phone number or an e-mail
+// address. Sealed fields are binary and never match.
+func (e *Env) assertNoPlaintext() {
+	p := dynamodb.NewScanPaginator(e.DB, &dynamodb.ScanInput{TableName: aws.String(e.Config.Table)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			e.TB.Errorf("scan %s: %v", e.Config.Table, err)
+			return
+		}
+		for _, item := range page.Items {
+			for name, v := range item {
+				if s := plaintextIn(v); s != "" {
+					e.TB.Errorf("attribute %s of a stored item holds a plaintext %s", name, s)
+				}
+			}
+		}
+	}
+}
+
+func plaintextIn(v types.AttributeValue) string {
+	switch x := v.(type) {
+	case *types.AttributeValueMemberS:
+		switch {
+		case phoneShape.MatchString(x.Value):
+			return "phone number"
+		case emailShape.MatchString(x.Value):
+			return "e-mail address"
+		}
+	case *types.AttributeValueMemberSS:
+		for _, s := range x.Value {
+			if found := plaintextIn(&types.AttributeValueMemberS{Value: s}); found != "" {
+				return found
+			}
+		}
+	case *types.AttributeValueMemberL:
+		for _, e := range x.Value {
+			if found := plaintextIn(e); found != "" {
+				return found
+			}
+		}
+	case *types.AttributeValueMemberM:
+		for _, e := range x.Value {
+			if found := plaintextIn(e); found != "" {
+				return found
+			}
+		}
+	}
+	return ""
 }
 
 // LockedBuffer collects log lines written from many goroutines.

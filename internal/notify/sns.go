@@ -1,0 +1,110 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/clientele-crm/clientele/internal/crm"
+)
+
+// SNSAPI is the part of *sns.Client that SNS uses.
+type SNSAPI interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// SNS is a crm.Notifier that publishes each notification to one SNS topic.
+// The message body is the notification's JSON; the kind, recipientType and
+// recipientId message attributes repeat its routing fields so subscriptions
+// can filter on them without parsing the body.
+type SNS struct {
+	api      SNSAPI
+	topicARN string
+}
+
+var _ crm.Notifier = (*SNS)(nil)
+
+// NewSNS returns a Notifier publishing to the topic topicARN through api.
+func NewSNS(api SNSAPI, topicARN string) *SNS {
+	return &SNS{api: api, topicARN: topicARN}
+}
+
+// Notify publishes n. Throttling, server faults and network failures wrap
+// ErrUnavailable; other errors (a missing topic, a denied publish) are
+// misconfiguration and are wrapped plainly.
+func (s *SNS) Notify(ctx context.Context, n crm.Notification) error {
+	body, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("encode notification %s: %w", n.ID, err)
+	}
+	_, err = s.api.Publish(ctx, &sns.PublishInput{
+		TopicArn:          &s.topicARN,
+		Message:           aws.String(string(body)),
+		MessageAttributes: attributes(n),
+	})
+	if err != nil {
+		return classifySNS("sns publish "+n.ID, err)
+	}
+	return nil
+}
+
+// attributes returns n's filterable fields as String message attributes,
+// leaving out empty ones because SNS rejects an attribute without a value.
+func attributes(n crm.Notification) map[string]types.MessageAttributeValue {
+	attrs := make(map[string]types.MessageAttributeValue, 3)
+	for name, v := range map[string]string{
+		"kind":          n.Kind,
+		"recipientType": n.RecipientType,
+		"recipientId":   n.RecipientID,
+	} {
+		if v != "" {
+			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+		}
+	}
+	return attrs
+}
+
+// snsUnavailableCodes are the SNS error codes that say "not now" rather than
+// "never": throttling and service faults.
+var snsUnavailableCodes = map[string]bool{
+	"Throttling":                  true,
+	"Throttled":                   true,
+	"ThrottlingException":         true,
+	"TooManyRequestsException":    true,
+	"RequestLimitExceeded":        true,
+	"KMSThrottling":               true,
+	"InternalError":               true,
+	"InternalFailure":             true,
+	"ServiceUnavailable":          true,
+	"ServiceUnavailableException": true,
+	"RequestTimeout":              true,
+	"RequestTimeoutException":     true,
+}
+
+// classifySNS wraps an SNS client error in ErrUnavailable when retrying may
+// succeed, and plainly otherwise.
+func classifySNS(op string, err error) error {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && (snsUnavailableCodes[apiErr.ErrorCode()] || apiErr.ErrorFault() == smithy.FaultServer) {
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	}
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) && (status.HTTPStatusCode() == 429 || status.HTTPStatusCode() >= 500) {
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	}
+	var connErr interface{ ConnectionError() bool }
+	var netErr net.Error
+	if errors.As(err, &connErr) && connErr.ConnectionError() ||
+		errors.As(err, &netErr) ||
+		errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -14,7 +14,7 @@ NODE_BIN   = $(shell scripts/node22.sh)
 
 export PORT
 
-.PHONY: run test token invoke build synth bench check fmt clean
+.PHONY: run test token invoke outbox build synth bench check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -44,6 +44,10 @@ token: $(CLI)
 ## invoke: run a function's handler on a sample event against the local table
 invoke: $(CLI)
 	$(CLI) invoke -fn "$(FN)" -event "$(EVENT)"
+
+## outbox: the notifications the local runtime has sent
+outbox: $(CLI)
+	@$(CLI) outbox
 
 ## build: every function as bin/<name>/bootstrap for provided.al2023 on arm64
 build: $(addprefix bin/,$(addsuffix /bootstrap,$(FUNCTIONS)))

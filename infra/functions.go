@@ -1,11 +1,14 @@
 package infra
 
 import (
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -16,7 +19,7 @@ import (
 // Each function gets exactly the access its code uses: items (and indexes) of
 // the table, and the key for envelope encryption. GrantEncryptDecrypt includes
 // kms:GenerateDataKey*, which the KMS keyring calls to seal a field.
-func newFunctions(scope constructs.Construct, names []string, codeDir func(string) string, table awsdynamodb.ITable, key awskms.IKey) map[string]awslambda.IFunction {
+func newFunctions(scope constructs.Construct, names []string, codeDir func(string) string, table awsdynamodb.ITable, key awskms.IKey, topic awssns.ITopic) map[string]awslambda.IFunction {
 	fns := make(map[string]awslambda.IFunction, len(names))
 	for _, name := range names {
 		id := "Fn" + exportedName(name)
@@ -45,6 +48,10 @@ func newFunctions(scope constructs.Construct, names []string, codeDir func(strin
 		})
 		table.GrantReadWriteData(fn)
 		key.GrantEncryptDecrypt(fn)
+		if slices.Contains(publishers, name) {
+			topic.GrantPublish(fn)
+			fn.AddEnvironment(jsii.String("TOPIC_ARN"), topic.TopicArn(), nil)
+		}
 		fns[name] = fn
 	}
 	return fns

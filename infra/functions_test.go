@@ -44,6 +44,10 @@ func TestFunctions(t *testing.T) {
 					"KEYRING":    "kms",
 					"KMS_KEY_ID": getAtt(keyID, "Arn"),
 				}
+				if slices.Contains(publishers, name) {
+					topicID, _ := s.only(t, "AWS::SNS::Topic")
+					want["TOPIC_ARN"] = ref(topicID)
+				}
 				if !reflect.DeepEqual(vars, want) {
 					t.Errorf("Environment.Variables = %v, want %v", vars, want)
 				}
@@ -69,6 +73,15 @@ func TestFunctions(t *testing.T) {
 
 // TestLeastPrivilege proves that the functions' roles reach the table, its
 // indexes and the key, and nothing else, without wildcard actions.
+func TestNotificationsTopic(t *testing.T) {
+	s := stackTemplate(t)
+	keyID, _ := s.only(t, "AWS::KMS::Key")
+	_, topic := s.only(t, "AWS::SNS::Topic")
+	if !reflect.DeepEqual(topic["KmsMasterKeyId"], getAtt(keyID, "Arn")) {
+		t.Errorf("topic encrypted with %v, want the stack's key", topic["KmsMasterKeyId"])
+	}
+}
+
 func TestLeastPrivilege(t *testing.T) {
 	s := stackTemplate(t)
 	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
@@ -135,6 +148,23 @@ func TestLeastPrivilege(t *testing.T) {
 			if !granted(a) {
 				t.Errorf("no policy grants %s", a)
 			}
+		}
+	})
+
+	t.Run("PublishOnlyToTheTopic", func(t *testing.T) {
+		topicID, _ := s.only(t, "AWS::SNS::Topic")
+		publishing := 0
+		for _, st := range statements {
+			if !slices.ContainsFunc(st.actions, func(a string) bool { return strings.HasPrefix(a, "sns:") }) {
+				continue
+			}
+			publishing++
+			if !slices.Equal(st.actions, []string{"sns:Publish"}) || len(st.resources) != 1 || !reflect.DeepEqual(st.resources[0], ref(topicID)) {
+				t.Errorf("policy %s grants %v on %v, want sns:Publish on topic %s only", st.policy, st.actions, st.resources, topicID)
+			}
+		}
+		if publishing != len(publishers) {
+			t.Errorf("%d policies may publish, want one per publishing function (%v)", publishing, publishers)
 		}
 	})
 

@@ -102,7 +102,8 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 
 	key := newKey(stack)
 	table := newTable(stack, dynamo.MainTable, key)
-	fns := newFunctions(stack, Functions(props.Routes), props.CodeDir, table, key)
+	topic := newTopic(stack, key)
+	fns := newFunctions(stack, Functions(props.Routes), props.CodeDir, table, key, topic)
 	users := newUsers(stack)
 	httpAPI := newHTTPAPI(stack, props.Routes, fns, users)
 
@@ -111,6 +112,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	output(stack, "UserPoolClientId", users.client.UserPoolClientId(), "App client (audience) for web and mobile sign-in")
 	output(stack, "TableName", table.TableName(), "Main DynamoDB table")
 	output(stack, "KeyArn", key.KeyArn(), "KMS key for table encryption and field envelopes")
+	output(stack, "NotificationsTopicArn", topic.TopicArn(), "SNS topic of staff and customer notifications (ids only)")
 	return stack
 }
 

@@ -20,6 +20,9 @@ out=${1:-docs/bench-output.txt}
   echo "## GET /customers/{id}: local gateway vs raw GetItem"
   go test -run '^$' -bench 'GetCustomer' -benchtime=2000x -count=1 ./internal/api/
   echo
+  echo "## POST /complaints: local gateway vs the raw transaction it needs"
+  go test -run '^$' -bench 'ComplaintIntake' -benchtime=500x -count=1 ./internal/api/
+  echo
   echo "## KMS calls per 1000 operations (fake KMS over its JSON protocol)"
   go test -run '^$' -bench 'KMSCalls' -benchtime=1000x -count=1 ./internal/api/
   echo

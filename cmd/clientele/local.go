@@ -136,7 +136,12 @@ func localServices(ctx context.Context, cfg app.Config) (*app.Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	return app.Build(ctx, cfg, db, kr, cfg.Logger())
+	log := cfg.Logger()
+	n, err := cfg.Notifier(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	return app.Build(ctx, cfg, db, kr, n, log)
 }
 
 // localGateway builds every function's handler over one table and puts the

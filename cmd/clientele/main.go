@@ -20,6 +20,7 @@ commands:
   invoke               run a function's handler on a sample event (-fn, -event) against the local table
   with-dynamodb -- CMD run CMD with DYNAMODB_ENDPOINT set to a DynamoDB Local started for it
   tables               create the tables at DYNAMODB_ENDPOINT if they do not exist
+  outbox               print the notifications the local runtime has sent
 `
 
 func main() {
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdWithDynamoDB(ctx, rest, getenv, stderr)
 	case "tables":
 		return cmdTables(ctx, getenv, stdout)
+	case "outbox":
+		return cmdOutbox(getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

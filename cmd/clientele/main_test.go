@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/gateway"
+	"github.com/clientele-crm/clientele/internal/notify"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
 
@@ -127,5 +129,28 @@ func TestInvokeSampleEvent(t *testing.T) {
 	}
 	if err := json.Unmarshal(out.Bytes(), &resp); err != nil || resp.StatusCode != 201 || !strings.Contains(resp.Body, "+8613800138000") {
 		t.Fatalf("invoke printed %s (%v)", out.String(), err)
+	}
+}
+
+func TestOutboxPrintsNotifications(t *testing.T) {
+	state := t.TempDir()
+	getenv := func(k string) string { return map[string]string{"CLIENTELE_STATE_DIR": state}[k] }
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"outbox"}, getenv, &out, &errOut); err != nil || !strings.Contains(out.String(), "no notifications") {
+		t.Fatalf("empty outbox: %v %q", err, out.String())
+	}
+	ob := notify.NewOutbox(filepath.Join(state, "outbox.jsonl"), nil)
+	for _, id := range []string{"n1", "n2"} {
+		if err := ob.Notify(context.Background(), crm.Notification{ID: id, Kind: crm.NotifyComplaintAssigned, RecipientType: crm.RecipientStaff, RecipientID: "sam", SubjectType: "complaint", SubjectID: "k_1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"outbox"}, getenv, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], `"id":"n2"`) {
+		t.Fatalf("outbox printed %q", out.String())
 	}
 }

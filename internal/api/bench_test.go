@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,7 +106,7 @@ func BenchmarkKMSCalls(b *testing.B) {
 			b.ReportMetric(float64(calls()-before)*1000/float64(b.N), "kms-calls/1000-creates")
 
 			// Another process reads them: a new store with a cold cache.
-			svc, err := app.Build(ctx, e.Config, e.DB, kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			svc, err := app.Build(ctx, e.Config, e.DB, kr, e.Notifier, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -118,4 +119,66 @@ func BenchmarkKMSCalls(b *testing.B) {
 			b.ReportMetric(float64(calls()-before)*1000/float64(b.N), "kms-calls/1000-reads")
 		})
 	}
+}
+
+// BenchmarkComplaintIntake compares POST /complaints through the local
+// gateway (JWT, handler, customer read, assignment, SLA, sealing, one
+// transaction, notification delivery and its record) with the raw write the
+// intake needs: the same transaction of a condition check on the customer,
+// the complaint, its two timeline entries and its notification record,
+// unsealed.
+func BenchmarkComplaintIntake(b *testing.B) {
+	e := testenv.New(b)
+	token := e.Token("root", "admin")
+	cust := mustCreate(e, token, map[string]any{"name": "Li Wei", "phone": phoneRaw})
+	body := `{"customerId":"` + cust + `","channel":"phone","category":"delivery","severity":"high","subject":"Damaged parcel","description":"The parcel arrived crushed and the contents were broken."}`
+	client := e.Server.Client()
+	ctx := context.Background()
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+	b.Run("raw-write", func(b *testing.B) {
+		run, i := time.Now().UnixNano(), 0
+		reportLatency(b, func() {
+			i++
+			id := fmt.Sprintf("k_raw%d_%d", run, i)
+			now := time.Now().UTC().Format(time.RFC3339Nano)
+			complaint := map[string]types.AttributeValue{"PK": s("COMP#" + id), "SK": s("COMPLAINT"), "type": s("complaint"),
+				"GSI1PK": s("ASSIGNEE#root"), "GSI1SK": s(now + "#" + id), "GSI2PK": s("CSTATUS#acknowledged"), "GSI2SK": s(now + "#" + id),
+				"GSI3PK": s("COMPLAINT"), "GSI3SK": s(now + "#" + id), "GSI4PK": s("CSLA"), "GSI4SK": s(now + "#" + id),
+				"GSI5PK": s("CCUST#" + cust), "GSI5SK": s(now + "#" + id), "GSI6PK": s("CSEV#high"), "GSI6SK": s(now + "#" + id),
+				"GSI7PK": s("COWNER#root"), "GSI7SK": s(now + "#" + id), "id": s(id), "customerId": s(cust), "channel": s("phone"),
+				"category": s("delivery"), "severity": s("high"), "status": s("acknowledged"), "subject": s("Damaged parcel"),
+				"description": s("The parcel arrived crushed and the contents were broken."), "createdAt": s(now), "slaDueAt": s(now)}
+			put := func(item map[string]types.AttributeValue) types.TransactWriteItem {
+				return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(e.Config.Table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}}
+			}
+			_, err := e.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+				{ConditionCheck: &types.ConditionCheck{TableName: aws.String(e.Config.Table), ConditionExpression: aws.String("attribute_exists(PK)"),
+					Key: map[string]types.AttributeValue{"PK": s("CUST#" + cust), "SK": s("PROFILE")}}},
+				put(complaint),
+				put(map[string]types.AttributeValue{"PK": s("COMP#" + id), "SK": s("TL#000001"), "action": s("created"), "at": s(now)}),
+				put(map[string]types.AttributeValue{"PK": s("COMP#" + id), "SK": s("TL#000002"), "action": s("acknowledged"), "at": s(now)}),
+				put(map[string]types.AttributeValue{"PK": s("NOTIF#" + id), "SK": s("NOTIF"), "status": s("pending"), "at": s(now)}),
+			}})
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("gateway", func(b *testing.B) {
+		reportLatency(b, func() {
+			req, _ := http.NewRequest("POST", e.Server.URL+"/complaints", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 201 {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		})
+	})
 }

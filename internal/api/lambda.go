@@ -19,6 +19,7 @@ import (
 // Deps are what the handlers need.
 type Deps struct {
 	Customers   *crm.Customers
+	Complaints  *crm.Complaints
 	Idempotency crm.IdempotencyStore
 	// Health checks the dependencies; nil error means healthy.
 	Health func(ctx context.Context) error

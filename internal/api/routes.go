@@ -12,7 +12,8 @@ import (
 
 // Functions, one Lambda each.
 const (
-	FnCustomers = "customers"
+	FnCustomers  = "customers"
+	FnComplaints = "complaints"
 )
 
 // Route is one method and path of the API.
@@ -41,6 +42,8 @@ var (
 	// Finance may patch too, but the field table lets it change only billing
 	// and national ID: the details only it and admins read.
 	customerPatch = []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService, crm.RoleFinance}
+	complaintRead = []crm.Role{crm.RoleAdmin, crm.RoleService, crm.RoleSales, crm.RoleAuditor}
+	complaintWork = []crm.Role{crm.RoleAdmin, crm.RoleService}
 )
 
 // Routes returns the route table.
@@ -57,5 +60,11 @@ func Routes() []Route {
 		{Method: "POST", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleInteractionCreate},
 		{Method: "GET", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, handler: handleInteractionList},
 		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin}, Idempotent: true, handler: handleCustomerImport},
+
+		{Method: "POST", Path: "/complaints", Function: FnComplaints, Roles: customerWrite, Idempotent: true, handler: handleComplaintCreate},
+		{Method: "GET", Path: "/complaints", Function: FnComplaints, Roles: complaintRead, handler: handleComplaintList},
+		{Method: "GET", Path: "/complaints/{id}", Function: FnComplaints, Roles: complaintRead, handler: handleComplaintGet},
+		{Method: "POST", Path: "/complaints/{id}/transitions", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: handleComplaintTransition},
+		{Method: "POST", Path: "/complaints/{id}/notes", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: handleComplaintNote},
 	}
 }

@@ -225,7 +225,7 @@ func TestRotatedKeysStillOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A new process, as after a deploy: sealed under the new key version.
-	svc, err := app.Build(context.Background(), e.Config, e.DB, e.Keyring, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := app.Build(context.Background(), e.Config, e.DB, e.Keyring, e.Notifier, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,3 +53,23 @@ func TestNewID(t *testing.T) {
 		t.Fatalf("ids %q %q", a, b)
 	}
 }
+
+func TestLoadComplaintSettings(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"SERVICE_AGENTS": "sam, sue", "SLA_CLOCK": "business", "SLA_TIMEZONE": "Asia/Shanghai", "SLA_HOLIDAYS": "2026-10-01",
+		"SLA_RESOLVE": "critical=1h,high=4h,medium=1d,low=3d", "COMPLAINT_CATEGORIES": "Billing,returns",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Assignment.Mode != "round_robin" || strings.Join(c.Assignment.Agents, ",") != "sam,sue" || !c.SLA.Calendar.Business ||
+		c.SLA.Resolve["medium"] != 24*time.Hour || strings.Join(c.Categories, ",") != "billing,returns" || !c.SLA.Calendar.Holidays["2026-10-01"] {
+		t.Fatalf("got %+v", c)
+	}
+	_, err = Load(env(map[string]string{"ASSIGNMENT": "round_robin", "SLA_CLOCK": "sundial", "SLA_RESOLVE": "critical=soon", "COMPLAINT_CATEGORIES": "ok,Not Valid!"}))
+	for _, want := range []string{"SERVICE_AGENTS", "clock", "SLA_RESOLVE", "COMPLAINT_CATEGORIES"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+}

@@ -37,12 +37,19 @@ const (
 	IndexByGroup = "GSI2"
 	// IndexByKind lists every item of one kind (all customers), newest first.
 	IndexByKind = "GSI3"
-	// IndexByDue lists items by the instant they fall due (customers' review).
+	// IndexByDue lists items by the instant they fall due: customers'
+	// reviews, interactions' follow-ups, open complaints' SLAs.
 	IndexByDue = "GSI4"
+	// IndexBySubject lists complaints about one customer.
+	IndexBySubject = "GSI5"
+	// IndexBySeverity lists complaints of one severity.
+	IndexBySeverity = "GSI6"
+	// IndexByScope lists complaints about one rep's customers.
+	IndexByScope = "GSI7"
 )
 
-// MainTable holds customers, their interactions, uniqueness claims and
-// idempotency records.
+// MainTable holds customers, their interactions, uniqueness claims,
+// complaints with their timelines, notifications and idempotency records.
 var MainTable = TableDef{
 	PartitionKey: attrPK,
 	SortKey:      attrSK,
@@ -51,6 +58,9 @@ var MainTable = TableDef{
 		{Name: IndexByGroup, PartitionKey: "GSI2PK", SortKey: "GSI2SK"},
 		{Name: IndexByKind, PartitionKey: "GSI3PK", SortKey: "GSI3SK"},
 		{Name: IndexByDue, PartitionKey: "GSI4PK", SortKey: "GSI4SK"},
+		{Name: IndexBySubject, PartitionKey: "GSI5PK", SortKey: "GSI5SK"},
+		{Name: IndexBySeverity, PartitionKey: "GSI6PK", SortKey: "GSI6SK"},
+		{Name: IndexByScope, PartitionKey: "GSI7PK", SortKey: "GSI7SK"},
 	},
 	TTLAttribute: attrTTL,
 }

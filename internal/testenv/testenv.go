@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -32,6 +33,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/envelope"
 	"github.com/clientele-crm/clientele/internal/gateway"
+	"github.com/clientele-crm/clientele/internal/notify"
 )
 
 var endpoint string
@@ -66,6 +68,8 @@ type Env struct {
 	Server   *httptest.Server
 	// Logs holds every log line the services wrote.
 	Logs *LockedBuffer
+	// Notifier records every notification the services sent.
+	Notifier *notify.Recorder
 }
 
 // Option adjusts an Env before its services are built.
@@ -99,7 +103,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &Env{TB: tb, Config: cfg, Logs: &LockedBuffer{}}
+	e := &Env{TB: tb, Config: cfg, Logs: &LockedBuffer{}, Notifier: notify.NewRecorder()}
 	if e.DB, err = cfg.DynamoDB(ctx); err != nil {
 		tb.Fatal(err)
 	}
@@ -117,7 +121,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 		o(e)
 	}
 	log := slog.New(slog.NewJSONHandler(e.Logs, nil))
-	if e.Services, err = app.Build(ctx, e.Config, e.DB, e.Keyring, log); err != nil {
+	if e.Services, err = app.Build(ctx, e.Config, e.DB, e.Keyring, e.Notifier, log); err != nil {
 		tb.Fatal(err)
 	}
 	if e.Key, err = gateway.LoadSigningKey(filepath.Join(state, "jwt.pem")); err != nil {
@@ -293,4 +297,59 @@ func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+// ReplayEvents sends every sample event in dir that belongs to function
+// through the real Lambda handler and checks its status against want, which
+// must name every such file.
+func (e *Env) ReplayEvents(dir, function string, want map[string]int) {
+	e.TB.Helper()
+	t, ok := e.TB.(*testing.T)
+	if !ok {
+		e.TB.Fatal("ReplayEvents needs a *testing.T")
+	}
+	h := api.NewHandler(e.Services.Deps, function)
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample events in %s: %v", dir, err)
+	}
+	routes := map[string]string{}
+	for _, rt := range api.Routes() {
+		routes[rt.Key()] = rt.Function
+	}
+	replayed := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if routes[ev.RouteKey] != function {
+			continue
+		}
+		replayed++
+		name := filepath.Base(f)
+		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
+			status, ok := want[name]
+			if !ok {
+				t.Fatalf("no expected status for %s", name)
+			}
+			resp, err := h.Invoke(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, resp.Body)
+			}
+			if ct := resp.Headers["Content-Type"]; resp.StatusCode >= 400 && ct != "application/problem+json" {
+				t.Fatalf("error answered as %q", ct)
+			}
+		})
+	}
+	if replayed != len(want) {
+		t.Errorf("replayed %d events, expected statuses for %d", replayed, len(want))
+	}
 }

@@ -1,0 +1,24 @@
+package infra
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/clientele-crm/clientele/internal/api"
+)
+
+// publishers are the functions that send notifications; only they get the
+// topic and the right to publish to it.
+var publishers = []string{api.FnComplaints}
+
+// newTopic returns the notifications topic, encrypted with the stack's key.
+// Messages carry ids only; subscribers look up what their recipient may see.
+func newTopic(scope constructs.Construct, key awskms.IKey) awssns.Topic {
+	return awssns.NewTopic(scope, jsii.String("Notifications"), &awssns.TopicProps{
+		DisplayName: jsii.String("Clientele notifications"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+}

@@ -1,0 +1,276 @@
+package crm
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Assignment modes.
+const (
+	AssignOwner      = "owner"       // the customer's owner handles it
+	AssignRoundRobin = "round_robin" // the next of the configured service agents
+)
+
+// Assignment is the policy that picks who handles a new complaint.
+type Assignment struct {
+	Mode   string
+	Agents []string
+}
+
+// Complaints carries out complaint operations for an actor.
+type Complaints struct {
+	Store      ComplaintStore
+	Customers  CustomerStore
+	SLA        SLAPolicy
+	Assignment Assignment
+	Categories []string
+	Notifier   Notifier
+	Now        func() time.Time
+	NewID      func(prefix string) string
+}
+
+func (s *Complaints) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
+
+// File records a complaint, acknowledges it at once, assigns it, starts its
+// SLA and notifies the assignee (and the customer, if they agreed to be
+// contacted). The customer must exist and, for a sales rep, be their own.
+// Returns EINVALID naming every bad field, or ENOTFOUND for the customer.
+func (s *Complaints) File(ctx context.Context, actor Actor, in ComplaintInput) (Complaint, error) {
+	in.Subject, in.Description = strings.TrimSpace(in.Subject), strings.TrimSpace(in.Description)
+	in.Category = strings.ToLower(strings.TrimSpace(in.Category))
+	if err := in.Validate(s.Categories); err != nil {
+		return Complaint{}, err
+	}
+	cust, err := s.Customers.GetCustomer(ctx, in.CustomerID)
+	if err == nil && actor.OwnScopeOnly() && cust.OwnerID != actor.ID {
+		err = Errorf(ENOTFOUND, "customer %s not found", in.CustomerID)
+	}
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return Complaint{}, &Error{Code: ENOTFOUND, Message: "the customer does not exist",
+				Fields: []FieldError{{Field: "customerId", Code: "not_found", Message: "no such customer"}}}
+		}
+		return Complaint{}, err
+	}
+	assignee, err := s.assign(ctx, cust)
+	if err != nil {
+		return Complaint{}, err
+	}
+	now := s.now()
+	ackDue, slaDue := s.SLA.Due(in.Severity, now)
+	c := Complaint{
+		ID: s.NewID("k"), CustomerID: cust.ID, CustomerOwnerID: cust.OwnerID,
+		Channel: in.Channel, Category: in.Category, Severity: in.Severity, Subject: in.Subject, Description: in.Description,
+		Status: StatusAcknowledged, AssigneeID: assignee, FiledBy: actor.ID,
+		CreatedAt: now, UpdatedAt: now, AcknowledgedAt: now, AckDueAt: ackDue, SLADueAt: slaDue, Version: 1, TimelineLen: 2,
+	}
+	timeline := []TimelineEntry{
+		{Seq: 1, At: now, ActorID: actor.ID, Action: ActionCreated, To: StatusNew, Severity: c.Severity},
+		{Seq: 2, At: now, ActorID: "system", Action: ActionAcknowledged, From: StatusNew, To: StatusAcknowledged, AssigneeID: assignee},
+	}
+	notes := []Notification{s.notification(c, NotifyComplaintAssigned, RecipientStaff, assignee, now)}
+	if cust.Consent.Reminders {
+		notes = append(notes, s.notification(c, NotifyComplaintAcknowledged, RecipientCustomer, cust.ID, now))
+	}
+	if err := s.Store.CreateComplaint(ctx, c, timeline, notes); err != nil {
+		return Complaint{}, err
+	}
+	s.deliver(ctx, notes)
+	c.Timeline = timeline
+	return c, nil
+}
+
+// assign applies the assignment policy. Round robin draws from an atomic
+// counter, so concurrent intakes never pick the same turn.
+func (s *Complaints) assign(ctx context.Context, cust Customer) (string, error) {
+	if s.Assignment.Mode != AssignRoundRobin || len(s.Assignment.Agents) == 0 {
+		return cust.OwnerID, nil
+	}
+	n, err := s.Store.NextInRotation(ctx, "complaint-assignment")
+	if err != nil {
+		return "", err
+	}
+	return s.Assignment.Agents[(n-1)%int64(len(s.Assignment.Agents))], nil
+}
+
+func (s *Complaints) notification(c Complaint, kind, recipientType, recipient string, at time.Time) Notification {
+	return Notification{
+		ID:   "n_" + c.ID + "_" + kind + "_" + recipientType + "_" + recipient + "_" + at.Format("20060102T150405.000"),
+		Kind: kind, RecipientType: recipientType, RecipientID: recipient, SubjectType: "complaint", SubjectID: c.ID, At: at,
+	}
+}
+
+// deliver sends notifications recorded as pending with the write that owes
+// them, and records each outcome. A failed send stays on record as failed,
+// never dropped; the request it belongs to has already succeeded.
+func (s *Complaints) deliver(ctx context.Context, notes []Notification) {
+	for _, n := range notes {
+		err := s.Notifier.Notify(ctx, n)
+		_ = s.Store.MarkNotification(ctx, n, err == nil, 1, s.now())
+	}
+}
+
+// Get returns a complaint with its timeline if the actor may see it: a sales
+// rep sees complaints about the customers they own now.
+func (s *Complaints) Get(ctx context.Context, actor Actor, id string) (Complaint, error) {
+	c, err := s.visible(ctx, actor, id)
+	if err != nil {
+		return Complaint{}, err
+	}
+	if c.Timeline, err = s.Store.ComplaintTimeline(ctx, id); err != nil {
+		return Complaint{}, err
+	}
+	return c, nil
+}
+
+func (s *Complaints) visible(ctx context.Context, actor Actor, id string) (Complaint, error) {
+	c, err := s.Store.GetComplaint(ctx, id)
+	if err != nil {
+		return Complaint{}, err
+	}
+	if actor.OwnScopeOnly() {
+		cust, err := s.Customers.GetCustomer(ctx, c.CustomerID)
+		if err != nil || cust.OwnerID != actor.ID {
+			return Complaint{}, Errorf(ENOTFOUND, "complaint %s not found", id)
+		}
+	}
+	return c, nil
+}
+
+// Transition moves a complaint through its state machine. Returns ECONFLICT
+// naming the allowed actions for an illegal one, EINVALID for a resolution
+// or escalation missing what it needs, EPRECONDITION when another change got
+// there first.
+func (s *Complaints) Transition(ctx context.Context, actor Actor, id string, ifMatch *int64, in TransitionInput) (Complaint, error) {
+	if err := in.validate(); err != nil {
+		return Complaint{}, err
+	}
+	prev, err := s.visible(ctx, actor, id)
+	if err != nil {
+		return Complaint{}, err
+	}
+	if ifMatch != nil && *ifMatch != prev.Version {
+		return Complaint{}, Errorf(EPRECONDITION, "complaint %s is at another version", id)
+	}
+	to, ok := transitions[prev.Status][in.To]
+	if !ok {
+		return Complaint{}, &Error{Code: ECONFLICT, Message: "a complaint that is " + prev.Status + " cannot be " + in.To, Allowed: AllowedActions(prev.Status)}
+	}
+	now := s.now()
+	next := prev
+	next.Status, next.UpdatedAt, next.Version, next.TimelineLen = to, now, prev.Version+1, prev.TimelineLen+1
+	entry := TimelineEntry{Seq: next.TimelineLen, At: now, ActorID: actor.ID, Action: in.To, From: prev.Status, To: to, Note: strings.TrimSpace(in.Note)}
+	var notes []Notification
+	switch in.To {
+	case ActionResolve:
+		r := Resolution{Summary: strings.TrimSpace(in.Resolution.Summary), RootCause: strings.TrimSpace(in.Resolution.RootCause), Remedy: strings.TrimSpace(in.Resolution.Remedy)}
+		next.Resolution, next.ResolvedAt = &r, now
+	case ActionClose:
+		next.ClosedAt = now
+	case ActionReopen:
+		next.Resolution, next.ResolvedAt, next.ClosedAt = nil, time.Time{}, time.Time{}
+	case ActionEscalate:
+		if in.Severity != "" {
+			if SeverityRank(in.Severity) <= SeverityRank(prev.Severity) {
+				return Complaint{}, Invalid{{Field: "severity", Code: "not_higher", Message: "an escalation must raise the severity"}}.Err()
+			}
+			next.Severity, entry.Severity = in.Severity, in.Severity
+		}
+		if in.AssigneeID != "" {
+			next.AssigneeID, entry.AssigneeID = in.AssigneeID, in.AssigneeID
+		}
+		next.EscalationLevel++
+		// The targets of the new severity, counted from intake: the customer
+		// has been waiting since then.
+		next.AckDueAt, next.SLADueAt = s.SLA.Due(next.Severity, prev.CreatedAt)
+		notes = append(notes, s.notification(next, NotifyComplaintEscalated, RecipientStaff, next.AssigneeID, now))
+	}
+	if err := s.Store.UpdateComplaint(ctx, prev, next, entry, notes); err != nil {
+		return Complaint{}, err
+	}
+	s.deliver(ctx, notes)
+	return next, nil
+}
+
+func (in TransitionInput) validate() error {
+	var v Invalid
+	valid := []string{ActionInProgress, ActionResolve, ActionClose, ActionReopen, ActionEscalate}
+	if !slices.Contains(valid, in.To) {
+		v.Add("to", "enum", "must be one of "+strings.Join(valid, ", "))
+	}
+	checkText(&v, "note", in.Note, in.To == ActionEscalate, maxText)
+	if in.To == ActionResolve {
+		if in.Resolution == nil {
+			v.Add("resolution", "required", "a resolution {summary, rootCause, remedy} is required to resolve")
+		} else {
+			checkText(&v, "resolution.summary", in.Resolution.Summary, true, maxText)
+			checkText(&v, "resolution.rootCause", in.Resolution.RootCause, true, maxText)
+			checkText(&v, "resolution.remedy", in.Resolution.Remedy, true, maxText)
+		}
+	} else if in.Resolution != nil {
+		v.Add("resolution", "not_allowed", "only a resolution carries one")
+	}
+	if in.To == ActionEscalate {
+		if in.Severity == "" && in.AssigneeID == "" {
+			v.Add("severity", "required", "an escalation raises the severity, reassigns, or both")
+		}
+		if in.Severity != "" && SeverityRank(in.Severity) < 0 {
+			v.Add("severity", "enum", "must be one of "+strings.Join(Severities, ", "))
+		}
+	} else {
+		if in.Severity != "" {
+			v.Add("severity", "not_allowed", "only an escalation changes the severity")
+		}
+		if in.AssigneeID != "" {
+			v.Add("assigneeId", "not_allowed", "only an escalation reassigns")
+		}
+	}
+	return v.Err()
+}
+
+// AddNote appends a note to a complaint's timeline.
+func (s *Complaints) AddNote(ctx context.Context, actor Actor, id string, in NoteInput) (Complaint, error) {
+	var v Invalid
+	checkText(&v, "note", in.Note, true, maxText)
+	if err := v.Err(); err != nil {
+		return Complaint{}, err
+	}
+	for attempt := 1; ; attempt++ {
+		prev, err := s.visible(ctx, actor, id)
+		if err != nil {
+			return Complaint{}, err
+		}
+		now := s.now()
+		next := prev
+		next.UpdatedAt, next.Version, next.TimelineLen = now, prev.Version+1, prev.TimelineLen+1
+		entry := TimelineEntry{Seq: next.TimelineLen, At: now, ActorID: actor.ID, Action: ActionNote, Note: strings.TrimSpace(in.Note)}
+		err = s.Store.UpdateComplaint(ctx, prev, next, entry, nil)
+		// A note changes no state, so losing a race to another change is
+		// no reason to refuse it: try again on the newer version.
+		if ErrorCode(err) == EPRECONDITION && attempt < 5 {
+			continue
+		}
+		return next, err
+	}
+}
+
+// List returns one page of the complaints the actor may see.
+func (s *Complaints) List(ctx context.Context, actor Actor, f ComplaintFilter, p Page) ([]Complaint, string, error) {
+	f.AsOf = s.now()
+	if actor.OwnScopeOnly() {
+		f.OwnerID = actor.ID
+	}
+	var v Invalid
+	if f.Status != "" && transitions[f.Status] == nil {
+		v.Add("status", "enum", "must be one of new, acknowledged, in_progress, resolved, closed")
+	}
+	if f.Severity != "" && SeverityRank(f.Severity) < 0 {
+		v.Add("severity", "enum", "must be one of "+strings.Join(Severities, ", "))
+	}
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	return s.Store.ListComplaints(ctx, f, p)
+}

@@ -14,7 +14,7 @@ NODE_BIN   = $(shell scripts/node22.sh)
 
 export PORT
 
-.PHONY: run test token invoke outbox build synth bench check fmt clean
+.PHONY: run test token invoke outbox audit-verify build synth bench check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -48,6 +48,10 @@ invoke: $(CLI)
 ## outbox: the notifications the local runtime has sent
 outbox: $(CLI)
 	@$(CLI) outbox
+
+## audit-verify: walk every chain of the audit log, report the first broken link
+audit-verify: $(CLI)
+	@$(CLI) audit verify
 
 ## build: every function as bin/<name>/bootstrap for provided.al2023 on arm64
 build: $(addprefix bin/,$(addsuffix /bootstrap,$(FUNCTIONS)))

@@ -64,7 +64,7 @@ func TestUsers(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	s := stackTemplate(t)
-	for _, name := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "TableName", "KeyArn"} {
+	for _, name := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "TableName", "AuditTableName", "KeyArn", "NotificationsTopicArn", "BackupPlanId"} {
 		if _, ok := s.outputs[name]; !ok {
 			t.Errorf("no output %s", name)
 		}

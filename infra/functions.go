@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -17,9 +18,11 @@ import (
 // running the `bootstrap` found in codeDir(name).
 //
 // Each function gets exactly the access its code uses: items (and indexes) of
-// the table, and the key for envelope encryption. GrantEncryptDecrypt includes
-// kms:GenerateDataKey*, which the KMS keyring calls to seal a field.
-func newFunctions(scope constructs.Construct, names []string, codeDir func(string) string, table awsdynamodb.ITable, key awskms.IKey, topic awssns.ITopic) map[string]awslambda.IFunction {
+// the table, appending to and reading the audit log (auditStatement), and the
+// key for envelope encryption. GrantEncryptDecrypt includes
+// kms:GenerateDataKey*, which the KMS keyring calls to seal a field, and the
+// decryption both tables' encryption at rest needs.
+func newFunctions(scope constructs.Construct, names []string, codeDir func(string) string, table, audit awsdynamodb.ITable, key awskms.IKey, topic awssns.ITopic) map[string]awslambda.IFunction {
 	fns := make(map[string]awslambda.IFunction, len(names))
 	for _, name := range names {
 		id := "Fn" + exportedName(name)
@@ -41,12 +44,14 @@ func newFunctions(scope constructs.Construct, names []string, codeDir func(strin
 			LogGroup:      logs,
 			LoggingFormat: awslambda.LoggingFormat_JSON,
 			Environment: &map[string]*string{
-				"TABLE_NAME": table.TableName(),
-				"KEYRING":    jsii.String("kms"),
-				"KMS_KEY_ID": key.KeyArn(),
+				"TABLE_NAME":       table.TableName(),
+				"AUDIT_TABLE_NAME": audit.TableName(),
+				"KEYRING":          jsii.String("kms"),
+				"KMS_KEY_ID":       key.KeyArn(),
 			},
 		})
 		table.GrantReadWriteData(fn)
+		fn.AddToRolePolicy(auditStatement(audit))
 		key.GrantEncryptDecrypt(fn)
 		if slices.Contains(publishers, name) {
 			topic.GrantPublish(fn)
@@ -55,6 +60,31 @@ func newFunctions(scope constructs.Construct, names []string, codeDir func(strin
 		fns[name] = fn
 	}
 	return fns
+}
+
+// auditActions are all a function may do to the audit log: add an entry (a
+// PutItem conditioned on attribute_not_exists(SK), inside TransactWriteItems,
+// which DynamoDB authorizes per item action), and read entries. No grant of
+// the table's own (GrantReadWriteData, GrantWriteData) is used: they include
+// UpdateItem, DeleteItem and BatchWriteItem, which would let a function
+// rewrite or remove the records the hash chain protects.
+var auditActions = []string{
+	"dynamodb:PutItem",
+	"dynamodb:ConditionCheckItem",
+	"dynamodb:GetItem",
+	"dynamodb:Query",
+	"dynamodb:DescribeTable",
+}
+
+// auditStatement allows auditActions on the audit table and its indexes.
+func auditStatement(audit awsdynamodb.ITable) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings(auditActions...),
+		Resources: jsii.Strings(
+			*audit.TableArn(),
+			*audit.TableArn()+"/index/*",
+		),
+	})
 }
 
 // exportedName turns a function name such as "customers" or "audit-log" into

@@ -11,7 +11,6 @@ import (
 
 func TestFunctions(t *testing.T) {
 	s := stackTemplate(t)
-	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
 	keyID, _ := s.only(t, "AWS::KMS::Key")
 	lambdas := s.ofType("AWS::Lambda::Function")
 
@@ -36,13 +35,14 @@ func TestFunctions(t *testing.T) {
 				}
 			})
 
-			t.Run("ConfiguredForTableAndKey", func(t *testing.T) {
+			t.Run("ConfiguredForTablesAndKey", func(t *testing.T) {
 				env, _ := fn["Environment"].(map[string]any)
 				vars, _ := env["Variables"].(map[string]any)
 				want := map[string]any{
-					"TABLE_NAME": ref(tableID),
-					"KEYRING":    "kms",
-					"KMS_KEY_ID": getAtt(keyID, "Arn"),
+					"TABLE_NAME":       ref(s.mainTable),
+					"AUDIT_TABLE_NAME": ref(s.auditTable),
+					"KEYRING":          "kms",
+					"KMS_KEY_ID":       getAtt(keyID, "Arn"),
 				}
 				if slices.Contains(publishers, name) {
 					topicID, _ := s.only(t, "AWS::SNS::Topic")
@@ -71,8 +71,6 @@ func TestFunctions(t *testing.T) {
 	}
 }
 
-// TestLeastPrivilege proves that the functions' roles reach the table, its
-// indexes and the key, and nothing else, without wildcard actions.
 func TestNotificationsTopic(t *testing.T) {
 	s := stackTemplate(t)
 	keyID, _ := s.only(t, "AWS::KMS::Key")
@@ -82,29 +80,21 @@ func TestNotificationsTopic(t *testing.T) {
 	}
 }
 
+// TestLeastPrivilege proves that the functions' roles reach the tables, their
+// indexes and the key, and nothing else, without wildcard actions. What they
+// may do to the audit table is TestAuditLog's.
 func TestLeastPrivilege(t *testing.T) {
 	s := stackTemplate(t)
-	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
 	keyID, _ := s.only(t, "AWS::KMS::Key")
-
-	type statement struct {
-		policy    string
-		actions   []string
-		resources []any
-	}
-	var statements []statement
-	for id, p := range s.ofType("AWS::IAM::Policy") {
-		doc, _ := p["PolicyDocument"].(map[string]any)
-		for _, st := range list(doc["Statement"]) {
-			st := st.(map[string]any)
-			if st["Effect"] != "Allow" {
-				continue
-			}
-			statements = append(statements, statement{id, stringList(st["Action"]), list(st["Resource"])})
-		}
-	}
+	statements := s.allowStatements()
 	granted := func(action string) bool {
 		return slices.ContainsFunc(statements, func(st statement) bool { return slices.Contains(st.actions, action) })
+	}
+	// tableResources are the only resources DynamoDB actions may name: each
+	// table and its indexes.
+	var tableResources []any
+	for _, id := range []string{s.mainTable, s.auditTable} {
+		tableResources = append(tableResources, getAtt(id, "Arn"), indexArn(id))
 	}
 
 	t.Run("NoServiceWideActions", func(t *testing.T) {
@@ -117,14 +107,17 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 	})
 
-	t.Run("DynamoDBOnlyOnTableAndIndexes", func(t *testing.T) {
+	t.Run("DynamoDBOnlyOnTablesAndIndexes", func(t *testing.T) {
 		for _, st := range statements {
 			if !slices.ContainsFunc(st.actions, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
 				continue
 			}
+			if len(st.resources) == 0 {
+				t.Errorf("policy %s grants %v on %v, want only tables %s and %s", st.policy, st.actions, st.raw, s.mainTable, s.auditTable)
+			}
 			for _, r := range st.resources {
-				if !mentions(r, tableID) {
-					t.Errorf("policy %s grants %v on %v, want only table %s", st.policy, st.actions, r, tableID)
+				if !slices.ContainsFunc(tableResources, func(want any) bool { return reflect.DeepEqual(r, want) }) {
+					t.Errorf("policy %s grants %v on %v, want only tables %s and %s and their indexes", st.policy, st.actions, r, s.mainTable, s.auditTable)
 				}
 			}
 		}
@@ -144,9 +137,19 @@ func TestLeastPrivilege(t *testing.T) {
 	})
 
 	t.Run("FunctionsCanSealAndStore", func(t *testing.T) {
-		for _, a := range []string{"kms:GenerateDataKey*", "kms:Decrypt", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"} {
+		for _, a := range []string{"kms:GenerateDataKey*", "kms:Decrypt"} {
 			if !granted(a) {
 				t.Errorf("no policy grants %s", a)
+			}
+		}
+		onMain := func(action string) bool {
+			return slices.ContainsFunc(statements, func(st statement) bool {
+				return slices.Contains(st.actions, action) && slices.ContainsFunc(st.resources, func(r any) bool { return mentions(r, s.mainTable) })
+			})
+		}
+		for _, a := range []string{"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"} {
+			if !onMain(a) {
+				t.Errorf("no policy grants %s on table %s", a, s.mainTable)
 			}
 		}
 	})

@@ -1,7 +1,8 @@
-// Package infra is Clientele's AWS CDK stack: one DynamoDB table encrypted
-// with a customer-managed KMS key, one Lambda per function of the route
-// table, a Cognito user pool whose groups are the roles, and an HTTP API whose
-// routes are the route table. The app that synthesizes it is infra/cmd/app.
+// Package infra is Clientele's AWS CDK stack: the main DynamoDB table and the
+// append-only audit log, both encrypted with a customer-managed KMS key and
+// backed up by AWS Backup; one Lambda per function of the route table; a
+// Cognito user pool whose groups are the roles; and an HTTP API whose routes
+// are the route table. The app that synthesizes it is infra/cmd/app.
 package infra
 
 import (
@@ -102,8 +103,10 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 
 	key := newKey(stack)
 	table := newTable(stack, dynamo.MainTable, key)
+	audit := newAuditTable(stack, key)
+	backups := newBackups(stack, key, table, audit)
 	topic := newTopic(stack, key)
-	fns := newFunctions(stack, Functions(props.Routes), props.CodeDir, table, key, topic)
+	fns := newFunctions(stack, Functions(props.Routes), props.CodeDir, table, audit, key, topic)
 	users := newUsers(stack)
 	httpAPI := newHTTPAPI(stack, props.Routes, fns, users)
 
@@ -111,6 +114,8 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	output(stack, "UserPoolId", users.pool.UserPoolId(), "Cognito user pool that issues staff tokens")
 	output(stack, "UserPoolClientId", users.client.UserPoolClientId(), "App client (audience) for web and mobile sign-in")
 	output(stack, "TableName", table.TableName(), "Main DynamoDB table")
+	output(stack, "AuditTableName", audit.TableName(), "Append-only, hash-chained audit log table")
+	output(stack, "BackupPlanId", backups.BackupPlanId(), "AWS Backup plan of both tables")
 	output(stack, "KeyArn", key.KeyArn(), "KMS key for table encryption and field envelopes")
 	output(stack, "NotificationsTopicArn", topic.TopicArn(), "SNS topic of staff and customer notifications (ids only)")
 	return stack

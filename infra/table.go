@@ -10,25 +10,45 @@ import (
 	"github.com/clientele-crm/clientele/internal/dynamo"
 )
 
-// newTable returns the table described by def, the same description the
-// local runtime creates its tables from. It is protected three ways because
-// it holds the only copy of customer data: point-in-time recovery, deletion
-// protection and retention when the stack goes away.
+// newTable returns the main table described by def, the same description the
+// local runtime creates its tables from, with a stream of new and old images.
 func newTable(scope constructs.Construct, def dynamo.TableDef, key awskms.IKey) awsdynamodb.Table {
-	table := awsdynamodb.NewTable(scope, jsii.String("Table"), &awsdynamodb.TableProps{
+	return tableOf(scope, "Table", def, key, true)
+}
+
+// newAuditTable returns the hash-chained audit log, described by
+// dynamo.AuditTable. Nothing consumes changes to it, so it has no stream; its
+// definition has no TTL attribute, so nothing expires from it.
+func newAuditTable(scope constructs.Construct, key awskms.IKey) awsdynamodb.Table {
+	return tableOf(scope, "AuditTable", dynamo.AuditTable, key, false)
+}
+
+// tableOf returns the table described by def under construct id id. Every
+// table is protected three ways because it holds the only live copy of its
+// data: point-in-time recovery, deletion protection and retention when the
+// stack goes away. Changing id replaces the table's logical id, that is, the
+// table.
+func tableOf(scope constructs.Construct, id string, def dynamo.TableDef, key awskms.IKey, stream bool) awsdynamodb.Table {
+	props := &awsdynamodb.TableProps{
 		PartitionKey: stringAttr(def.PartitionKey),
 		SortKey:      stringAttr(def.SortKey),
 		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
-		DeletionProtection:  jsii.Bool(true),
-		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
-		Encryption:          awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
-		EncryptionKey:       key,
-		Stream:              awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES,
-		TimeToLiveAttribute: jsii.String(def.TTLAttribute),
-	})
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		Encryption:         awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+		EncryptionKey:      key,
+	}
+	if stream {
+		props.Stream = awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES
+	}
+	// Left unset, not empty, when the table has no TTL attribute.
+	if def.TTLAttribute != "" {
+		props.TimeToLiveAttribute = jsii.String(def.TTLAttribute)
+	}
+	table := awsdynamodb.NewTable(scope, jsii.String(id), props)
 	for _, ix := range def.Indexes {
 		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 			IndexName:      jsii.String(ix.Name),

@@ -2,6 +2,7 @@ package infra
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/clientele-crm/clientele/internal/dynamo"
@@ -9,90 +10,156 @@ import (
 
 func TestTable(t *testing.T) {
 	s := stackTemplate(t)
-	_, table := s.only(t, "AWS::DynamoDB::Table")
 	keyID, _ := s.only(t, "AWS::KMS::Key")
-	def := dynamo.MainTable
+	tables := s.ofType("AWS::DynamoDB::Table")
 
-	t.Run("KeysMatchSchema", func(t *testing.T) {
-		got := table["KeySchema"]
-		want := keySchema(def.PartitionKey, def.SortKey)
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("KeySchema = %v, want %v", got, want)
+	t.Run("MainAndAuditTablesOnly", func(t *testing.T) {
+		var got []string
+		for id := range tables {
+			got = append(got, id)
+		}
+		want := []string{s.mainTable, s.auditTable}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("tables %v, want %v", got, want)
 		}
 	})
 
-	t.Run("IndexesMatchSchema", func(t *testing.T) {
-		got := map[string]any{}
-		for _, ix := range list(table["GlobalSecondaryIndexes"]) {
-			ix := ix.(map[string]any)
-			got[ix["IndexName"].(string)] = ix
-		}
-		want := map[string]any{}
-		for _, ix := range def.Indexes {
-			want[ix.Name] = map[string]any{
-				"IndexName":  ix.Name,
-				"KeySchema":  keySchema(ix.PartitionKey, ix.SortKey),
-				"Projection": map[string]any{"ProjectionType": "ALL"},
+	// Every table, not only those this test knows of, holds data that must
+	// survive a mistake.
+	t.Run("EveryTableRecoverableProtectedAndRetained", func(t *testing.T) {
+		for id, table := range tables {
+			pitr, _ := table["PointInTimeRecoverySpecification"].(map[string]any)
+			if pitr["PointInTimeRecoveryEnabled"] != true {
+				t.Errorf("table %s: PointInTimeRecoverySpecification = %v, want enabled", id, pitr)
+			}
+			if table["DeletionProtectionEnabled"] != true {
+				t.Errorf("table %s: DeletionProtectionEnabled = %v, want true", id, table["DeletionProtectionEnabled"])
+			}
+			r := s.resources[id]
+			if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
+				t.Errorf("table %s: DeletionPolicy %v, UpdateReplacePolicy %v, want Retain", id, r["DeletionPolicy"], r["UpdateReplacePolicy"])
 			}
 		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("GlobalSecondaryIndexes = %v, want %v", got, want)
-		}
 	})
 
-	t.Run("KeyAttributesAreStrings", func(t *testing.T) {
-		got := map[string]any{}
-		for _, a := range list(table["AttributeDefinitions"]) {
-			a := a.(map[string]any)
-			got[a["AttributeName"].(string)] = a["AttributeType"]
-		}
-		want := map[string]any{def.PartitionKey: "S", def.SortKey: "S"}
-		for _, ix := range def.Indexes {
-			want[ix.PartitionKey], want[ix.SortKey] = "S", "S"
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("AttributeDefinitions = %v, want %v", got, want)
-		}
-	})
+	for _, tc := range []struct {
+		name   string
+		id     string
+		def    dynamo.TableDef
+		stream bool
+	}{
+		{"Main", s.mainTable, dynamo.MainTable, true},
+		{"Audit", s.auditTable, dynamo.AuditTable, false},
+	} {
+		table, def := tables[tc.id], tc.def
+		t.Run(tc.name, func(t *testing.T) {
+			if table == nil {
+				t.Fatalf("no table %s", tc.id)
+			}
 
-	t.Run("BilledOnDemand", func(t *testing.T) {
-		if got := table["BillingMode"]; got != "PAY_PER_REQUEST" {
-			t.Errorf("BillingMode = %v, want PAY_PER_REQUEST", got)
-		}
-	})
+			t.Run("KeysMatchSchema", func(t *testing.T) {
+				got := table["KeySchema"]
+				want := keySchema(def.PartitionKey, def.SortKey)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("KeySchema = %v, want %v", got, want)
+				}
+			})
 
-	t.Run("RecoverableAndProtected", func(t *testing.T) {
-		s.hasProperties(t, "AWS::DynamoDB::Table", map[string]any{
-			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
-			"DeletionProtectionEnabled":        true,
+			t.Run("IndexesMatchSchema", func(t *testing.T) {
+				got := map[string]any{}
+				for _, ix := range list(table["GlobalSecondaryIndexes"]) {
+					ix := ix.(map[string]any)
+					got[ix["IndexName"].(string)] = ix
+				}
+				want := map[string]any{}
+				for _, ix := range def.Indexes {
+					want[ix.Name] = map[string]any{
+						"IndexName":  ix.Name,
+						"KeySchema":  keySchema(ix.PartitionKey, ix.SortKey),
+						"Projection": map[string]any{"ProjectionType": "ALL"},
+					}
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("GlobalSecondaryIndexes = %v, want %v", got, want)
+				}
+			})
+
+			t.Run("KeyAttributesAreStrings", func(t *testing.T) {
+				got := map[string]any{}
+				for _, a := range list(table["AttributeDefinitions"]) {
+					a := a.(map[string]any)
+					got[a["AttributeName"].(string)] = a["AttributeType"]
+				}
+				want := map[string]any{def.PartitionKey: "S", def.SortKey: "S"}
+				for _, ix := range def.Indexes {
+					want[ix.PartitionKey], want[ix.SortKey] = "S", "S"
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("AttributeDefinitions = %v, want %v", got, want)
+				}
+			})
+
+			t.Run("BilledOnDemand", func(t *testing.T) {
+				if got := table["BillingMode"]; got != "PAY_PER_REQUEST" {
+					t.Errorf("BillingMode = %v, want PAY_PER_REQUEST", got)
+				}
+			})
+
+			t.Run("RecoverableAndProtected", func(t *testing.T) {
+				want := map[string]any{"PointInTimeRecoveryEnabled": true}
+				if got := table["PointInTimeRecoverySpecification"]; !reflect.DeepEqual(got, want) {
+					t.Errorf("PointInTimeRecoverySpecification = %v, want %v", got, want)
+				}
+				if got := table["DeletionProtectionEnabled"]; got != true {
+					t.Errorf("DeletionProtectionEnabled = %v, want true", got)
+				}
+			})
+
+			t.Run("RetainedWithStack", func(t *testing.T) {
+				r := s.resources[tc.id]
+				if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
+					t.Errorf("DeletionPolicy %v, UpdateReplacePolicy %v, want Retain", r["DeletionPolicy"], r["UpdateReplacePolicy"])
+				}
+			})
+
+			t.Run("EncryptedWithCustomerManagedKey", func(t *testing.T) {
+				sse, _ := table["SSESpecification"].(map[string]any)
+				if sse["SSEEnabled"] != true || sse["SSEType"] != "KMS" {
+					t.Errorf("SSESpecification = %v, want KMS enabled", sse)
+				}
+				if want := getAtt(keyID, "Arn"); !reflect.DeepEqual(sse["KMSMasterKeyId"], want) {
+					t.Errorf("KMSMasterKeyId = %v, want %v", sse["KMSMasterKeyId"], want)
+				}
+			})
+
+			if tc.stream {
+				t.Run("StreamsNewAndOldImages", func(t *testing.T) {
+					want := map[string]any{"StreamViewType": "NEW_AND_OLD_IMAGES"}
+					if got := table["StreamSpecification"]; !reflect.DeepEqual(got, want) {
+						t.Errorf("StreamSpecification = %v, want %v", got, want)
+					}
+				})
+			}
+
+			if def.TTLAttribute != "" {
+				t.Run("ExpiresByTTLAttribute", func(t *testing.T) {
+					want := map[string]any{"AttributeName": def.TTLAttribute, "Enabled": true}
+					if got := table["TimeToLiveSpecification"]; !reflect.DeepEqual(got, want) {
+						t.Errorf("TimeToLiveSpecification = %v, want %v", got, want)
+					}
+				})
+			} else {
+				// A TTL would let DynamoDB delete entries of the log.
+				t.Run("NeverExpires", func(t *testing.T) {
+					if got, ok := table["TimeToLiveSpecification"]; ok {
+						t.Errorf("TimeToLiveSpecification = %v, want none", got)
+					}
+				})
+			}
 		})
-	})
-
-	t.Run("RetainedWithStack", func(t *testing.T) {
-		s.hasPolicy(t, "AWS::DynamoDB::Table", "Retain")
-	})
-
-	t.Run("EncryptedWithCustomerManagedKey", func(t *testing.T) {
-		sse, _ := table["SSESpecification"].(map[string]any)
-		if sse["SSEEnabled"] != true || sse["SSEType"] != "KMS" {
-			t.Errorf("SSESpecification = %v, want KMS enabled", sse)
-		}
-		if want := getAtt(keyID, "Arn"); !reflect.DeepEqual(sse["KMSMasterKeyId"], want) {
-			t.Errorf("KMSMasterKeyId = %v, want %v", sse["KMSMasterKeyId"], want)
-		}
-	})
-
-	t.Run("StreamsNewAndOldImages", func(t *testing.T) {
-		s.hasProperties(t, "AWS::DynamoDB::Table", map[string]any{
-			"StreamSpecification": map[string]any{"StreamViewType": "NEW_AND_OLD_IMAGES"},
-		})
-	})
-
-	t.Run("ExpiresByTTLAttribute", func(t *testing.T) {
-		s.hasProperties(t, "AWS::DynamoDB::Table", map[string]any{
-			"TimeToLiveSpecification": map[string]any{"AttributeName": def.TTLAttribute, "Enabled": true},
-		})
-	})
+	}
 }
 
 func TestKey(t *testing.T) {

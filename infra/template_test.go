@@ -33,7 +33,9 @@ type synthesized struct {
 	outputs   map[string]any
 	// functions maps a function name to its Lambda's logical id.
 	functions map[string]string
-	template  assertions.Template
+	// mainTable and auditTable are the logical ids of the two tables.
+	mainTable, auditTable string
+	template              assertions.Template
 }
 
 func TestMain(m *testing.M) {
@@ -99,15 +101,27 @@ func synthesize(routes []api.Route) (s *synthesized, err error) {
 		return nil, err
 	}
 
-	fns := make(map[string]string)
-	for _, fn := range Functions(routes) {
-		c := stack.Node().TryFindChild(jsii.String("Fn" + exportedName(fn)))
+	// logicalID returns the logical id of the stack's child construct id.
+	logicalID := func(id string) (string, error) {
+		c := stack.Node().TryFindChild(jsii.String(id))
 		if c == nil {
-			return nil, fmt.Errorf("no construct for function %s", fn)
+			return "", fmt.Errorf("no construct %s", id)
 		}
-		fns[fn] = *stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+		return *stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement)), nil
 	}
-	return &synthesized{resources: doc.Resources, outputs: doc.Outputs, functions: fns, template: tmpl}, nil
+	s = &synthesized{resources: doc.Resources, outputs: doc.Outputs, functions: make(map[string]string), template: tmpl}
+	for _, fn := range Functions(routes) {
+		if s.functions[fn], err = logicalID("Fn" + exportedName(fn)); err != nil {
+			return nil, err
+		}
+	}
+	if s.mainTable, err = logicalID("Table"); err != nil {
+		return nil, err
+	}
+	if s.auditTable, err = logicalID("AuditTable"); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // ofType returns the properties of every resource of type typ, by logical id.
@@ -178,6 +192,49 @@ func ref(id string) map[string]any { return map[string]any{"Ref": id} }
 // getAtt is the template form of an attribute of a resource.
 func getAtt(id, attr string) map[string]any {
 	return map[string]any{"Fn::GetAtt": []any{id, attr}}
+}
+
+// indexArn is the template form of the ARN pattern of every index of table
+// id, as the CDK writes it.
+func indexArn(id string) map[string]any {
+	return map[string]any{"Fn::Join": []any{"", []any{getAtt(id, "Arn"), "/index/*"}}}
+}
+
+// statement is one Allow statement of an identity-based policy of the stack.
+type statement struct {
+	policy    string // logical id of the policy, or of the role it is inline in
+	roles     []any  // the roles it is attached to, as template values
+	actions   []string
+	resources []any
+	raw       map[string]any
+}
+
+// allowStatements returns every Allow statement of the stack's IAM policies,
+// managed policies and roles' inline policies.
+func (s *synthesized) allowStatements() []statement {
+	var out []statement
+	add := func(policy string, roles []any, doc any) {
+		doc2, _ := doc.(map[string]any)
+		for _, st := range list(doc2["Statement"]) {
+			st, _ := st.(map[string]any)
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			out = append(out, statement{policy, roles, stringList(st["Action"]), list(st["Resource"]), st})
+		}
+	}
+	for _, typ := range []string{"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"} {
+		for id, p := range s.ofType(typ) {
+			add(id, list(p["Roles"]), p["PolicyDocument"])
+		}
+	}
+	for id, r := range s.ofType("AWS::IAM::Role") {
+		for _, p := range list(r["Policies"]) {
+			p, _ := p.(map[string]any)
+			add(id, []any{ref(id)}, p["PolicyDocument"])
+		}
+	}
+	return out
 }
 
 // mentions reports whether the template value v refers to logical id: a Ref

@@ -23,6 +23,9 @@ out=${1:-docs/bench-output.txt}
   echo "## POST /complaints: local gateway vs the raw transaction it needs"
   go test -run '^$' -bench 'ComplaintIntake' -benchtime=500x -count=1 ./internal/api/
   echo
+  echo "## Customer update with and without its audit entry"
+  go test -run '^$' -bench 'AuditedUpdate' -benchtime=1000x -count=1 ./internal/dynamo/
+  echo
   echo "## KMS calls per 1000 operations (fake KMS over its JSON protocol)"
   go test -run '^$' -bench 'KMSCalls' -benchtime=1000x -count=1 ./internal/api/
   echo

@@ -129,7 +129,7 @@ func localServices(ctx context.Context, cfg app.Config) (*app.Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := dynamo.EnsureTable(ctx, db, cfg.Table); err != nil {
+	if err := dynamo.EnsureTables(ctx, db, cfg.Table, cfg.AuditTable); err != nil {
 		return nil, err
 	}
 	kr, err := cfg.OpenKeyring(ctx)
@@ -221,7 +221,7 @@ func cmdTables(ctx context.Context, getenv func(string) string, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	if err := dynamo.EnsureTable(ctx, db, cfg.Table); err != nil {
+	if err := dynamo.EnsureTables(ctx, db, cfg.Table, cfg.AuditTable); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "table %s ready at %s\n", cfg.Table, cfg.Endpoint)

@@ -21,6 +21,7 @@ commands:
   with-dynamodb -- CMD run CMD with DYNAMODB_ENDPOINT set to a DynamoDB Local started for it
   tables               create the tables at DYNAMODB_ENDPOINT if they do not exist
   outbox               print the notifications the local runtime has sent
+  audit verify         walk every chain of the audit log and report the first broken link
 `
 
 func main() {
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdTables(ctx, getenv, stdout)
 	case "outbox":
 		return cmdOutbox(getenv, stdout)
+	case "audit":
+		return cmdAudit(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -21,7 +21,7 @@ func TestSampleEvents(t *testing.T) {
 	err := e.Services.Store.CreateCustomer(context.Background(), crm.Customer{
 		ID: "c_samplecustomer00001", Name: "Li Wei", Email: "sample@example.com", OwnerID: "alice",
 		CreatedAt: now, UpdatedAt: now, ReviewDueAt: now.Add(time.Hour), Version: 1,
-	}, false)
+	}, false, crm.NewAudit(context.Background(), crm.Actor{ID: "test-setup"}, "customer.create", "customer", "c_samplecustomer00001"))
 	if err != nil {
 		t.Fatal(err)
 	}

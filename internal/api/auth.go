@@ -14,7 +14,6 @@ type ctxKey int
 
 const (
 	actorKey ctxKey = iota
-	requestIDKey
 	loggerKey
 )
 
@@ -74,10 +73,7 @@ func actor(ctx context.Context) crm.Actor {
 	return a
 }
 
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
+func requestID(ctx context.Context) string { return crm.RequestID(ctx) }
 
 func logger(ctx context.Context) *slog.Logger {
 	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {

@@ -74,12 +74,40 @@ func handleCustomerCreate(d *Deps) http.Handler {
 
 func handleCustomerGet(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := d.Customers.Get(r.Context(), actor(r.Context()), r.PathValue("id"))
+		a := actor(r.Context())
+		c, err := d.Customers.Get(r.Context(), a, r.PathValue("id"))
+		if err == nil {
+			// On record before it is shown, or not shown at all.
+			err = d.Customers.SensitiveRead(r.Context(), a, c, "customer.read_sensitive")
+		}
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
 		writeCustomer(w, r, d, http.StatusOK, c)
+	})
+}
+
+func handleCustomerErase(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := d.Customers.Erase(r.Context(), actor(r.Context()), r.PathValue("id")); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleCustomerExport(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x, err := d.Customers.Export(r.Context(), actor(r.Context()), r.PathValue("id"))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Disposition", `attachment; filename="customer-`+x.Customer.ID+`.json"`)
+		writeJSON(w, http.StatusOK, x)
 	})
 }
 
@@ -151,9 +179,16 @@ func handleCustomerList(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
+		// Lists never carry billing or full national IDs, whatever the role:
+		// those are read one customer at a time, and each such read is audited.
+		listView := crm.Actor{Roles: []crm.Role{crm.RoleSales}}
+		a := actor(r.Context())
+		if a.Has(crm.RoleAuditor) && !a.HasAny(crm.RoleAdmin, crm.RoleSales, crm.RoleService, crm.RoleFinance) {
+			listView = a
+		}
 		items := make([]customerView, len(cs))
 		for i, c := range cs {
-			items[i] = viewCustomer(d.Customers.Policy, actor(r.Context()), c)
+			items[i] = viewCustomer(d.Customers.Policy, listView, c)
 		}
 		writeJSON(w, http.StatusOK, list[customerView]{Items: items, NextCursor: next})
 	})

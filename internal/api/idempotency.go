@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/clientele-crm/clientele/internal/crm"
 )
@@ -65,7 +67,7 @@ func idempotent(d *Deps, rt Route, next http.Handler) http.Handler {
 		rec := newRecorder()
 		serve(next, rec, r)
 		if rec.status < 300 {
-			resp := crm.SavedResponse{Status: rec.status, Header: map[string]string{}, Body: rec.body.Bytes()}
+			resp := crm.SavedResponse{Status: rec.status, Header: map[string]string{}, Body: rec.body.Bytes(), Subject: subjectOf(rec.body.Bytes())}
 			for k := range rec.header {
 				resp.Header[k] = rec.header.Get(k)
 			}
@@ -92,4 +94,23 @@ func printable(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// subjectOf names the customer a response is about: its customerId, or its
+// own id when it is a customer.
+func subjectOf(body []byte) string {
+	var v struct {
+		ID         string `json:"id"`
+		CustomerID string `json:"customerId"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	if v.CustomerID != "" {
+		return v.CustomerID
+	}
+	if strings.HasPrefix(v.ID, "c_") {
+		return v.ID
+	}
+	return ""
 }

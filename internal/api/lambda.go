@@ -20,6 +20,7 @@ import (
 type Deps struct {
 	Customers   *crm.Customers
 	Complaints  *crm.Complaints
+	Audit       crm.AuditLog
 	Idempotency crm.IdempotencyStore
 	// Health checks the dependencies; nil error means healthy.
 	Health func(ctx context.Context) error
@@ -31,6 +32,7 @@ type Deps struct {
 type Handler struct {
 	routes map[string]routeHandler
 	log    *slog.Logger
+	audit  crm.AuditLog
 }
 
 type routeHandler struct {
@@ -47,7 +49,7 @@ func NewHandler(d *Deps, function string) *Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	h := &Handler{routes: map[string]routeHandler{}, log: d.Logger}
+	h := &Handler{routes: map[string]routeHandler{}, log: d.Logger, audit: d.Audit}
 	for _, rt := range Routes() {
 		if function != "" && rt.Function != function {
 			continue
@@ -68,7 +70,7 @@ func (h *Handler) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	rec := newRecorder()
 	rh, ok := h.routes[ev.RouteKey]
 	log := h.log.With(slog.String("requestId", ev.RequestContext.RequestID), slog.String("route", ev.RouteKey))
-	ctx = context.WithValue(ctx, requestIDKey, ev.RequestContext.RequestID)
+	ctx = crm.WithRequestID(ctx, ev.RequestContext.RequestID)
 	ctx = context.WithValue(ctx, loggerKey, log)
 
 	r, err := toRequest(ctx, ev)
@@ -86,6 +88,18 @@ func (h *Handler) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		}
 		r = r.WithContext(withActor(r.Context(), a))
 		serve(rh.h, rec, r)
+	}
+	if ok && rh.route.Sensitive && rec.status == http.StatusForbidden && h.audit != nil {
+		// A refused attempt at sensitive data is itself worth a record.
+		id := ev.PathParameters["id"]
+		if id == "" {
+			id = rh.route.Path
+		}
+		denied := crm.NewAudit(ctx, a, rh.route.Key(), "route", id)
+		denied.Outcome = crm.OutcomeDenied
+		if err := h.audit.AppendAudit(ctx, denied); err != nil {
+			log.LogAttrs(ctx, slog.LevelError, "denied attempt not audited", slog.String("error", err.Error()))
+		}
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "request",
 		slog.String("method", ev.RequestContext.HTTP.Method),

@@ -27,7 +27,9 @@ type Route struct {
 	Roles []crm.Role
 	// Idempotent routes honour the Idempotency-Key header.
 	Idempotent bool
-	handler    func(d *Deps) http.Handler
+	// Sensitive routes record denied attempts in the audit trail.
+	Sensitive bool
+	handler   func(d *Deps) http.Handler
 }
 
 // Key returns the API Gateway route key, "METHOD /path".
@@ -44,6 +46,7 @@ var (
 	customerPatch = []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService, crm.RoleFinance}
 	complaintRead = []crm.Role{crm.RoleAdmin, crm.RoleService, crm.RoleSales, crm.RoleAuditor}
 	complaintWork = []crm.Role{crm.RoleAdmin, crm.RoleService}
+	admin         = []crm.Role{crm.RoleAdmin}
 )
 
 // Routes returns the route table.
@@ -55,11 +58,15 @@ func Routes() []Route {
 		{Method: "POST", Path: "/customers", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleCustomerCreate},
 		{Method: "GET", Path: "/customers", Function: FnCustomers, Roles: all, handler: handleCustomerList},
 		{Method: "GET", Path: "/customers/{id}", Function: FnCustomers, Roles: all, handler: handleCustomerGet},
-		{Method: "PATCH", Path: "/customers/{id}", Function: FnCustomers, Roles: customerPatch, handler: handleCustomerPatch},
+		{Method: "PATCH", Path: "/customers/{id}", Function: FnCustomers, Roles: customerPatch, Sensitive: true, handler: handleCustomerPatch},
+		{Method: "DELETE", Path: "/customers/{id}", Function: FnCustomers, Roles: admin, Sensitive: true, handler: handleCustomerErase},
+		{Method: "GET", Path: "/customers/{id}/export", Function: FnCustomers, Roles: admin, Sensitive: true, handler: handleCustomerExport},
 		{Method: "POST", Path: "/customers/{id}/verify", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleCustomerVerify},
 		{Method: "POST", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleInteractionCreate},
 		{Method: "GET", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, handler: handleInteractionList},
-		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin}, Idempotent: true, handler: handleCustomerImport},
+		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: admin, Idempotent: true, handler: handleCustomerImport},
+
+		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: handleAuditList},
 
 		{Method: "POST", Path: "/complaints", Function: FnComplaints, Roles: customerWrite, Idempotent: true, handler: handleComplaintCreate},
 		{Method: "GET", Path: "/complaints", Function: FnComplaints, Roles: complaintRead, handler: handleComplaintList},

@@ -38,6 +38,11 @@ import (
 type Config struct {
 	// Table is the DynamoDB table name (TABLE_NAME).
 	Table string
+	// AuditTable holds the audit log (AUDIT_TABLE_NAME).
+	AuditTable string
+	// Retention bounds how long closed complaints, interactions and
+	// tombstones are kept.
+	Retention dynamo.Retention
 	// Endpoint points at DynamoDB Local (DYNAMODB_ENDPOINT); empty on AWS.
 	Endpoint string
 	// Keyring is "kms" on AWS (KMS_KEY_ID names the key) or "local".
@@ -62,6 +67,12 @@ type Config struct {
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Table:      or(getenv("TABLE_NAME"), "clientele"),
+		AuditTable: or(getenv("AUDIT_TABLE_NAME"), "clientele-audit"),
+		Retention: dynamo.Retention{
+			ClosedComplaints: 3 * 365 * 24 * time.Hour,
+			Interactions:     5 * 365 * 24 * time.Hour,
+			Tombstones:       7 * 365 * 24 * time.Hour,
+		},
 		Endpoint:   getenv("DYNAMODB_ENDPOINT"),
 		Keyring:    or(getenv("KEYRING"), "local"),
 		KMSKeyID:   getenv("KMS_KEY_ID"),
@@ -96,6 +107,18 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, "REVIEW_PERIOD must be a positive duration such as 180d or 72h")
 		}
 		c.Policy.ReviewPeriod = d
+	}
+	for _, r := range []struct {
+		env string
+		d   *time.Duration
+	}{{"RETENTION_CLOSED_COMPLAINTS", &c.Retention.ClosedComplaints}, {"RETENTION_INTERACTIONS", &c.Retention.Interactions}, {"RETENTION_TOMBSTONES", &c.Retention.Tombstones}} {
+		if v := getenv(r.env); v != "" {
+			d, err := ParseDuration(v)
+			if err != nil || d < 0 {
+				errs = append(errs, r.env+" must be a duration such as 1095d, or 0 to keep for ever")
+			}
+			*r.d = d
+		}
 	}
 	if v := getenv("DATA_KEY_MAX_AGE"); v != "" {
 		d, err := ParseDuration(v)
@@ -261,14 +284,14 @@ type Services struct {
 
 // Build wires the store and the services for cfg.
 func Build(ctx context.Context, cfg Config, db dynamo.DB, kr envelope.Keyring, n crm.Notifier, log *slog.Logger) (*Services, error) {
-	store, err := dynamo.Open(ctx, dynamo.Config{DB: db, Table: cfg.Table, Keyring: kr, Cache: cfg.Cache})
+	store, err := dynamo.Open(ctx, dynamo.Config{DB: db, Table: cfg.Table, AuditTable: cfg.AuditTable, Keyring: kr, Cache: cfg.Cache, Retention: cfg.Retention})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	customers := &crm.Customers{Store: store, Policy: cfg.Policy, Now: time.Now, NewID: NewID}
+	customers := &crm.Customers{Store: store, Complaints: store, Audit: store, Policy: cfg.Policy, Now: time.Now, NewID: NewID}
 	complaints := &crm.Complaints{Store: store, Customers: store, SLA: cfg.SLA, Assignment: cfg.Assignment,
 		Categories: cfg.Categories, Notifier: n, Now: time.Now, NewID: NewID}
-	deps := &api.Deps{Customers: customers, Complaints: complaints, Idempotency: store, Health: store.Ping, Logger: log, Now: time.Now}
+	deps := &api.Deps{Customers: customers, Complaints: complaints, Audit: store, Idempotency: store, Health: store.Ping, Logger: log, Now: time.Now}
 	return &Services{Store: store, Deps: deps}, nil
 }
 

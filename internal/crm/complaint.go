@@ -179,7 +179,7 @@ func (f ComplaintFilter) Match(c Complaint) bool {
 type ComplaintStore interface {
 	// CreateComplaint stores a new complaint, its first timeline entries and
 	// its pending notifications.
-	CreateComplaint(ctx context.Context, c Complaint, timeline []TimelineEntry, notes []Notification) error
+	CreateComplaint(ctx context.Context, c Complaint, timeline []TimelineEntry, notes []Notification, a Audit) error
 	// GetComplaint returns ENOTFOUND if the complaint does not exist. The
 	// timeline is not loaded.
 	GetComplaint(ctx context.Context, id string) (Complaint, error)
@@ -187,7 +187,7 @@ type ComplaintStore interface {
 	ComplaintTimeline(ctx context.Context, id string) ([]TimelineEntry, error)
 	// UpdateComplaint replaces prev with next and appends entry, when the
 	// stored version is still prev.Version; EPRECONDITION otherwise.
-	UpdateComplaint(ctx context.Context, prev, next Complaint, entry TimelineEntry, notes []Notification) error
+	UpdateComplaint(ctx context.Context, prev, next Complaint, entry TimelineEntry, notes []Notification, a Audit) error
 	// ListComplaints returns one page of complaints matching f, newest first
 	// (oldest due first for Breached).
 	ListComplaints(ctx context.Context, f ComplaintFilter, p Page) ([]Complaint, string, error)

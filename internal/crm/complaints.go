@@ -74,7 +74,8 @@ func (s *Complaints) File(ctx context.Context, actor Actor, in ComplaintInput) (
 	if cust.Consent.Reminders {
 		notes = append(notes, s.notification(c, NotifyComplaintAcknowledged, RecipientCustomer, cust.ID, now))
 	}
-	if err := s.Store.CreateComplaint(ctx, c, timeline, notes); err != nil {
+	audit := NewAudit(ctx, actor, "complaint.create", "complaint", c.ID, "customerId", "channel", "category", "severity", "subject", "description", "status", "assigneeId")
+	if err := s.Store.CreateComplaint(ctx, c, timeline, notes, audit); err != nil {
 		return Complaint{}, err
 	}
 	s.deliver(ctx, notes)
@@ -187,7 +188,14 @@ func (s *Complaints) Transition(ctx context.Context, actor Actor, id string, ifM
 		next.AckDueAt, next.SLADueAt = s.SLA.Due(next.Severity, prev.CreatedAt)
 		notes = append(notes, s.notification(next, NotifyComplaintEscalated, RecipientStaff, next.AssigneeID, now))
 	}
-	if err := s.Store.UpdateComplaint(ctx, prev, next, entry, notes); err != nil {
+	fields := []string{"status", "timeline"}
+	switch in.To {
+	case ActionResolve:
+		fields = append(fields, "resolution")
+	case ActionEscalate:
+		fields = append(fields, "severity", "assigneeId", "slaDueAt")
+	}
+	if err := s.Store.UpdateComplaint(ctx, prev, next, entry, notes, NewAudit(ctx, actor, "complaint."+in.To, "complaint", id, fields...)); err != nil {
 		return Complaint{}, err
 	}
 	s.deliver(ctx, notes)
@@ -246,7 +254,7 @@ func (s *Complaints) AddNote(ctx context.Context, actor Actor, id string, in Not
 		next := prev
 		next.UpdatedAt, next.Version, next.TimelineLen = now, prev.Version+1, prev.TimelineLen+1
 		entry := TimelineEntry{Seq: next.TimelineLen, At: now, ActorID: actor.ID, Action: ActionNote, Note: strings.TrimSpace(in.Note)}
-		err = s.Store.UpdateComplaint(ctx, prev, next, entry, nil)
+		err = s.Store.UpdateComplaint(ctx, prev, next, entry, nil, NewAudit(ctx, actor, "complaint.note", "complaint", id, "timeline"))
 		// A note changes no state, so losing a race to another change is
 		// no reason to refuse it: try again on the newer version.
 		if ErrorCode(err) == EPRECONDITION && attempt < 5 {

@@ -114,20 +114,29 @@ type CustomerStore interface {
 	// CreateCustomer stores a new customer and claims its phone, email and
 	// national ID. Returns ECONFLICT with DuplicateOf set when another customer
 	// holds one of them, unless allowDuplicate.
-	CreateCustomer(ctx context.Context, c Customer, allowDuplicate bool) error
-	// GetCustomer returns ENOTFOUND if the customer does not exist.
+	CreateCustomer(ctx context.Context, c Customer, allowDuplicate bool, a Audit) error
+	// GetCustomer returns ENOTFOUND if the customer does not exist, EGONE if
+	// it was erased.
 	GetCustomer(ctx context.Context, id string) (Customer, error)
 	// UpdateCustomer replaces prev with next when the stored version is still
 	// prev.Version. Returns EPRECONDITION when it is not, ENOTFOUND when the
 	// customer is gone and ECONFLICT (with DuplicateOf) when next claims a
 	// phone, email or national ID another customer holds.
-	UpdateCustomer(ctx context.Context, prev, next Customer) error
+	UpdateCustomer(ctx context.Context, prev, next Customer, a Audit) error
 	// ListCustomers returns one page of customers matching f, newest first, and
 	// the cursor of the next page ("" on the last). Returns EINVALID for a
 	// cursor it did not issue for the same filter.
 	ListCustomers(ctx context.Context, f CustomerFilter, p Page) ([]Customer, string, error)
 	// AddInteraction stores an interaction of an existing customer.
-	AddInteraction(ctx context.Context, in Interaction) error
+	AddInteraction(ctx context.Context, in Interaction, a Audit) error
+	// EraseCustomer replaces the customer with a tombstone and destroys its
+	// personal data everywhere: blind indexes, interactions, complaint text,
+	// saved responses. Erasing an erased customer finishes what a failed
+	// erasure left. Returns ENOTFOUND if it never existed.
+	EraseCustomer(ctx context.Context, id string, a Audit) error
 	// ListInteractions returns one page of a customer's interactions, newest first.
 	ListInteractions(ctx context.Context, customerID string, p Page) ([]Interaction, string, error)
 }
+
+// Every writable field of a customer, in the order changedFields reports them.
+var customerFields = []string{FieldName, FieldPhone, FieldEmail, FieldAddress, FieldCompany, FieldSegment, FieldTags, FieldNationalID, FieldBilling, FieldOwnerID, FieldConsent}

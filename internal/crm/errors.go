@@ -12,6 +12,7 @@ import (
 const (
 	EINVALID      = "invalid"      // the request is malformed or a field is invalid
 	ENOTFOUND     = "not_found"    // no such entity, or not visible to the caller
+	EGONE         = "gone"         // the entity was erased
 	ECONFLICT     = "conflict"     // duplicate, or an illegal state change
 	EPRECONDITION = "precondition" // If-Match does not match the current version
 	EFORBIDDEN    = "forbidden"    // the caller's role may not do this

@@ -11,6 +11,9 @@ type SavedResponse struct {
 	Status int               `json:"status"`
 	Header map[string]string `json:"header"`
 	Body   []byte            `json:"body"`
+	// Subject is the customer the response is about, so that erasing the
+	// customer can find and destroy it.
+	Subject string `json:"-"`
 }
 
 // IdempotencyStore keeps idempotency records in the manner of the Powertools

@@ -9,10 +9,13 @@ import (
 // Customers carries out customer operations for an actor: it standardizes
 // input, applies ownership, and keeps the derived fields right.
 type Customers struct {
-	Store  CustomerStore
-	Policy Policy
-	Now    func() time.Time
-	NewID  func(prefix string) string
+	Store CustomerStore
+	// Complaints is read for exports.
+	Complaints ComplaintStore
+	Audit      AuditLog
+	Policy     Policy
+	Now        func() time.Time
+	NewID      func(prefix string) string
 }
 
 // Create standardizes in and stores a new customer owned by in.OwnerID, or by
@@ -32,7 +35,8 @@ func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, a
 	}
 	// A new record is a change of every field it sets; owning it yourself
 	// is the default, not a change.
-	if err := checkAllowed(actor, CustomerInput{OwnerID: actor.ID, Consent: &Consent{}}, std); err != nil {
+	base := CustomerInput{OwnerID: actor.ID, Consent: &Consent{}}
+	if err := checkAllowed(actor, base, std); err != nil {
 		return Customer{}, err
 	}
 	if allowDuplicate && !actor.Has(RoleAdmin) {
@@ -42,7 +46,8 @@ func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, a
 	c := Customer{ID: s.NewID("c"), CreatedAt: now, CreatedBy: actor.ID, Version: 1}
 	c.apply(std, now)
 	c.ReviewDueAt = s.Policy.ReviewDue(c)
-	if err := s.Store.CreateCustomer(ctx, c, allowDuplicate); err != nil {
+	audit := NewAudit(ctx, actor, "customer.create", "customer", c.ID, changedFields(CustomerInput{}, std)...)
+	if err := s.Store.CreateCustomer(ctx, c, allowDuplicate, audit); err != nil {
 		return Customer{}, err
 	}
 	return c, nil
@@ -110,7 +115,8 @@ func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch 
 	next.apply(std, now)
 	next.Version = prev.Version + 1
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
-	if err := s.Store.UpdateCustomer(ctx, prev, next); err != nil {
+	audit := NewAudit(ctx, actor, "customer.update", "customer", id, changedFields(prev.Input(), std)...)
+	if err := s.Store.UpdateCustomer(ctx, prev, next, audit); err != nil {
 		return Customer{}, err
 	}
 	return next, nil
@@ -135,10 +141,34 @@ func (s *Customers) verify(ctx context.Context, actor Actor, id string, ifMatch 
 	next.VerifiedAt = s.now()
 	next.Version++
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
-	if err := s.Store.UpdateCustomer(ctx, prev, next); err != nil {
+	if err := s.Store.UpdateCustomer(ctx, prev, next, NewAudit(ctx, actor, "customer.verify", "customer", id, "verifiedAt")); err != nil {
 		return Customer{}, err
 	}
 	return next, nil
+}
+
+// Erase removes the customer's personal data for good, leaving a tombstone
+// and the audit trail. Erasing an erased customer completes a failed
+// erasure and succeeds.
+func (s *Customers) Erase(ctx context.Context, actor Actor, id string) error {
+	return s.Store.EraseCustomer(ctx, id, NewAudit(ctx, actor, "customer.erase", "customer", id, customerFields...))
+}
+
+// SensitiveRead records that the actor was shown c's sensitive fields in
+// full (billing, full national ID), before they are. Returns nil when the
+// actor sees none of them.
+func (s *Customers) SensitiveRead(ctx context.Context, actor Actor, c Customer, action string) error {
+	var fields []string
+	if c.Billing != nil && CanSeeFull(actor.Roles, FieldBilling) {
+		fields = append(fields, FieldBilling)
+	}
+	if c.NationalID != "" && CanSeeFull(actor.Roles, FieldNationalID) {
+		fields = append(fields, FieldNationalID)
+	}
+	if len(fields) == 0 && action != "customer.export" {
+		return nil
+	}
+	return s.Audit.AppendAudit(ctx, NewAudit(ctx, actor, action, "customer", c.ID, fields...))
 }
 
 // List returns one page of the customers the actor may see that match f. A
@@ -189,7 +219,7 @@ func (s *Customers) AddInteraction(ctx context.Context, actor Actor, customerID 
 		f := in.FollowUpAt.UTC()
 		it.FollowUpAt = &f
 	}
-	if err := s.Store.AddInteraction(ctx, it); err != nil {
+	if err := s.Store.AddInteraction(ctx, it, NewAudit(ctx, actor, "customer.interaction", "customer", customerID, "interactions")); err != nil {
 		return Interaction{}, err
 	}
 	return it, nil

@@ -63,6 +63,8 @@ type complaintItem struct {
 	EscalationLevel int        `dynamodbav:"escalationLevel"`
 	Version         int64      `dynamodbav:"version"`
 	TimelineLen     int        `dynamodbav:"timelineLen"`
+	ExpiresAt       *int64     `dynamodbav:"expiresAt,omitempty"`
+	Erased          bool       `dynamodbav:"erased,omitempty"`
 }
 
 type complaintSecrets struct {
@@ -100,6 +102,9 @@ func (s *Store) toComplaintItem(ctx context.Context, c crm.Complaint) (map[strin
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, AcknowledgedAt: optTime(c.AcknowledgedAt), AckDueAt: c.AckDueAt,
 		SLADueAt: c.SLADueAt, ResolvedAt: optTime(c.ResolvedAt), ClosedAt: optTime(c.ClosedAt),
 		EscalationLevel: c.EscalationLevel, Version: c.Version, TimelineLen: c.TimelineLen,
+	}
+	if c.Status == crm.StatusClosed {
+		it.ExpiresAt = expiry(c.ClosedAt, s.retention.ClosedComplaints)
 	}
 	if crm.Open(c.Status) {
 		it.GSI4PK, it.GSI4SK = "CSLA", sortTime(c.SLADueAt)+"#"+c.ID
@@ -167,14 +172,16 @@ func (s *Store) timelinePut(ctx context.Context, complaintID string, e crm.Timel
 }
 
 // CreateComplaint implements crm.ComplaintStore.
-func (s *Store) CreateComplaint(ctx context.Context, c crm.Complaint, timeline []crm.TimelineEntry, notes []crm.Notification) error {
+func (s *Store) CreateComplaint(ctx context.Context, c crm.Complaint, timeline []crm.TimelineEntry, notes []crm.Notification, a crm.Audit) error {
 	item, err := s.toComplaintItem(ctx, c)
 	if err != nil {
 		return err
 	}
 	ops := []types.TransactWriteItem{
-		// The customer must still exist as the complaint is filed.
-		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: itemKey(customerPK(c.CustomerID), skProfile), ConditionExpression: aws.String("attribute_exists(PK)")}},
+		// The customer must still exist, not erased, as the complaint is filed.
+		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: itemKey(customerPK(c.CustomerID), skProfile),
+			ConditionExpression: aws.String("attribute_exists(PK) AND #t = :customer"), ExpressionAttributeNames: map[string]string{"#t": "type"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":customer": &types.AttributeValueMemberS{Value: entityCustomer}}}},
 		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 	}
 	for _, e := range timeline {
@@ -187,7 +194,7 @@ func (s *Store) CreateComplaint(ctx context.Context, c crm.Complaint, timeline [
 	for _, n := range notes {
 		ops = append(ops, s.notificationPut(n))
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
+	err = s.writeAudited(ctx, a, ops)
 	if _, ok := asCanceled(err); ok {
 		return crm.Errorf(crm.ENOTFOUND, "customer %s not found", c.CustomerID)
 	}
@@ -203,7 +210,7 @@ func (s *Store) GetComplaint(ctx context.Context, id string) (crm.Complaint, err
 	if err != nil {
 		return crm.Complaint{}, wrap(err, "get complaint "+id)
 	}
-	if out.Item == nil {
+	if out.Item == nil || s.expired(out.Item) {
 		return crm.Complaint{}, crm.Errorf(crm.ENOTFOUND, "complaint %s not found", id)
 	}
 	return s.fromComplaintItem(ctx, out.Item)
@@ -242,7 +249,7 @@ func (s *Store) ComplaintTimeline(ctx context.Context, id string) ([]crm.Timelin
 // UpdateComplaint implements crm.ComplaintStore: the new state, its timeline
 // entry and its notifications commit together, conditioned on the version
 // the change was decided on, so of two concurrent transitions one wins.
-func (s *Store) UpdateComplaint(ctx context.Context, prev, next crm.Complaint, entry crm.TimelineEntry, notes []crm.Notification) error {
+func (s *Store) UpdateComplaint(ctx context.Context, prev, next crm.Complaint, entry crm.TimelineEntry, notes []crm.Notification, a crm.Audit) error {
 	item, err := s.toComplaintItem(ctx, next)
 	if err != nil {
 		return err
@@ -259,11 +266,18 @@ func (s *Store) UpdateComplaint(ctx context.Context, prev, next crm.Complaint, e
 	for _, n := range notes {
 		ops = append(ops, s.notificationPut(n))
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
+	err = s.writeAudited(ctx, a, ops)
 	if _, ok := asCanceled(err); ok {
 		return crm.Errorf(crm.EPRECONDITION, "complaint %s was changed by someone else", prev.ID)
 	}
-	return wrap(err, "update complaint "+prev.ID)
+	if err != nil {
+		return wrap(err, "update complaint "+prev.ID)
+	}
+	if prev.Status == crm.StatusClosed || next.Status == crm.StatusClosed {
+		// The timeline leaves with its complaint, or stays when it reopens.
+		return s.setTimelineExpiry(ctx, next.ID, expiry(next.ClosedAt, s.retention.ClosedComplaints))
+	}
+	return nil
 }
 
 // complaintSource picks the most selective index for a filter.
@@ -296,6 +310,9 @@ func (s *Store) ListComplaints(ctx context.Context, f crm.ComplaintFilter, p crm
 	return paginate(ctx, s, src, p, fp, func(ctx context.Context, items []map[string]types.AttributeValue) ([]*crm.Complaint, error) {
 		out := make([]*crm.Complaint, len(items))
 		for i, item := range items {
+			if s.expired(item) {
+				continue
+			}
 			c, err := s.fromComplaintItem(ctx, item)
 			if err != nil {
 				return nil, err
@@ -377,4 +394,44 @@ func (s *Store) MarkNotification(ctx context.Context, n crm.Notification, delive
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item})
 	return wrap(err, "mark notification")
+}
+
+// setTimelineExpiry gives every timeline entry of a complaint the TTL of
+// the complaint itself, or none.
+func (s *Store) setTimelineExpiry(ctx context.Context, id string, exp *int64) error {
+	entries, err := s.timelineKeys(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, key := range entries {
+		in := &dynamodb.UpdateItemInput{TableName: &s.table, Key: key, UpdateExpression: aws.String("REMOVE expiresAt")}
+		if exp != nil {
+			in.UpdateExpression = aws.String("SET expiresAt = :e")
+			in.ExpressionAttributeValues = map[string]types.AttributeValue{":e": &types.AttributeValueMemberN{Value: strconv.FormatInt(*exp, 10)}}
+		}
+		if _, err := s.db.UpdateItem(ctx, in); err != nil {
+			return wrap(err, "set timeline expiry")
+		}
+	}
+	return nil
+}
+
+// timelineKeys returns the keys of a complaint's timeline entries.
+func (s *Store) timelineKeys(ctx context.Context, id string) ([]map[string]types.AttributeValue, error) {
+	var keys []map[string]types.AttributeValue
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :tl)"), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("PK, SK"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: complaintPK(id)}, ":tl": &types.AttributeValueMemberS{Value: "TL#"},
+		},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrap(err, "query timeline "+id)
+		}
+		keys = append(keys, page.Items...)
+	}
+	return keys, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -176,7 +177,7 @@ func (s *Store) tagDelete(id, tag string) types.TransactWriteItem {
 }
 
 // CreateCustomer implements crm.CustomerStore.
-func (s *Store) CreateCustomer(ctx context.Context, c crm.Customer, allowDuplicate bool) error {
+func (s *Store) CreateCustomer(ctx context.Context, c crm.Customer, allowDuplicate bool, a crm.Audit) error {
 	var ops []types.TransactWriteItem
 	var claimed []string
 	var claimOps []int
@@ -208,11 +209,11 @@ func (s *Store) CreateCustomer(ctx context.Context, c crm.Customer, allowDuplica
 		return err
 	}
 	ops = append(ops, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
-	return s.transact(ctx, ops, c, "create customer")
+	return s.transact(ctx, ops, c, a, "create customer")
 }
 
 // UpdateCustomer implements crm.CustomerStore.
-func (s *Store) UpdateCustomer(ctx context.Context, prev, next crm.Customer) error {
+func (s *Store) UpdateCustomer(ctx context.Context, prev, next crm.Customer, a crm.Audit) error {
 	_, held, err := s.getCustomer(ctx, prev.ID)
 	if err != nil {
 		return err
@@ -258,22 +259,15 @@ func (s *Store) UpdateCustomer(ctx context.Context, prev, next crm.Customer) err
 		ConditionExpression:       aws.String("attribute_exists(PK) AND version = :v"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(prev.Version)}},
 	}
-	if len(ops) == 0 {
-		// The common case needs no transaction: one conditional put.
-		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression, ExpressionAttributeValues: put.ExpressionAttributeValues})
-		if isConditionFailed(err) {
-			return crm.Errorf(crm.EPRECONDITION, "customer %s was changed by someone else", prev.ID)
-		}
-		return wrap(err, "put customer "+prev.ID)
-	}
 	ops = append(ops, types.TransactWriteItem{Put: put})
-	return s.transact(ctx, ops, next, "update customer")
+	return s.transact(ctx, ops, next, a, "update customer")
 }
 
-// transact runs a customer write and explains a cancellation: a taken claim
-// is a duplicate, a failed version check a lost race.
-func (s *Store) transact(ctx context.Context, ops []types.TransactWriteItem, c crm.Customer, op string) error {
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
+// transact runs a customer write with its audit entry and explains a
+// cancellation: a taken claim is a duplicate, a failed version check a lost
+// race.
+func (s *Store) transact(ctx context.Context, ops []types.TransactWriteItem, c crm.Customer, a crm.Audit, op string) error {
+	err := s.writeAudited(ctx, a, ops)
 	if err == nil {
 		return nil
 	}
@@ -344,10 +338,34 @@ func (s *Store) getCustomer(ctx context.Context, id string) (crm.Customer, []str
 	if err != nil {
 		return crm.Customer{}, nil, wrap(err, "get customer "+id)
 	}
-	if out.Item == nil {
+	if out.Item == nil || s.expired(out.Item) {
 		return crm.Customer{}, nil, crm.Errorf(crm.ENOTFOUND, "customer %s not found", id)
 	}
+	if t, _ := out.Item["type"].(*types.AttributeValueMemberS); t != nil && t.Value == entityTombstone {
+		return crm.Customer{}, nil, crm.Errorf(crm.EGONE, "customer %s was erased", id)
+	}
 	return s.fromCustomerItem(ctx, out.Item)
+}
+
+// expired reports whether an item's retention has run out. DynamoDB's TTL
+// deletes such items only eventually (DynamoDB Local never does), so every
+// read treats them as gone already.
+func (s *Store) expired(item map[string]types.AttributeValue) bool {
+	v, ok := item[attrTTL].(*types.AttributeValueMemberN)
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	return err == nil && n <= s.now().Unix()
+}
+
+// expiry is the TTL value for a record done with at t and kept for keep.
+func expiry(t time.Time, keep time.Duration) *int64 {
+	if keep <= 0 {
+		return nil
+	}
+	n := t.Add(keep).Unix()
+	return &n
 }
 
 // validID keeps ids that could never have been issued out of key expressions.

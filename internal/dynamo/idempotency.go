@@ -35,6 +35,8 @@ type idemItem struct {
 	Hash            string `dynamodbav:"hash"`
 	ExpiresAt       int64  `dynamodbav:"expiresAt"`
 	InProgressUntil int64  `dynamodbav:"inProgressUntil"`
+	GSI5PK          string `dynamodbav:"GSI5PK,omitempty"`
+	GSI5SK          string `dynamodbav:"GSI5SK,omitempty"`
 }
 
 // idemSecrets is the saved response, sealed: a response body holds the
@@ -109,7 +111,11 @@ func (s *Store) CompleteIdempotent(ctx context.Context, key string, resp crm.Sav
 	if v, ok := out.Item["hash"].(*types.AttributeValueMemberS); ok {
 		hash = v.Value
 	}
-	item, err := attributevalue.MarshalMap(idemItem{Type: "idempotency", Status: idemCompleted, Hash: hash, ExpiresAt: now.Add(idemTTL).Unix()})
+	rec := idemItem{Type: "idempotency", Status: idemCompleted, Hash: hash, ExpiresAt: now.Add(idemTTL).Unix()}
+	if resp.Subject != "" {
+		rec.GSI5PK, rec.GSI5SK = "IDEMSUBJ#"+resp.Subject, sortTime(now)
+	}
+	item, err := attributevalue.MarshalMap(rec)
 	if err != nil {
 		return fmt.Errorf("marshal idempotency record: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/clientele-crm/clientele/internal/crm"
@@ -28,6 +27,7 @@ type interactionItem struct {
 	FollowUpAt *time.Time `dynamodbav:"followUpAt,omitempty"`
 	ActorID    string     `dynamodbav:"actorId"`
 	CreatedAt  time.Time  `dynamodbav:"createdAt"`
+	ExpiresAt  *int64     `dynamodbav:"expiresAt,omitempty"`
 }
 
 type interactionSecrets struct {
@@ -35,11 +35,11 @@ type interactionSecrets struct {
 }
 
 // AddInteraction implements crm.CustomerStore.
-func (s *Store) AddInteraction(ctx context.Context, in crm.Interaction) error {
+func (s *Store) AddInteraction(ctx context.Context, in crm.Interaction, a crm.Audit) error {
 	it := interactionItem{
 		PK: customerPK(in.CustomerID), SK: "INT#" + sortTime(in.At) + "#" + in.ID, Type: entityInteraction,
 		ID: in.ID, CustomerID: in.CustomerID, Kind: in.Kind, At: in.At, FollowUpAt: in.FollowUpAt,
-		ActorID: in.ActorID, CreatedAt: in.CreatedAt,
+		ActorID: in.ActorID, CreatedAt: in.CreatedAt, ExpiresAt: expiry(in.At, s.retention.Interactions),
 	}
 	if in.FollowUpAt != nil {
 		it.GSI4PK, it.GSI4SK = "FOLLOWUP", sortTime(*in.FollowUpAt)+"#"+in.ID
@@ -53,10 +53,12 @@ func (s *Store) AddInteraction(ctx context.Context, in crm.Interaction) error {
 	}
 	// The customer must still exist: the profile is checked in the same
 	// transaction, so an interaction never outlives a concurrent erasure.
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: itemKey(customerPK(in.CustomerID), skProfile), ConditionExpression: aws.String("attribute_exists(PK)")}},
+	err = s.writeAudited(ctx, a, []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: itemKey(customerPK(in.CustomerID), skProfile),
+			ConditionExpression: aws.String("attribute_exists(PK) AND #t = :customer"), ExpressionAttributeNames: map[string]string{"#t": "type"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":customer": &types.AttributeValueMemberS{Value: entityCustomer}}}},
 		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-	}})
+	})
 	if err != nil {
 		if _, ok := asCanceled(err); ok {
 			return crm.Errorf(crm.ENOTFOUND, "customer %s not found", in.CustomerID)
@@ -73,6 +75,9 @@ func (s *Store) ListInteractions(ctx context.Context, customerID string, p crm.P
 		func(ctx context.Context, items []map[string]types.AttributeValue) ([]*crm.Interaction, error) {
 			out := make([]*crm.Interaction, len(items))
 			for i, item := range items {
+				if s.expired(item) {
+					continue
+				}
 				var it interactionItem
 				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 					return nil, fmt.Errorf("unmarshal interaction: %w", err)

@@ -169,6 +169,12 @@ func (s *Store) batchGetProfiles(ctx context.Context, ids []string) (map[string]
 // fingerprint so it cannot be altered or replayed against another filter.
 func paginate[T any](ctx context.Context, s *Store, src source, p crm.Page, fingerprint string,
 	decode func(context.Context, []map[string]types.AttributeValue) ([]*T, error)) ([]T, string, error) {
+	return paginateTable(ctx, s, s.table, src, p, fingerprint, decode)
+}
+
+// paginateTable is paginate on the named table.
+func paginateTable[T any](ctx context.Context, s *Store, table string, src source, p crm.Page, fingerprint string,
+	decode func(context.Context, []map[string]types.AttributeValue) ([]*T, error)) ([]T, string, error) {
 	start, err := s.openCursor(p.Cursor, fingerprint)
 	if err != nil {
 		return nil, "", err
@@ -187,7 +193,7 @@ func paginate[T any](ctx context.Context, s *Store, src source, p crm.Page, fing
 	out := []T{}
 	for range maxPagesPerList {
 		in := &dynamodb.QueryInput{
-			TableName: &s.table, KeyConditionExpression: &cond,
+			TableName: &table, KeyConditionExpression: &cond,
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 			ExclusiveStartKey: start, ScanIndexForward: aws.Bool(src.ascending),
 			// One more than needed, so a full last page is known to be last.

@@ -65,6 +65,28 @@ var MainTable = TableDef{
 	TTLAttribute: attrTTL,
 }
 
+// Audit table index names.
+const (
+	// AuditByEntity lists an entity's audit entries by time.
+	AuditByEntity = "ByEntity"
+	// AuditByActor lists an actor's audit entries by time.
+	AuditByActor = "ByActor"
+	// AuditByDay lists one day's audit entries by time.
+	AuditByDay = "ByDay"
+)
+
+// AuditTable holds the hash-chained audit log, apart from the data it
+// describes, so that the functions can be granted only to add to it.
+var AuditTable = TableDef{
+	PartitionKey: attrPK,
+	SortKey:      attrSK,
+	Indexes: []Index{
+		{Name: AuditByEntity, PartitionKey: "GSI1PK", SortKey: "GSI1SK"},
+		{Name: AuditByActor, PartitionKey: "GSI2PK", SortKey: "GSI2SK"},
+		{Name: AuditByDay, PartitionKey: "GSI3PK", SortKey: "GSI3SK"},
+	},
+}
+
 // CreateTableInput returns the request that creates the table under name,
 // billed on demand, with a stream of new and old images.
 func (t TableDef) CreateTableInput(name string) *dynamodb.CreateTableInput {

@@ -38,17 +38,39 @@ const logicalTable = "clientele-main"
 // Store is the DynamoDB implementation of crm.CustomerStore and
 // crm.IdempotencyStore.
 type Store struct {
-	db        DB
-	table     string
-	sealer    *envelope.Sealer
-	index     *envelope.Indexer
-	cursorKey []byte
+	db          DB
+	table       string
+	auditTable  string
+	auditShards int
+	sealer      *envelope.Sealer
+	index       *envelope.Indexer
+	cursorKey   []byte
+	retention   Retention
+	now         func() time.Time
+	// unaudited skips the audit entry; only the benchmark that prices the
+	// audit sets it (export_test.go).
+	unaudited bool
+}
+
+// Retention says how long records are kept once they are done with. Zero
+// keeps them for ever. DynamoDB's TTL deletes them some time after they
+// expire; reads treat them as gone from the moment they do.
+type Retention struct {
+	ClosedComplaints time.Duration
+	Interactions     time.Duration
+	Tombstones       time.Duration
 }
 
 // Config configures a Store.
 type Config struct {
 	DB    DB
 	Table string
+	// AuditTable holds the audit log; AuditShards chains (default 16).
+	AuditTable  string
+	AuditShards int
+	Retention   Retention
+	// Now is the store's clock, for audit timestamps and retention.
+	Now func() time.Time
 	// Keyring protects data keys and the blind-index key.
 	Keyring envelope.Keyring
 	// Cache bounds how long and for how many items a data key is reused.
@@ -57,7 +79,14 @@ type Config struct {
 
 // Open returns a Store, creating the table's blind-index key on first use.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{db: cfg.DB, table: cfg.Table, sealer: envelope.NewSealer(cfg.Keyring, cfg.Cache)}
+	s := &Store{db: cfg.DB, table: cfg.Table, auditTable: cfg.AuditTable, auditShards: cfg.AuditShards,
+		sealer: envelope.NewSealer(cfg.Keyring, cfg.Cache), retention: cfg.Retention, now: cfg.Now}
+	if s.auditShards <= 0 {
+		s.auditShards = defaultAuditShards
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	key, err := s.indexKey(ctx, cfg.Keyring)
 	if err != nil {
 		return nil, err

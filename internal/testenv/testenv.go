@@ -89,6 +89,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 	}
 	ctx := context.Background()
 	state := tb.TempDir()
+	table := fmt.Sprintf("t%d-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9, tableSeq.Add(1))
 	cfg, err := app.Load(func(k string) string {
 		switch k {
 		case "DYNAMODB_ENDPOINT":
@@ -96,7 +97,9 @@ func New(tb testing.TB, opts ...Option) *Env {
 		case "CLIENTELE_STATE_DIR":
 			return state
 		case "TABLE_NAME":
-			return fmt.Sprintf("t%d-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9, tableSeq.Add(1))
+			return table
+		case "AUDIT_TABLE_NAME":
+			return table + "-audit"
 		}
 		return ""
 	})
@@ -107,12 +110,14 @@ func New(tb testing.TB, opts ...Option) *Env {
 	if e.DB, err = cfg.DynamoDB(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	if err := dynamo.EnsureTable(ctx, e.DB, cfg.Table); err != nil {
+	if err := dynamo.EnsureTables(ctx, e.DB, cfg.Table, cfg.AuditTable); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		e.assertNoPlaintext()
-		_, _ = e.DB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(cfg.Table)})
+		for _, t := range []string{cfg.Table, cfg.AuditTable} {
+			e.assertNoPlaintext(t)
+			_, _ = e.DB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(t)})
+		}
 	})
 	if e.Keyring, err = envelope.OpenLocalKeyring(filepath.Join(state, "keyring.json")); err != nil {
 		tb.Fatal(err)
@@ -231,12 +236,12 @@ var (
 // assertNoPlaintext scans the whole table, raw, and fails the test if any
 // string attribute holds something shaped like a phone number or an e-mail
 // address. Sealed fields are binary and never match.
-func (e *Env) assertNoPlaintext() {
-	p := dynamodb.NewScanPaginator(e.DB, &dynamodb.ScanInput{TableName: aws.String(e.Config.Table)})
+func (e *Env) assertNoPlaintext(table string) {
+	p := dynamodb.NewScanPaginator(e.DB, &dynamodb.ScanInput{TableName: aws.String(table)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
 		if err != nil {
-			e.TB.Errorf("scan %s: %v", e.Config.Table, err)
+			e.TB.Errorf("scan %s: %v", table, err)
 			return
 		}
 		for _, item := range page.Items {

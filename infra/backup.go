@@ -1,0 +1,53 @@
+package infra
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsbackup"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// newBackups returns the AWS Backup plan that copies tables into a vault
+// encrypted with the stack's key: daily at 03:00 UTC, kept 35 days, and on
+// the first of each month, kept a year. Point-in-time recovery covers the
+// last 35 days of each table; the backups outlive a table's deletion and
+// reach back a year. The vault is retained with the stack's deletion.
+func newBackups(scope constructs.Construct, key awskms.IKey, tables ...awsdynamodb.ITable) awsbackup.BackupPlan {
+	vault := awsbackup.NewBackupVault(scope, jsii.String("BackupVault"), &awsbackup.BackupVaultProps{
+		EncryptionKey: key,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	plan := awsbackup.NewBackupPlan(scope, jsii.String("BackupPlan"), &awsbackup.BackupPlanProps{
+		BackupVault: vault,
+		BackupPlanRules: &[]awsbackup.BackupPlanRule{
+			awsbackup.NewBackupPlanRule(&awsbackup.BackupPlanRuleProps{
+				RuleName: jsii.String("Daily"),
+				ScheduleExpression: awsevents.Schedule_Cron(&awsevents.CronOptions{
+					Minute: jsii.String("0"),
+					Hour:   jsii.String("3"),
+				}),
+				DeleteAfter: awscdk.Duration_Days(jsii.Number(35)),
+			}),
+			awsbackup.NewBackupPlanRule(&awsbackup.BackupPlanRuleProps{
+				RuleName: jsii.String("Monthly"),
+				ScheduleExpression: awsevents.Schedule_Cron(&awsevents.CronOptions{
+					Minute: jsii.String("0"),
+					Hour:   jsii.String("3"),
+					Day:    jsii.String("1"),
+				}),
+				DeleteAfter: awscdk.Duration_Days(jsii.Number(365)),
+			}),
+		},
+	})
+	resources := make([]awsbackup.BackupResource, 0, len(tables))
+	for _, t := range tables {
+		resources = append(resources, awsbackup.BackupResource_FromDynamoDbTable(t))
+	}
+	plan.AddSelection(jsii.String("Tables"), &awsbackup.BackupSelectionOptions{
+		Resources: &resources,
+	})
+	return plan
+}

@@ -1,0 +1,396 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/dynamo"
+	"github.com/clientele-crm/clientele/internal/envelope"
+	"github.com/clientele-crm/clientele/internal/testenv"
+)
+
+func auditEntries(t *testing.T, e *testenv.Env, query string) []crm.AuditEntry {
+	t.Helper()
+	var l struct{ Items []crm.AuditEntry }
+	r := get(e, e.Token("aud", "auditor"), "/audit?"+query)
+	if r.Status != 200 {
+		t.Fatalf("audit %s: %d %s", query, r.Status, r.Body)
+	}
+	r.JSON(t, &l)
+	return l.Items
+}
+
+func TestAuditTrail(t *testing.T) {
+	e := testenv.New(t)
+	admin, alice, sam, fin := e.Token("root", "admin"), e.Token("alice", "sales"), e.Token("sam", "service"), e.Token("fin", "finance")
+	id := mustCreate(e, alice, map[string]any{"name": "Li Wei", "phone": phoneRaw, "email": emailRaw})
+	patch(e, alice, "/customers/"+id, "", map[string]any{"company": "Acme", "email": "wang@example.org"})
+	post(e, alice, "/customers/"+id+"/verify", nil)
+	post(e, alice, "/customers/"+id+"/interactions", map[string]any{"kind": "call", "at": "2026-11-01T09:00:00Z", "summary": "Renewal"})
+	patch(e, admin, "/customers/"+id, "", map[string]any{"billing": map[string]any{"bankAccount": bank}, "nationalId": nationalID})
+	get(e, fin, "/customers/"+id)                                                                   // sensitive read
+	patch(e, alice, "/customers/"+id, "", map[string]any{"billing": map[string]any{"taxId": "X1"}}) // denied
+	k := fileComplaint(e, alice, id, "low")
+	transition(e, sam, k.ID, map[string]any{"to": "in_progress"})
+
+	entries := auditEntries(t, e, "entityId="+id)
+	var got []string
+	for _, en := range slices.Backward(entries) {
+		got = append(got, en.Action+"/"+en.Actor+"/"+en.Outcome+"/"+strings.Join(en.ChangedFields, ","))
+	}
+	want := []string{
+		"customer.create/alice/success/name,phone,email,ownerId",
+		"customer.update/alice/success/email,company",
+		"customer.verify/alice/success/verifiedAt",
+		"customer.interaction/alice/success/interactions",
+		"customer.update/root/success/nationalId,billing",
+		"customer.read_sensitive/fin/success/billing,nationalId",
+		"PATCH /customers/{id}/alice/denied/",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("trail of the customer\n got %q\nwant %q", got, want)
+	}
+	for _, en := range entries {
+		if en.RequestID == "" || en.Hash == "" || len(en.Roles) == 0 || en.At.IsZero() {
+			t.Errorf("entry %+v lacks request id, hash, roles or time", en)
+		}
+	}
+	if ks := auditEntries(t, e, "entityId="+k.ID); len(ks) != 2 || ks[0].Action != "complaint.in_progress" || ks[1].Action != "complaint.create" {
+		t.Errorf("complaint trail %+v", ks)
+	}
+	if by := auditEntries(t, e, "actor=sam"); len(by) != 1 || by[0].EntityID != k.ID {
+		t.Errorf("sam's trail %+v", by)
+	}
+	if all := auditEntries(t, e, ""); len(all) != 9 {
+		t.Errorf("%d entries in the last week, want 9", len(all))
+	}
+	if none := auditEntries(t, e, "to=2020-01-01T00:00:00Z&from=2019-12-01T00:00:00Z"); len(none) != 0 {
+		t.Errorf("%d entries in 2019", len(none))
+	}
+	t.Run("Paged", func(t *testing.T) {
+		var ids []string
+		for cursor := ""; ; {
+			var l struct {
+				Items      []crm.AuditEntry
+				NextCursor string
+			}
+			get(e, admin, "/audit?limit=4&cursor="+cursor).JSON(t, &l)
+			for _, en := range l.Items {
+				ids = append(ids, en.Hash)
+			}
+			if cursor = l.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if len(ids) != 9 || len(slices.Compact(slices.Sorted(slices.Values(ids)))) != 9 {
+			t.Fatalf("paging returned %d entries", len(ids))
+		}
+	})
+	t.Run("NoPersonalData", func(t *testing.T) {
+		raw, _ := json.Marshal(auditEntries(t, e, ""))
+		for _, s := range []string{"Li Wei", phoneE164, emailNorm, "wang@example.org", bank, nationalID, "Acme", "Renewal"} {
+			if strings.Contains(string(raw), s) {
+				t.Errorf("the audit trail holds a value of personal data")
+			}
+		}
+	})
+	t.Run("ErrOnlyAdminAndAuditor", func(t *testing.T) {
+		if r := get(e, alice, "/audit"); r.Status != 403 {
+			t.Fatalf("status %d", r.Status)
+		}
+		if d := auditEntries(t, e, "actor=alice"); d[0].Action != "GET /audit" || d[0].Outcome != crm.OutcomeDenied {
+			t.Fatalf("the denied read of the audit log was not recorded: %+v", d[0])
+		}
+	})
+	t.Run("ErrBadFilters", func(t *testing.T) {
+		for _, q := range []string{"from=yesterday", "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from=2020-01-01T00:00:00Z", "cursor=zzz", "user=x"} {
+			if r := get(e, admin, "/audit?"+q); r.Status != 400 {
+				t.Errorf("%s: %d", q, r.Status)
+			}
+		}
+	})
+	t.Run("ChainsVerify", func(t *testing.T) {
+		breaks, n, err := e.Services.Store.VerifyAudit(context.Background(), nil)
+		if err != nil || len(breaks) != 0 || n != 10 {
+			t.Fatalf("verify: %v %v, %d entries", breaks, err, n)
+		}
+	})
+}
+
+// auditItems reads every entry item of the audit table, raw, by sequence.
+func auditItems(t *testing.T, e *testenv.Env) []map[string]types.AttributeValue {
+	t.Helper()
+	out, err := e.DB.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(e.Config.AuditTable)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []map[string]types.AttributeValue
+	for _, it := range out.Items {
+		if strings.HasPrefix(it["SK"].(*types.AttributeValueMemberS).Value, "E#") {
+			entries = append(entries, it)
+		}
+	}
+	return entries
+}
+
+func TestAuditTamperIsDetected(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		tamper func(t *testing.T, e *testenv.Env, chain []map[string]types.AttributeValue)
+		reason string
+	}{
+		{"EditedEntry", func(t *testing.T, e *testenv.Env, chain []map[string]types.AttributeValue) {
+			edited := maps.Clone(chain[1])
+			edited["actor"] = &types.AttributeValueMemberS{Value: "mallory"}
+			put(t, e, edited)
+		}, "content does not match its hash"},
+		{"DeletedEntry", func(t *testing.T, e *testenv.Env, chain []map[string]types.AttributeValue) {
+			del(t, e, chain[1])
+		}, "entry missing"},
+		{"ReorderedEntries", func(t *testing.T, e *testenv.Env, chain []map[string]types.AttributeValue) {
+			// Swap the positions of entries 2 and 3, keeping each one's
+			// own hash, as someone rewriting history would.
+			a, b := maps.Clone(chain[1]), maps.Clone(chain[2])
+			del(t, e, chain[1])
+			del(t, e, chain[2])
+			a["seq"], b["seq"] = chain[2]["seq"], chain[1]["seq"]
+			a["SK"] = &types.AttributeValueMemberS{Value: "E#000000000003#" + a["hash"].(*types.AttributeValueMemberS).Value}
+			b["SK"] = &types.AttributeValueMemberS{Value: "E#000000000002#" + b["hash"].(*types.AttributeValueMemberS).Value}
+			put(t, e, a)
+			put(t, e, b)
+		}, "does not follow the previous entry"},
+		{"ForgedEntryBesideTheReal", func(t *testing.T, e *testenv.Env, chain []map[string]types.AttributeValue) {
+			// What a writer allowed only to put can do: add, not replace.
+			forged := maps.Clone(chain[1])
+			forged["SK"] = &types.AttributeValueMemberS{Value: "E#000000000002#0000forged"}
+			forged["action"] = &types.AttributeValueMemberS{Value: "customer.create"}
+			put(t, e, forged)
+		}, "two entries hold this sequence number"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := testenv.New(t)
+			admin := e.Token("root", "admin")
+			id := mustCreate(e, admin, map[string]any{"name": "Li Wei", "phone": phoneRaw})
+			for _, c := range []string{"A", "B", "C"} {
+				patch(e, admin, "/customers/"+id, "", map[string]any{"company": c})
+			}
+			chain := auditItems(t, e)
+			slices.SortFunc(chain, func(a, b map[string]types.AttributeValue) int {
+				return strings.Compare(a["SK"].(*types.AttributeValueMemberS).Value, b["SK"].(*types.AttributeValueMemberS).Value)
+			})
+			if len(chain) != 4 {
+				t.Fatalf("%d entries, want 4 in one chain", len(chain))
+			}
+			if breaks, _, _ := e.Services.Store.VerifyAudit(context.Background(), nil); len(breaks) != 0 {
+				t.Fatalf("intact chain reported broken: %v", breaks)
+			}
+			tt.tamper(t, e, chain)
+			breaks, _, err := e.Services.Store.VerifyAudit(context.Background(), nil)
+			if err != nil || len(breaks) != 1 || breaks[0].Seq != 2 || breaks[0].Reason != tt.reason {
+				t.Fatalf("got %v (%v), want a break at entry 2: %s", breaks, err, tt.reason)
+			}
+		})
+	}
+}
+
+func put(t *testing.T, e *testenv.Env, item map[string]types.AttributeValue) {
+	t.Helper()
+	if _, err := e.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(e.Config.AuditTable), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func del(t *testing.T, e *testenv.Env, item map[string]types.AttributeValue) {
+	t.Helper()
+	if _, err := e.DB.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: aws.String(e.Config.AuditTable),
+		Key: map[string]types.AttributeValue{"PK": item["PK"], "SK": item["SK"]}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestErasure(t *testing.T) {
+	e := testenv.New(t)
+	admin, alice, sam := e.Token("root", "admin"), e.Token("alice", "sales"), e.Token("sam", "service")
+	r := e.Do(testenv.Request{Method: "POST", Path: "/customers", Token: admin, Body: fullBody, Header: map[string]string{"Idempotency-Key": "erase-me"}})
+	id := r.Map(t)["id"].(string)
+	post(e, alice, "/customers/"+id+"/interactions", map[string]any{"kind": "meeting", "at": "2026-11-01T09:00:00Z", "summary": "Met at " + street, "followUpAt": "2026-11-08T09:00:00Z"})
+	k := fileComplaint(e, alice, id, "medium")
+	post(e, sam, "/complaints/"+k.ID+"/notes", map[string]any{"note": "Customer Li Wei called back"})
+	other := mustCreate(e, alice, map[string]any{"name": "Wang Fang", "phone": "13900139000"})
+
+	t.Run("ErrNotAdmin", func(t *testing.T) {
+		if r := e.Do(testenv.Request{Method: "DELETE", Path: "/customers/" + id, Token: alice}); r.Status != 403 {
+			t.Fatalf("status %d", r.Status)
+		}
+	})
+	if r := e.Do(testenv.Request{Method: "DELETE", Path: "/customers/" + id, Token: admin}); r.Status != http.StatusNoContent {
+		t.Fatalf("erase: %d %s", r.Status, r.Body)
+	}
+	t.Run("ReadsAreGone", func(t *testing.T) {
+		for _, p := range []string{"/customers/" + id, "/customers/" + id + "/export"} {
+			if r := get(e, admin, p); r.Status != http.StatusGone {
+				t.Errorf("%s: %d", p, r.Status)
+			}
+		}
+		var l struct{ Items []map[string]any }
+		get(e, admin, "/customers?phone="+phoneE164).JSON(t, &l)
+		if len(l.Items) != 0 {
+			t.Errorf("the erased customer is still found by phone")
+		}
+		get(e, admin, "/customers").JSON(t, &l)
+		if len(l.Items) != 1 || l.Items[0]["id"] != other {
+			t.Errorf("list after erasure: %v", l.Items)
+		}
+	})
+	t.Run("TableHoldsNoPersonalData", func(t *testing.T) {
+		raw, _ := json.Marshal(scanAll(t, e))
+		dump := string(raw)
+		for _, s := range []string{"Li Wei", phoneE164, emailNorm, street, "Jianguo", nationalID, bank} {
+			if strings.Contains(dump, s) {
+				t.Errorf("a value of the erased customer remains in the table")
+			}
+		}
+		// Ciphertexts of the customer's are gone too, not just unreadable.
+		var items []map[string]any
+		_ = json.Unmarshal(raw, &items)
+		for _, it := range scanAll(t, e) {
+			pk := it["PK"].(*types.AttributeValueMemberS).Value
+			if _, sealed := it["sealed"]; sealed && (strings.Contains(pk, id) || strings.Contains(pk, k.ID)) {
+				t.Errorf("item %s still holds sealed data", pk)
+			}
+			if strings.HasPrefix(pk, "IDEM#") {
+				t.Errorf("an idempotency record of the erased customer remains")
+			}
+		}
+	})
+	t.Run("TombstoneAndTrailRemain", func(t *testing.T) {
+		tomb := rawItem(t, e, "CUST#"+id, "PROFILE")
+		if tomb["type"].(*types.AttributeValueMemberS).Value != "tombstone" || tomb["erasedBy"].(*types.AttributeValueMemberS).Value != "root" {
+			t.Fatalf("tombstone %v", tomb)
+		}
+		trail := auditEntries(t, e, "entityId="+id)
+		if trail[0].Action != "customer.erase" || len(trail) < 4 {
+			t.Fatalf("trail %+v", trail)
+		}
+		var c complaint
+		get(e, sam, "/complaints/"+k.ID).JSON(t, &c)
+		if c.Severity != "medium" || len(c.Timeline) != 3 {
+			t.Fatalf("the complaint's facts should stay: %+v", c)
+		}
+	})
+	t.Run("ErasingAgainCompletes", func(t *testing.T) {
+		if r := e.Do(testenv.Request{Method: "DELETE", Path: "/customers/" + id, Token: admin}); r.Status != http.StatusNoContent {
+			t.Fatalf("status %d", r.Status)
+		}
+		if r := e.Do(testenv.Request{Method: "DELETE", Path: "/customers/c_neverexisted", Token: admin}); r.Status != 404 {
+			t.Fatalf("unknown: %d", r.Status)
+		}
+	})
+	t.Run("ErrComplaintAboutErased", func(t *testing.T) {
+		r := post(e, alice, "/complaints", map[string]any{"customerId": id, "channel": "web", "category": "billing", "severity": "low", "subject": "x", "description": "y"})
+		if r.Status != 404 && r.Status != 410 {
+			t.Fatalf("status %d", r.Status)
+		}
+	})
+	t.Run("AuditChainsIntact", func(t *testing.T) {
+		if breaks, _, err := e.Services.Store.VerifyAudit(context.Background(), nil); err != nil || len(breaks) != 0 {
+			t.Fatalf("%v %v", breaks, err)
+		}
+	})
+}
+
+func TestExport(t *testing.T) {
+	e := testenv.New(t)
+	admin, alice := e.Token("root", "admin"), e.Token("alice", "sales")
+	id := mustCreate(e, admin, fullBody)
+	post(e, alice, "/customers/"+id+"/interactions", map[string]any{"kind": "call", "at": "2026-11-01T09:00:00Z", "summary": "Renewal call"})
+	k := fileComplaint(e, alice, id, "high")
+	r := get(e, admin, "/customers/"+id+"/export")
+	var x struct {
+		Customer     map[string]any
+		Interactions []crm.Interaction
+		Complaints   []complaint
+	}
+	r.JSON(t, &x)
+	if r.Status != 200 || x.Customer["nationalId"] != nationalID || x.Customer["billing"].(map[string]any)["bankAccount"] != bank ||
+		len(x.Interactions) != 1 || x.Interactions[0].Summary != "Renewal call" || len(x.Complaints) != 1 || x.Complaints[0].ID != k.ID || len(x.Complaints[0].Timeline) != 2 {
+		t.Fatalf("export %d %s", r.Status, r.Body)
+	}
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("an export may be cached")
+	}
+	if trail := auditEntries(t, e, "entityId="+id); trail[0].Action != "customer.export" || trail[0].Actor != "root" {
+		t.Fatalf("the export was not audited: %+v", trail[0])
+	}
+	if r := get(e, e.Token("aud", "auditor"), "/customers/"+id+"/export"); r.Status != 403 {
+		t.Fatalf("auditor export: %d", r.Status)
+	}
+}
+
+func TestListsHideBillingEvenFromFinance(t *testing.T) {
+	e := testenv.New(t)
+	mustCreate(e, e.Token("root", "admin"), fullBody)
+	for _, role := range []string{"admin", "finance"} {
+		var l struct{ Items []map[string]any }
+		get(e, e.Token("u", role), "/customers").JSON(t, &l)
+		if len(l.Items) != 1 || l.Items[0]["billing"] != nil || l.Items[0]["nationalId"] == nationalID {
+			t.Errorf("%s list shows billing or the full national ID: %v", role, l.Items)
+		}
+	}
+}
+
+func TestRetentionFilteredOnRead(t *testing.T) {
+	e := testenv.New(t)
+	admin := e.Token("root", "admin")
+	id := mustCreate(e, admin, map[string]any{"name": "Li Wei", "phone": phoneRaw})
+	post(e, admin, "/customers/"+id+"/interactions", map[string]any{"kind": "call", "at": time.Now().UTC().Format(time.RFC3339), "summary": "x"})
+	k := complaintIn(e, admin, id, "closed")
+	open := fileComplaint(e, admin, id, "low")
+	gone := mustCreate(e, admin, map[string]any{"name": "Wang Fang", "phone": "13900139000"})
+	e.Do(testenv.Request{Method: "DELETE", Path: "/customers/" + gone, Token: admin})
+
+	// The same table read later than every retention period, before TTL
+	// (which DynamoDB Local never runs) has removed anything.
+	later := time.Now().Add(8 * 365 * 24 * time.Hour)
+	kr, _ := e.Keyring.(*envelope.LocalKeyring)
+	store, err := dynamo.Open(context.Background(), dynamo.Config{DB: e.DB, Table: e.Config.Table, AuditTable: e.Config.AuditTable,
+		Keyring: kr, Retention: e.Config.Retention, Now: func() time.Time { return later }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if its, _, err := store.ListInteractions(ctx, id, crm.Page{Limit: 50}); err != nil || len(its) != 0 {
+		t.Errorf("expired interactions still read: %d (%v)", len(its), err)
+	}
+	if _, err := store.GetComplaint(ctx, k); crm.ErrorCode(err) != crm.ENOTFOUND {
+		t.Errorf("an expired closed complaint still reads: %v", err)
+	}
+	if _, err := store.GetComplaint(ctx, open.ID); err != nil {
+		t.Errorf("an open complaint expired: %v", err)
+	}
+	if cs, _, err := store.ListComplaints(ctx, crm.ComplaintFilter{CustomerID: id}, crm.Page{Limit: 50}); err != nil || len(cs) != 1 {
+		t.Errorf("list after retention: %d (%v)", len(cs), err)
+	}
+	if _, err := store.GetCustomer(ctx, gone); crm.ErrorCode(err) != crm.ENOTFOUND {
+		t.Errorf("an expired tombstone reads as %v, want not found", err)
+	}
+	if _, err := store.GetCustomer(ctx, id); err != nil {
+		t.Errorf("a live customer expired: %v", err)
+	}
+	for _, key := range [][2]string{{"COMP#" + k, "COMPLAINT"}, {"COMP#" + k, "TL#000001"}, {"CUST#" + gone, "PROFILE"}} {
+		if _, ok := rawItem(t, e, key[0], key[1])["expiresAt"]; !ok {
+			t.Errorf("%s %s has no TTL attribute for DynamoDB to act on", key[0], key[1])
+		}
+	}
+}

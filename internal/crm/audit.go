@@ -1,0 +1,79 @@
+package crm
+
+import (
+	"context"
+	"time"
+)
+
+// Audit outcomes.
+const (
+	OutcomeSuccess = "success"
+	OutcomeDenied  = "denied"
+)
+
+// Audit says what a write (or a sensitive read) did, for the audit trail.
+// It names fields, never their values.
+type Audit struct {
+	Actor         Actor
+	RequestID     string
+	Action        string
+	EntityType    string
+	EntityID      string
+	ChangedFields []string
+	Outcome       string
+}
+
+// NewAudit describes a successful action of actor on an entity, taking the
+// request id from ctx.
+func NewAudit(ctx context.Context, actor Actor, action, entityType, entityID string, fields ...string) Audit {
+	if fields == nil {
+		fields = []string{}
+	}
+	return Audit{Actor: actor, RequestID: RequestID(ctx), Action: action, EntityType: entityType, EntityID: entityID, ChangedFields: fields, Outcome: OutcomeSuccess}
+}
+
+// AuditEntry is one link of a hash-chained audit log.
+type AuditEntry struct {
+	Shard         int       `json:"shard"`
+	Seq           int64     `json:"seq"`
+	At            time.Time `json:"at"`
+	Actor         string    `json:"actor"`
+	Roles         []string  `json:"roles"`
+	Action        string    `json:"action"`
+	EntityType    string    `json:"entityType"`
+	EntityID      string    `json:"entityId"`
+	ChangedFields []string  `json:"changedFields"`
+	RequestID     string    `json:"requestId"`
+	Outcome       string    `json:"outcome"`
+	PrevHash      string    `json:"prevHash"`
+	Hash          string    `json:"hash"`
+}
+
+// AuditFilter selects audit entries. Empty fields do not filter.
+type AuditFilter struct {
+	EntityID string
+	Actor    string
+	From, To time.Time
+}
+
+// AuditLog records and reads the audit trail.
+type AuditLog interface {
+	// AppendAudit records an action that wrote nothing else: a sensitive
+	// read, an export, a denied attempt.
+	AppendAudit(ctx context.Context, a Audit) error
+	// ListAudit returns one page of entries matching f, newest first.
+	ListAudit(ctx context.Context, f AuditFilter, p Page) ([]AuditEntry, string, error)
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the id of the request being served.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the id WithRequestID put in ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

@@ -154,8 +154,11 @@ func (s *Store) writeAudited(ctx context.Context, a crm.Audit, ops []types.Trans
 			return nil
 		}
 		tce, ok := asCanceled(err)
-		if !ok || attempt == 8 || !lostChainRace(tce, len(ops)) {
+		if !ok || !lostChainRace(tce, len(ops)) {
 			return err
+		}
+		if attempt == 8 {
+			return &crm.Error{Code: crm.EUNAVAILABLE, Message: "the audit log is busy; retry shortly"}
 		}
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/clientele-crm/clientele/internal/awserr"
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/envelope"
 )
@@ -157,28 +157,21 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &ccf)
 }
 
-// wrap turns an SDK error into a domain error: throttling and service faults
-// are EUNAVAILABLE (503), anything else keeps its chain for the log.
+// throttleCodes are DynamoDB's error codes for "too much, slow down".
+var throttleCodes = map[string]bool{
+	"ProvisionedThroughputExceededException": true, "ThrottlingException": true,
+	"RequestLimitExceeded": true, "LimitExceededException": true,
+}
+
+// wrap turns an SDK error into a domain error: throttling, service faults
+// and an unreachable or slow service are EUNAVAILABLE (503); anything else
+// keeps its chain for the log.
 func wrap(err error, op string) error {
-	if err == nil {
+	switch {
+	case err == nil:
 		return nil
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-			"InternalServerError", "ServiceUnavailable", "LimitExceededException":
-			return &crm.Error{Code: crm.EUNAVAILABLE, Message: "the database is busy; retry shortly"}
-		}
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return &crm.Error{Code: crm.EUNAVAILABLE, Message: "the database did not answer in time"}
-	}
-	var oe *smithy.OperationError
-	if errors.As(err, &oe) {
-		// A transport failure: no answer from the service at all.
-		return &crm.Error{Code: crm.EUNAVAILABLE, Message: "the database is unavailable"}
+	case awserr.Transient(err, throttleCodes), errors.Is(err, context.Canceled):
+		return &crm.Error{Code: crm.EUNAVAILABLE, Message: "the database is unavailable or busy; retry shortly"}
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

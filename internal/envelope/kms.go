@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/clientele-crm/clientele/internal/awserr"
 )
 
 // KMSAPI is the part of *kms.Client that KMSKeyring uses.
@@ -116,24 +117,10 @@ var (
 // or misconfiguration, not an outage).
 func classifyKMS(op string, err error) error {
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		code := apiErr.ErrorCode()
-		switch {
-		case kmsIntegrityCodes[code]:
-			return fmt.Errorf("%s: %w: %w", op, ErrIntegrity, err)
-		case kmsUnavailableCodes[code], apiErr.ErrorFault() == smithy.FaultServer:
-			return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
-		}
+	if errors.As(err, &apiErr) && kmsIntegrityCodes[apiErr.ErrorCode()] {
+		return fmt.Errorf("%s: %w: %w", op, ErrIntegrity, err)
 	}
-	var status interface{ HTTPStatusCode() int }
-	if errors.As(err, &status) && (status.HTTPStatusCode() == 429 || status.HTTPStatusCode() >= 500) {
-		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
-	}
-	var connErr interface{ ConnectionError() bool }
-	var netErr net.Error
-	if errors.As(err, &connErr) && connErr.ConnectionError() ||
-		errors.As(err, &netErr) ||
-		errors.Is(err, context.DeadlineExceeded) {
+	if awserr.Transient(err, kmsUnavailableCodes) {
 		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)

@@ -3,15 +3,13 @@ package notify
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/clientele-crm/clientele/internal/awserr"
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
@@ -91,19 +89,7 @@ var snsUnavailableCodes = map[string]bool{
 // classifySNS wraps an SNS client error in ErrUnavailable when retrying may
 // succeed, and plainly otherwise.
 func classifySNS(op string, err error) error {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && (snsUnavailableCodes[apiErr.ErrorCode()] || apiErr.ErrorFault() == smithy.FaultServer) {
-		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
-	}
-	var status interface{ HTTPStatusCode() int }
-	if errors.As(err, &status) && (status.HTTPStatusCode() == 429 || status.HTTPStatusCode() >= 500) {
-		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
-	}
-	var connErr interface{ ConnectionError() bool }
-	var netErr net.Error
-	if errors.As(err, &connErr) && connErr.ConnectionError() ||
-		errors.As(err, &netErr) ||
-		errors.Is(err, context.DeadlineExceeded) {
+	if awserr.Transient(err, snsUnavailableCodes) {
 		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)

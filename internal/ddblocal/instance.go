@@ -16,9 +16,10 @@ import (
 	"time"
 )
 
-// javaHeap is the JVM's -Xmx: plenty for test data, small enough for several
-// test binaries to run an instance each at once.
-const javaHeap = "-Xmx512m"
+// javaHeap is the JVM's -Xmx. A benchmark run creates and drops many tables
+// and a small heap makes DynamoDB Local spend its time collecting garbage;
+// the JVM only takes what it uses, so several instances still fit at once.
+const javaHeap = "-Xmx2g"
 
 // stopGrace is how long Stop waits after SIGTERM before sending SIGKILL.
 const stopGrace = 5 * time.Second
@@ -49,7 +50,7 @@ type Instance struct {
 // Start installs DynamoDB Local in cacheDir if need be (see Install) and
 // runs it in memory on a free port:
 //
-//	java -Xmx512m -Djava.library.path=DynamoDBLocal_lib -jar DynamoDBLocal.jar \
+//	java -Xmx2g -Djava.library.path=DynamoDBLocal_lib -jar DynamoDBLocal.jar \
 //	    -inMemory -sharedDb -disableTelemetry -port N
 //
 // in its own process group, with the emulator directory as working

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Runs every benchmark in one go against one DynamoDB Local and writes the
-# raw figures, with the machine they were measured on, to docs/bench-output.txt.
-# Called by `make bench` inside `clientele with-dynamodb`.
+# Runs every benchmark and writes the raw figures, with the machine they were
+# measured on, to docs/bench-output.txt. Each benchmark binary gets a fresh
+# DynamoDB Local: transactions in DynamoDB Local slow down as one process
+# accumulates them, which would make later benchmarks pay for earlier ones.
+# Within a benchmark, the paths it compares share one instance.
 set -euo pipefail
 out=${1:-docs/bench-output.txt}
+fresh() { bin/clientele with-dynamodb -- go test -run '^$' -count=1 "$@" 2>/dev/null; }
 {
   echo "# Clientele benchmark output"
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
   echo "go: $(go version)"
-  echo "dynamodb: DynamoDB Local (in memory) at ${DYNAMODB_ENDPOINT:-?}"
+  echo "dynamodb: DynamoDB Local (in memory), a fresh instance per benchmark binary"
   echo
   echo "## bootstrap sizes (linux/arm64, -tags lambda.norpc -trimpath -ldflags \"-s -w\")"
   for f in bin/*/bootstrap; do
@@ -18,17 +21,17 @@ out=${1:-docs/bench-output.txt}
   done
   echo
   echo "## GET /customers/{id}: local gateway vs raw GetItem"
-  go test -run '^$' -bench 'GetCustomer' -benchtime=2000x -count=1 ./internal/api/
+  fresh -bench 'GetCustomer' -benchtime=2000x ./internal/api/
   echo
   echo "## POST /complaints: local gateway vs the raw transaction it needs"
-  go test -run '^$' -bench 'ComplaintIntake' -benchtime=500x -count=1 ./internal/api/
+  fresh -bench 'ComplaintIntake' -benchtime=500x ./internal/api/
   echo
   echo "## Customer update with and without its audit entry"
-  go test -run '^$' -bench 'AuditedUpdate' -benchtime=1000x -count=1 ./internal/dynamo/
+  fresh -bench 'AuditedUpdate' -benchtime=1000x ./internal/dynamo/
   echo
   echo "## KMS calls per 1000 operations (fake KMS over its JSON protocol)"
-  go test -run '^$' -bench 'KMSCalls' -benchtime=1000x -count=1 ./internal/api/
+  fresh -bench 'KMSCalls' -benchtime=1000x ./internal/api/
   echo
   echo "## Sealing and opening a customer item vs plaintext"
-  go test -run '^$' -bench 'CustomerItem|SealOpen' -count=5 ./internal/dynamo/ ./internal/envelope/
+  go test -run '^$' -bench 'CustomerItem|SealOpen' -count=5 ./internal/dynamo/ ./internal/envelope/ 2>/dev/null
 } | tee "$out"

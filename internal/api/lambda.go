@@ -21,6 +21,7 @@ type Deps struct {
 	Customers   *crm.Customers
 	Complaints  *crm.Complaints
 	Audit       crm.AuditLog
+	Portal      *crm.Portal
 	Idempotency crm.IdempotencyStore
 	// Health checks the dependencies; nil error means healthy.
 	Health func(ctx context.Context) error
@@ -169,6 +170,7 @@ func toRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Re
 	}
 	r.Body = readCloser{bytes.NewReader(body)}
 	r.ContentLength = int64(len(body))
+	r.RemoteAddr = ev.RequestContext.HTTP.SourceIP
 	for k, v := range ev.PathParameters {
 		r.SetPathValue(k, v)
 	}

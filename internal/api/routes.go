@@ -65,6 +65,11 @@ func Routes() []Route {
 		{Method: "POST", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleInteractionCreate},
 		{Method: "GET", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, handler: handleInteractionList},
 		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: admin, Idempotent: true, handler: handleCustomerImport},
+		{Method: "POST", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handlePortalLinkCreate},
+		// The portal answers the customer, who has no account: the signed,
+		// expiring, single-use token in the path is the credential.
+		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: handlePortalGet},
+		{Method: "PUT", Path: "/portal/{token}", Function: FnCustomers, handler: handlePortalPut},
 
 		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: handleAuditList},
 

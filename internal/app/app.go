@@ -57,6 +57,10 @@ type Config struct {
 	SLA        crm.SLAPolicy
 	Assignment crm.Assignment
 	Categories []string
+	// PortalBaseURL prefixes self-service tokens (PORTAL_BASE_URL);
+	// PortalTTL is how long a link lives (PORTAL_LINK_TTL).
+	PortalBaseURL string
+	PortalTTL     time.Duration
 	// TopicARN is the SNS topic notifications go to (TOPIC_ARN); locally,
 	// with none, they go to the outbox file in StateDir.
 	TopicARN string
@@ -73,15 +77,22 @@ func Load(getenv func(string) string) (Config, error) {
 			Interactions:     5 * 365 * 24 * time.Hour,
 			Tombstones:       7 * 365 * 24 * time.Hour,
 		},
-		Endpoint:   getenv("DYNAMODB_ENDPOINT"),
-		Keyring:    or(getenv("KEYRING"), "local"),
-		KMSKeyID:   getenv("KMS_KEY_ID"),
-		StateDir:   or(getenv("CLIENTELE_STATE_DIR"), ".clientele"),
-		Policy:     crm.DefaultPolicy(phone.E164),
-		TopicARN:   getenv("TOPIC_ARN"),
-		SLA:        crm.DefaultSLAPolicy(),
-		Assignment: crm.Assignment{Mode: crm.AssignOwner},
-		Categories: crm.DefaultCategories,
+		Endpoint:      getenv("DYNAMODB_ENDPOINT"),
+		Keyring:       or(getenv("KEYRING"), "local"),
+		KMSKeyID:      getenv("KMS_KEY_ID"),
+		StateDir:      or(getenv("CLIENTELE_STATE_DIR"), ".clientele"),
+		Policy:        crm.DefaultPolicy(phone.E164),
+		TopicARN:      getenv("TOPIC_ARN"),
+		PortalBaseURL: or(getenv("PORTAL_BASE_URL"), "http://127.0.0.1:"+or(getenv("PORT"), "8080")+"/portal"),
+		PortalTTL:     7 * 24 * time.Hour,
+		SLA:           crm.DefaultSLAPolicy(),
+		Assignment:    crm.Assignment{Mode: crm.AssignOwner},
+		Categories:    crm.DefaultCategories,
+	}
+	if getenv("PORTAL_BASE_URL") == "" && c.Keyring == "kms" {
+		// On AWS the portal's host is the deployment's own choice; without
+		// it, links are paths the client puts its host before.
+		c.PortalBaseURL = "/portal"
 	}
 	var errs []string
 	errs = append(errs, c.loadComplaintSettings(getenv)...)
@@ -119,6 +130,13 @@ func Load(getenv func(string) string) (Config, error) {
 			}
 			*r.d = d
 		}
+	}
+	if v := getenv("PORTAL_LINK_TTL"); v != "" {
+		d, err := ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, "PORTAL_LINK_TTL must be a positive duration such as 7d")
+		}
+		c.PortalTTL = d
 	}
 	if v := getenv("DATA_KEY_MAX_AGE"); v != "" {
 		d, err := ParseDuration(v)
@@ -291,7 +309,8 @@ func Build(ctx context.Context, cfg Config, db dynamo.DB, kr envelope.Keyring, n
 	customers := &crm.Customers{Store: store, Complaints: store, Audit: store, Policy: cfg.Policy, Now: time.Now, NewID: NewID}
 	complaints := &crm.Complaints{Store: store, Customers: store, SLA: cfg.SLA, Assignment: cfg.Assignment,
 		Categories: cfg.Categories, Notifier: n, Now: time.Now, NewID: NewID}
-	deps := &api.Deps{Customers: customers, Complaints: complaints, Audit: store, Idempotency: store, Health: store.Ping, Logger: log, Now: time.Now}
+	portal := &crm.Portal{Customers: customers, Store: store, Tokens: store, BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
+	deps := &api.Deps{Customers: customers, Complaints: complaints, Audit: store, Portal: portal, Idempotency: store, Health: store.Ping, Logger: log, Now: time.Now}
 	return &Services{Store: store, Deps: deps}, nil
 }
 

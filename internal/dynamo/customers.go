@@ -214,9 +214,19 @@ func (s *Store) CreateCustomer(ctx context.Context, c crm.Customer, allowDuplica
 
 // UpdateCustomer implements crm.CustomerStore.
 func (s *Store) UpdateCustomer(ctx context.Context, prev, next crm.Customer, a crm.Audit) error {
-	_, held, err := s.getCustomer(ctx, prev.ID)
+	ops, err := s.updateOps(ctx, prev, next)
 	if err != nil {
 		return err
+	}
+	return s.transact(ctx, ops, next, a, "update customer")
+}
+
+// updateOps returns the writes that replace prev with next: the profile,
+// conditioned on prev's version, and the claims, lookups and tags that move.
+func (s *Store) updateOps(ctx context.Context, prev, next crm.Customer) ([]types.TransactWriteItem, error) {
+	_, held, err := s.getCustomer(ctx, prev.ID)
+	if err != nil {
+		return nil, err
 	}
 	var ops []types.TransactWriteItem
 	claims := []string{}
@@ -252,15 +262,14 @@ func (s *Store) UpdateCustomer(ctx context.Context, prev, next crm.Customer, a c
 	}
 	item, err := s.toCustomerItem(ctx, next, claims)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	put := &types.Put{
 		TableName: &s.table, Item: item,
 		ConditionExpression:       aws.String("attribute_exists(PK) AND version = :v"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(prev.Version)}},
 	}
-	ops = append(ops, types.TransactWriteItem{Put: put})
-	return s.transact(ctx, ops, next, a, "update customer")
+	return append(ops, types.TransactWriteItem{Put: put}), nil
 }
 
 // transact runs a customer write with its audit entry and explains a

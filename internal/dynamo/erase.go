@@ -116,6 +116,13 @@ func (s *Store) scrub(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	links, err := s.keysOf(ctx, &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(IndexBySubject),
+		KeyConditionExpression:    aws.String("GSI5PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "PORTALSUBJ#" + id}}})
+	if err != nil {
+		return err
+	}
+	saved = append(saved, links...)
 	for _, k := range saved {
 		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: itemKey(k[attrPK].(*types.AttributeValueMemberS).Value, k[attrSK].(*types.AttributeValueMemberS).Value)}); err != nil {
 			return wrap(err, "delete idempotency record")

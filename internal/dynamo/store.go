@@ -45,6 +45,7 @@ type Store struct {
 	sealer      *envelope.Sealer
 	index       *envelope.Indexer
 	cursorKey   []byte
+	portalKey   []byte
 	retention   Retention
 	now         func() time.Time
 	// unaudited skips the audit entry; only the benchmark that prices the
@@ -93,6 +94,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.index = envelope.NewIndexer(key)
 	s.cursorKey = s.index.Derive("cursor")
+	s.portalKey = s.index.Derive("portal")
 	return s, nil
 }
 

@@ -1,0 +1,160 @@
+package api_test
+
+import (
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clientele-crm/clientele/internal/testenv"
+)
+
+func portalLink(e *testenv.Env, token, customerID string) (path string) {
+	e.TB.Helper()
+	r := post(e, token, "/customers/"+customerID+"/portal-links", nil)
+	if r.Status != http.StatusCreated {
+		e.TB.Fatalf("portal link: %d %s", r.Status, r.Body)
+	}
+	m := r.Map(e.TB)
+	exp, _ := time.Parse(time.RFC3339, m["expiresAt"].(string))
+	if d := time.Until(exp); d < 6*24*time.Hour || d > 7*24*time.Hour {
+		e.TB.Errorf("link valid for %s, want 7 days", d)
+	}
+	u := m["url"].(string)
+	return u[strings.Index(u, "/portal/"):]
+}
+
+func putPortal(e *testenv.Env, path string, body any) testenv.Response {
+	e.TB.Helper()
+	return e.Do(testenv.Request{Method: "PUT", Path: path, Body: body})
+}
+
+// sameAnswer strips the request id, which differs per request.
+var requestIDRe = regexp.MustCompile(`"requestId":"[^"]*"`)
+
+func sameAnswer(a, b testenv.Response) bool {
+	return a.Status == b.Status && requestIDRe.ReplaceAllString(string(a.Body), "") == requestIDRe.ReplaceAllString(string(b.Body), "")
+}
+
+func TestPortalRoundTrip(t *testing.T) {
+	e := testenv.New(t)
+	alice := e.Token("alice", "sales")
+	id := mustCreate(e, e.Token("root", "admin"), fullBody)
+	link := portalLink(e, alice, id)
+
+	view := get(e, "", link)
+	m := view.Map(t)
+	if view.Status != 200 || m["name"] != "Li Wei" || m["phone"] != phoneE164 || m["billing"] != nil || m["nationalId"] != nil {
+		t.Fatalf("portal view %d %s", view.Status, view.Body)
+	}
+	later := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Millisecond)
+	e.Services.Deps.Customers.Now = func() time.Time { return later }
+	r := putPortal(e, link, map[string]any{"email": "New.Address@Example.org", "address": map[string]any{"line1": "1 New Street", "country": "CN"}})
+	if r.Status != 200 || r.Map(t)["email"] != "new.address@example.org" {
+		t.Fatalf("portal update %d %s", r.Status, r.Body)
+	}
+	c := get(e, alice, "/customers/"+id).Map(t)
+	verified, _ := time.Parse(time.RFC3339, c["verifiedAt"].(string))
+	due, _ := time.Parse(time.RFC3339, c["reviewDueAt"].(string))
+	if c["email"] != "new.address@example.org" || c["phone"] != phoneE164 || !verified.Equal(later) || !due.Equal(later.Add(180*24*time.Hour)) {
+		t.Fatalf("customer after portal update: %v", c)
+	}
+	trail := auditEntries(t, e, "entityId="+id)
+	if trail[0].Action != "customer.portal_update" || trail[0].Actor != "customer:"+id || !slices.Contains(trail[0].ChangedFields, "verifiedAt") ||
+		trail[1].Action != "customer.portal_link" || trail[1].Actor != "alice" {
+		t.Fatalf("the portal update is not attributed to the customer: %+v", trail[:2])
+	}
+
+	t.Run("ErrReusedLink", func(t *testing.T) {
+		if r := get(e, "", link); r.Status != 404 {
+			t.Fatalf("GET after use: %d", r.Status)
+		}
+		if r := putPortal(e, link, map[string]any{"email": "x@example.org"}); r.Status != 404 {
+			t.Fatalf("PUT after use: %d", r.Status)
+		}
+	})
+}
+
+func TestPortalRefusals(t *testing.T) {
+	e := testenv.New(t)
+	alice := e.Token("alice", "sales")
+	id := mustCreate(e, alice, map[string]any{"name": "Li Wei", "phone": phoneRaw})
+	other := mustCreate(e, alice, map[string]any{"name": "Wang Fang", "phone": "13900139000"})
+	link := portalLink(e, alice, id)
+
+	unknown := get(e, "", "/portal/bm90LWEtdG9rZW4.c2ln")
+	tampered := link[:len(link)-3] + "AAA"
+	for name, path := range map[string]string{"Tampered": tampered, "OtherSignature": link + "x", "Garbage": "/portal/x"} {
+		t.Run("Err"+name, func(t *testing.T) {
+			r := get(e, "", path)
+			if r.Status != 404 || !sameAnswer(r, unknown) {
+				t.Fatalf("got %d %s, want the same 404 as any unknown link", r.Status, r.Body)
+			}
+		})
+	}
+	t.Run("ErrInvalidChangeLeavesLinkUsable", func(t *testing.T) {
+		r := putPortal(e, link, map[string]any{"email": "not-an-email", "phone": nil})
+		if got := fieldsOf(t, r); r.Status != 400 || !slices.Equal(got, []string{"email"}) {
+			t.Fatalf("status %d fields %v", r.Status, got)
+		}
+		if r := putPortal(e, link, map[string]any{"name": "Someone Else"}); r.Status != 400 {
+			t.Fatalf("a customer changed a field the portal does not offer: %d", r.Status)
+		}
+		if r := putPortal(e, link, map[string]any{"phone": "+86 139 0013 9000"}); r.Status != 409 || r.Map(t)["duplicateOf"] != nil || strings.Contains(string(r.Body), other) {
+			t.Fatalf("duplicate phone: %d %s (the portal must not say whose)", r.Status, r.Body)
+		}
+		if r := putPortal(e, link, map[string]any{"phone": nil}); r.Status != 400 {
+			t.Fatalf("removing the only contact: %d %s", r.Status, r.Body)
+		}
+		if r := get(e, "", link); r.Status != 200 {
+			t.Fatalf("a refused change used up the link: %d", r.Status)
+		}
+	})
+	t.Run("ErrOtherRepsCustomer", func(t *testing.T) {
+		if r := post(e, e.Token("bob", "sales"), "/customers/"+other+"/portal-links", nil); r.Status != 404 {
+			t.Fatalf("status %d", r.Status)
+		}
+		if r := post(e, e.Token("fin", "finance"), "/customers/"+other+"/portal-links", nil); r.Status != 403 {
+			t.Fatalf("finance: %d", r.Status)
+		}
+	})
+	t.Run("ErrExpired", func(t *testing.T) {
+		e.Services.Deps.Customers.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
+		defer func() { e.Services.Deps.Customers.Now = time.Now }()
+		if r := get(e, "", link); r.Status != 404 || !sameAnswer(r, unknown) {
+			t.Fatalf("expired link: %d %s", r.Status, r.Body)
+		}
+	})
+	t.Run("ErrRevokedByErasure", func(t *testing.T) {
+		l := portalLink(e, alice, other)
+		e.Do(testenv.Request{Method: "DELETE", Path: "/customers/" + other, Token: e.Token("root", "admin")})
+		if r := get(e, "", l); r.Status != 404 || !sameAnswer(r, unknown) {
+			t.Fatalf("link of an erased customer: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+func TestPortalRateLimit(t *testing.T) {
+	e := testenv.New(t)
+	alice := e.Token("alice", "sales")
+	id := mustCreate(e, alice, map[string]any{"name": "Li Wei", "phone": phoneRaw})
+	link := portalLink(e, alice, id)
+	for i := 1; i <= 30; i++ {
+		if r := get(e, "", link); r.Status != 200 {
+			t.Fatalf("request %d: %d", i, r.Status)
+		}
+	}
+	r := get(e, "", link)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("31st request in the hour: %d", r.Status)
+	}
+	// Guessing other tokens from the same address runs into its limit too.
+	for i := 0; i < 100; i++ {
+		get(e, "", "/portal/guess"+string(rune('a'+i%26))+".x")
+	}
+	if r := get(e, "", "/portal/guess.x"); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("the 121st request from one address: %d", r.Status)
+	}
+}

@@ -1,0 +1,194 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// PortalLink is a self-service link a customer uses to review and correct
+// their own contact details.
+type PortalLink struct {
+	ID         string    `json:"-"`
+	CustomerID string    `json:"-"`
+	URL        string    `json:"url"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+}
+
+// PortalView is what the customer sees through the link: their own name and
+// contact details, nothing else.
+type PortalView struct {
+	Name    string   `json:"name"`
+	Phone   string   `json:"phone,omitempty"`
+	Email   string   `json:"email,omitempty"`
+	Address *Address `json:"address,omitempty"`
+}
+
+// PortalInput is a customer's correction. A field left out stays as it is;
+// null removes it.
+type PortalInput struct {
+	Phone   *string  `json:"phone"`
+	Email   *string  `json:"email"`
+	Address *Address `json:"address"`
+	// RemoveAddress is set when the client sent "address": null.
+	RemoveAddress bool `json:"-"`
+}
+
+// PortalStore keeps portal links.
+type PortalStore interface {
+	// CreatePortalLink records a link that is valid until it expires or is
+	// used.
+	CreatePortalLink(ctx context.Context, l PortalLink, a Audit) error
+	// PortalLink returns a link still valid at now, ENOTFOUND otherwise.
+	PortalLink(ctx context.Context, id string, now time.Time) (PortalLink, error)
+	// UpdateCustomerByLink stores a customer's own correction and uses up
+	// the link in one write: ENOTFOUND if the link was used or expired
+	// meanwhile, EPRECONDITION or ECONFLICT as UpdateCustomer.
+	UpdateCustomerByLink(ctx context.Context, linkID string, prev, next Customer, now time.Time, a Audit) error
+	// Allow counts one request against a limit of max per window for key,
+	// returning false once the limit is spent.
+	Allow(ctx context.Context, key string, max int, window time.Duration, now time.Time) (bool, error)
+}
+
+// TokenSigner signs and checks portal tokens.
+type TokenSigner interface {
+	// SignPortal returns the token for a link.
+	SignPortal(linkID, customerID string, expires time.Time) string
+	// OpenPortal returns the link id and customer id of a token it signed.
+	OpenPortal(token string) (linkID, customerID string, expires time.Time, ok bool)
+}
+
+// Portal rate limits, per hour: enough for a customer to look and correct a
+// few times, too few to guess tokens or hammer the service.
+const (
+	PortalPerToken   = 30
+	PortalPerAddress = 120
+)
+
+// Portal runs the customer self-service links.
+type Portal struct {
+	Customers *Customers
+	Store     PortalStore
+	Tokens    TokenSigner
+	// BaseURL prefixes a token to make the link sent to the customer.
+	BaseURL string
+	// TTL is how long a link is valid (default 7 days).
+	TTL time.Duration
+}
+
+// errLink is the one answer to any link that is not valid: tampered,
+// expired, used, revoked or unknown look alike to whoever holds it.
+func errLink() error { return Errorf(ENOTFOUND, "this link is not valid; ask for a new one") }
+
+// CreateLink makes a link for a customer the actor may see. Returns
+// ENOTFOUND for another rep's customer.
+func (p *Portal) CreateLink(ctx context.Context, actor Actor, customerID string) (PortalLink, error) {
+	c, err := p.Customers.Get(ctx, actor, customerID)
+	if err != nil {
+		return PortalLink{}, err
+	}
+	return p.issue(ctx, c.ID, NewAudit(ctx, actor, "customer.portal_link", "customer", c.ID))
+}
+
+func (p *Portal) issue(ctx context.Context, customerID string, a Audit) (PortalLink, error) {
+	ttl := p.TTL
+	if ttl <= 0 {
+		ttl = 7 * 24 * time.Hour
+	}
+	l := PortalLink{ID: p.Customers.NewID("p"), CustomerID: customerID, ExpiresAt: p.Customers.now().Add(ttl)}
+	l.URL = strings.TrimSuffix(p.BaseURL, "/") + "/" + p.Tokens.SignPortal(l.ID, l.CustomerID, l.ExpiresAt)
+	if err := p.Store.CreatePortalLink(ctx, l, a); err != nil {
+		return PortalLink{}, err
+	}
+	return l, nil
+}
+
+// open checks the rate limits, the token's signature and the link's record.
+func (p *Portal) open(ctx context.Context, token, clientAddr string) (PortalLink, error) {
+	now := p.Customers.now()
+	for _, lim := range []struct {
+		key string
+		max int
+	}{{"addr#" + clientAddr, PortalPerAddress}, {"token#" + token, PortalPerToken}} {
+		ok, err := p.Store.Allow(ctx, "portal#"+lim.key, lim.max, time.Hour, now)
+		if err != nil {
+			return PortalLink{}, err
+		}
+		if !ok {
+			return PortalLink{}, Errorf(ETHROTTLED, "too many requests; try again later")
+		}
+	}
+	linkID, customerID, expires, ok := p.Tokens.OpenPortal(token)
+	if !ok || !now.Before(expires) {
+		return PortalLink{}, errLink()
+	}
+	l, err := p.Store.PortalLink(ctx, linkID, now)
+	if err != nil || l.CustomerID != customerID {
+		return PortalLink{}, errLink()
+	}
+	return l, nil
+}
+
+// View shows the customer their own details.
+func (p *Portal) View(ctx context.Context, token, clientAddr string) (PortalView, error) {
+	l, err := p.open(ctx, token, clientAddr)
+	if err != nil {
+		return PortalView{}, err
+	}
+	c, err := p.Customers.Store.GetCustomer(ctx, l.CustomerID)
+	if err != nil {
+		return PortalView{}, errLink()
+	}
+	return PortalView{Name: c.Name, Phone: c.Phone, Email: c.Email, Address: c.Address}, nil
+}
+
+// Update applies the customer's correction, validated exactly as a staff
+// edit (duplicates included), counts it as a verification, and uses up the
+// link. The audit trail attributes it to the customer.
+func (p *Portal) Update(ctx context.Context, token, clientAddr string, in PortalInput) (PortalView, error) {
+	l, err := p.open(ctx, token, clientAddr)
+	if err != nil {
+		return PortalView{}, err
+	}
+	prev, err := p.Customers.Store.GetCustomer(ctx, l.CustomerID)
+	if err != nil {
+		return PortalView{}, errLink()
+	}
+	cur := prev.Input()
+	if in.Phone != nil {
+		cur.Phone = *in.Phone
+	}
+	if in.Email != nil {
+		cur.Email = *in.Email
+	}
+	if in.Address != nil || in.RemoveAddress {
+		cur.Address = in.Address
+	}
+	if err := checkMasked(cur); err != nil {
+		return PortalView{}, err
+	}
+	std, err := p.Customers.Policy.Standardize(cur)
+	if err != nil {
+		return PortalView{}, err
+	}
+	now := p.Customers.now()
+	next := prev
+	next.apply(std, now)
+	next.VerifiedAt = now
+	next.Version = prev.Version + 1
+	next.ReviewDueAt = p.Customers.Policy.ReviewDue(next)
+	customer := Actor{ID: "customer:" + prev.ID, Roles: []Role{"customer"}}
+	fields := append(changedFields(prev.Input(), std), "verifiedAt")
+	err = p.Store.UpdateCustomerByLink(ctx, l.ID, prev, next, now, NewAudit(ctx, customer, "customer.portal_update", "customer", prev.ID, fields...))
+	var dup *Error
+	if errors.As(err, &dup) && dup.Code == ECONFLICT {
+		// The holder of a link is not staff: say which field collides,
+		// never with whom.
+		return PortalView{}, &Error{Code: ECONFLICT, Message: "these details are already registered to another customer; please contact us", Fields: dup.Fields}
+	}
+	if err != nil {
+		return PortalView{}, err
+	}
+	return PortalView{Name: next.Name, Phone: next.Phone, Email: next.Email, Address: next.Address}, nil
+}

@@ -1,0 +1,152 @@
+package dynamo
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/clientele-crm/clientele/internal/crm"
+)
+
+// portalItem records a self-service link. It is on GSI5 under its customer
+// so that erasing the customer can revoke it.
+type portalItem struct {
+	PK         string     `dynamodbav:"PK"`
+	SK         string     `dynamodbav:"SK"`
+	Type       string     `dynamodbav:"type"`
+	GSI5PK     string     `dynamodbav:"GSI5PK"`
+	GSI5SK     string     `dynamodbav:"GSI5SK"`
+	ID         string     `dynamodbav:"id"`
+	CustomerID string     `dynamodbav:"customerId"`
+	ValidUntil time.Time  `dynamodbav:"validUntil"`
+	UsedAt     *time.Time `dynamodbav:"usedAt,omitempty"`
+	ExpiresAt  int64      `dynamodbav:"expiresAt"`
+}
+
+func portalKey(id string) map[string]types.AttributeValue { return itemKey("PORTAL#"+id, "PORTAL") }
+
+// CreatePortalLink implements crm.PortalStore.
+func (s *Store) CreatePortalLink(ctx context.Context, l crm.PortalLink, a crm.Audit) error {
+	item, err := attributevalue.MarshalMap(portalItem{PK: "PORTAL#" + l.ID, SK: "PORTAL", Type: "portal_link",
+		GSI5PK: "PORTALSUBJ#" + l.CustomerID, GSI5SK: sortTime(l.ExpiresAt), ID: l.ID, CustomerID: l.CustomerID,
+		ValidUntil: l.ExpiresAt, ExpiresAt: l.ExpiresAt.Add(24 * time.Hour).Unix()})
+	if err != nil {
+		return err
+	}
+	err = s.writeAudited(ctx, a, []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: itemKey(customerPK(l.CustomerID), skProfile),
+			ConditionExpression: aws.String("#t = :customer"), ExpressionAttributeNames: map[string]string{"#t": "type"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":customer": &types.AttributeValueMemberS{Value: entityCustomer}}}},
+		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	})
+	if _, ok := asCanceled(err); ok {
+		return crm.Errorf(crm.ENOTFOUND, "customer %s not found", l.CustomerID)
+	}
+	return wrap(err, "create portal link")
+}
+
+// PortalLink implements crm.PortalStore.
+func (s *Store) PortalLink(ctx context.Context, id string, now time.Time) (crm.PortalLink, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: portalKey(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return crm.PortalLink{}, wrap(err, "get portal link")
+	}
+	var it portalItem
+	if out.Item == nil || attributevalue.UnmarshalMap(out.Item, &it) != nil || it.UsedAt != nil || !now.Before(it.ValidUntil) {
+		return crm.PortalLink{}, crm.Errorf(crm.ENOTFOUND, "portal link not valid")
+	}
+	return crm.PortalLink{ID: it.ID, CustomerID: it.CustomerID, ExpiresAt: it.ValidUntil}, nil
+}
+
+// UpdateCustomerByLink implements crm.PortalStore: the customer's change
+// and the use of the link commit together, so a link changes at most one
+// thing, once.
+func (s *Store) UpdateCustomerByLink(ctx context.Context, linkID string, prev, next crm.Customer, now time.Time, a crm.Audit) error {
+	ops, err := s.updateOps(ctx, prev, next)
+	if err != nil {
+		return err
+	}
+	ops = append(ops, types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: portalKey(linkID),
+		UpdateExpression:          aws.String("SET usedAt = :now"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND attribute_not_exists(usedAt) AND validUntil > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}},
+	}})
+	err = s.transact(ctx, ops, next, a, "update customer by link")
+	if crm.ErrorCode(err) == crm.EPRECONDITION {
+		// The profile's version moved or the link was used meanwhile;
+		// either way this link has done its work.
+		if _, lerr := s.PortalLink(ctx, linkID, now); lerr != nil {
+			return lerr
+		}
+	}
+	return err
+}
+
+// Allow implements crm.PortalStore with a fixed-window counter per key,
+// shared by every process.
+func (s *Store) Allow(ctx context.Context, key string, max int, window time.Duration, now time.Time) (bool, error) {
+	start := now.Truncate(window)
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: itemKey("RATE#"+key, strconv.FormatInt(start.Unix(), 10)),
+		UpdateExpression:         aws.String("ADD n :one SET expiresAt = :exp, #t = :type"),
+		ExpressionAttributeNames: map[string]string{"#t": "type"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one":  &types.AttributeValueMemberN{Value: "1"},
+			":exp":  &types.AttributeValueMemberN{Value: strconv.FormatInt(start.Add(2*window).Unix(), 10)},
+			":type": &types.AttributeValueMemberS{Value: "rate"},
+		},
+		ReturnValues: types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return false, wrap(err, "count request")
+	}
+	n, _ := out.Attributes["n"].(*types.AttributeValueMemberN)
+	count, _ := strconv.Atoi(n.Value)
+	return count <= max, nil
+}
+
+// portalToken is what a portal token carries, signed.
+type portalToken struct {
+	Link     string `json:"l"`
+	Customer string `json:"c"`
+	Expires  int64  `json:"e"`
+}
+
+// SignPortal implements crm.TokenSigner with HMAC-SHA256 under a key derived
+// from the keyring-protected index key.
+func (s *Store) SignPortal(linkID, customerID string, expires time.Time) string {
+	payload, _ := json.Marshal(portalToken{Link: linkID, Customer: customerID, Expires: expires.Unix()})
+	p := base64.RawURLEncoding.EncodeToString(payload)
+	return p + "." + base64.RawURLEncoding.EncodeToString(s.portalMAC(p))
+}
+
+// OpenPortal implements crm.TokenSigner.
+func (s *Store) OpenPortal(token string) (string, string, time.Time, bool) {
+	p, sig, ok := strings.Cut(token, ".")
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if !ok || err != nil || !hmac.Equal(mac, s.portalMAC(p)) {
+		return "", "", time.Time{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(p)
+	var t portalToken
+	if err != nil || json.Unmarshal(raw, &t) != nil || t.Link == "" || t.Customer == "" {
+		return "", "", time.Time{}, false
+	}
+	return t.Link, t.Customer, time.Unix(t.Expires, 0).UTC(), true
+}
+
+func (s *Store) portalMAC(payload string) []byte {
+	m := hmac.New(sha256.New, s.portalKey)
+	m.Write([]byte(payload))
+	return m.Sum(nil)
+}

@@ -33,8 +33,7 @@ type tombstoneItem struct {
 // removes the tags and records the audit entry. Then the personal content
 // elsewhere is destroyed: interactions, the text of complaints and their
 // timelines, saved idempotent responses and open portal links. A retry
-// after a failure half
-// way finds the tombstone and finishes the rest.
+// after a failure half way finds the tombstone and finishes the rest.
 func (s *Store) EraseCustomer(ctx context.Context, id string, a crm.Audit) error {
 	c, held, err := s.getCustomer(ctx, id)
 	switch {

@@ -82,6 +82,18 @@ func Redact(roles []Role, c Customer) Customer {
 	return out
 }
 
+// RedactForList returns c as roles may see it in a list: as Redact, and
+// never with billing or a full national ID, whatever the role. Those are
+// read one customer at a time, where each such read is audited.
+func RedactForList(roles []Role, c Customer) Customer {
+	out := Redact(roles, c)
+	out.Billing = nil
+	if c.NationalID != "" {
+		out.NationalID = maskTail(c.NationalID, 4)
+	}
+	return out
+}
+
 // CanSeeFull reports whether roles read field in full, for callers that must
 // record reads of sensitive data.
 func CanSeeFull(roles []Role, field string) bool {

@@ -163,3 +163,16 @@ func TestMostPermissiveRoleWins(t *testing.T) {
 		t.Fatalf("sales+finance should read billing and the full national ID: %+v", c)
 	}
 }
+
+func TestListsNeverShowBillingOrFullNationalID(t *testing.T) {
+	full := fullCustomer()
+	for _, role := range columnRoles {
+		c := RedactForList([]Role{role}, full)
+		if c.Billing != nil || c.NationalID == full.NationalID || !strings.HasSuffix(c.NationalID, "4258") {
+			t.Errorf("%s: billing %v, national ID %q", role, c.Billing, c.NationalID)
+		}
+		if got, want := c.Phone, Redact([]Role{role}, full).Phone; got != want {
+			t.Errorf("%s: phone %q in a list, %q on its own", role, got, want)
+		}
+	}
+}

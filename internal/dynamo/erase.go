@@ -124,7 +124,7 @@ func (s *Store) scrub(ctx context.Context, id string) error {
 	}
 	saved = append(saved, links...)
 	for _, k := range saved {
-		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: itemKey(k[attrPK].(*types.AttributeValueMemberS).Value, k[attrSK].(*types.AttributeValueMemberS).Value)}); err != nil {
+		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: k}); err != nil {
 			return wrap(err, "delete idempotency record")
 		}
 	}

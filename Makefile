@@ -14,7 +14,7 @@ NODE_BIN   = $(shell scripts/node22.sh)
 
 export PORT
 
-.PHONY: run test token invoke outbox audit-verify build synth bench check fmt clean
+.PHONY: run test token invoke remind reports-rebuild outbox audit-verify build synth bench check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -44,6 +44,14 @@ token: $(CLI)
 ## invoke: run a function's handler on a sample event against the local table
 invoke: $(CLI)
 	$(CLI) invoke -fn "$(FN)" -event "$(EVENT)"
+
+## remind: run the reminder job once on the local table; NOW=<RFC 3339> runs it as of that instant
+remind: $(CLI)
+	$(CLI) remind $(if $(NOW),-now "$(NOW)")
+
+## reports-rebuild: recompute every report aggregate from the local tables
+reports-rebuild: $(CLI)
+	$(CLI) reports rebuild
 
 ## outbox: the notifications the local runtime has sent
 outbox: $(CLI)

@@ -29,6 +29,9 @@ fresh() { bin/clientele with-dynamodb -- go test -run '^$' -count=1 "$@" 2>/dev/
   echo "## Customer update with and without its audit entry"
   fresh -bench 'AuditedUpdate' -benchtime=1000x ./internal/dynamo/
   echo
+  echo "## Reminder run over 10 000 and 100 000 customers, the same 500 items due"
+  fresh -bench 'ReminderRun' -benchtime=3x -timeout 30m ./internal/dynamo/
+  echo
   echo "## KMS calls per 1000 operations (fake KMS over its JSON protocol)"
   fresh -bench 'KMSCalls' -benchtime=1000x ./internal/api/
   echo

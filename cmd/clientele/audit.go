@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
@@ -14,28 +15,11 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, st
 	if len(args) != 1 || args[0] != "verify" {
 		return fmt.Errorf("usage: clientele audit verify")
 	}
-	cfg, err := app.Load(getenv)
+	svc, stop, err := operatorServices(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	var svc *app.Services
-	if cfg.Keyring == "kms" && cfg.Endpoint == "" {
-		// On AWS: the deployed tables, the operator's credentials.
-		svc, err = app.Start(ctx, getenv)
-	} else {
-		if cfg.Endpoint == "" {
-			endpoint, stop, err := localDynamoDB(ctx, cfg, stderr, false)
-			if err != nil {
-				return err
-			}
-			defer stop()
-			cfg.Endpoint = endpoint
-		}
-		svc, err = localServices(ctx, cfg)
-	}
-	if err != nil {
-		return err
-	}
+	defer stop()
 	breaks, total, err := svc.Store.VerifyAudit(ctx, func(shard, entries int) {
 		fmt.Fprintf(stderr, "shard %2d: %d entries checked\n", shard, entries)
 	})
@@ -50,4 +34,65 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "BROKEN %s\n", b)
 	}
 	return fmt.Errorf("%d audit chain(s) broken", len(breaks))
+}
+
+// operatorServices builds the services an operator command works on: on
+// AWS (KEYRING=kms, no DYNAMODB_ENDPOINT) the deployed tables with the
+// operator's credentials, locally the local table.
+func operatorServices(ctx context.Context, getenv func(string) string, stderr io.Writer) (*app.Services, func(), error) {
+	cfg, err := app.Load(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Keyring == "kms" && cfg.Endpoint == "" {
+		svc, err := app.Start(ctx, getenv)
+		return svc, func() {}, err
+	}
+	stop := func() {}
+	if cfg.Endpoint == "" {
+		endpoint, stopDB, err := localDynamoDB(ctx, cfg, stderr, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		stop, cfg.Endpoint = stopDB, endpoint
+	}
+	svc, err := localServices(ctx, cfg)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return svc, stop, nil
+}
+
+// cmdReports runs `clientele reports rebuild [-check]`: it recomputes every
+// report aggregate exactly from the tables and replaces the stored ones
+// (with -check, only reports how they differ, exiting non-zero if they do).
+func cmdReports(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 1 || args[0] != "rebuild" {
+		return fmt.Errorf("usage: clientele reports rebuild [-check]")
+	}
+	fs := flag.NewFlagSet("reports rebuild", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	check := fs.Bool("check", false, "compare only; write nothing")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	svc, stop, err := operatorServices(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	res, err := svc.Store.Rebuild(ctx, svc.Policy, !*check, stderr)
+	if err != nil {
+		return err
+	}
+	diff := res.Differences()
+	for _, d := range diff {
+		fmt.Fprintln(stdout, "DIFFERS", d)
+	}
+	fmt.Fprintf(stdout, "%d items scanned, %d aggregates, %d counters differed\n", res.Items, len(res.Computed), len(diff))
+	if *check && len(diff) > 0 {
+		return fmt.Errorf("the aggregates differ from the tables in %d counters", len(diff))
+	}
+	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/clientele-crm/clientele/internal/api"
-	"github.com/clientele-crm/clientele/internal/app"
 )
 
 func cmdInvoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -40,20 +39,11 @@ func cmdInvoke(ctx context.Context, args []string, getenv func(string) string, s
 	if !known {
 		return fmt.Errorf("no function %q", *fn)
 	}
-	cfg, err := app.Load(getenv)
-	if err != nil {
-		return err
-	}
-	endpoint, stop, err := localDynamoDB(ctx, cfg, stderr, false)
+	svc, stop, err := operatorServices(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	cfg.Endpoint = endpoint
-	svc, err := localServices(ctx, cfg)
-	if err != nil {
-		return err
-	}
 	resp, err := api.NewHandler(svc.Deps, *fn).Invoke(ctx, ev)
 	if err != nil {
 		return err

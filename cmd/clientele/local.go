@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/ddblocal"
 	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/gateway"
+	"github.com/clientele-crm/clientele/internal/streams"
 )
 
 // endpointFile records, in the state directory, the DynamoDB Local that a
@@ -86,10 +88,24 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 		defer os.Remove(ef)
 	}
 	cfg.Endpoint = endpoint
-	h, err := localGateway(ctx, cfg)
+	svc, err := localServices(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	h, err := localGateway(svc, cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.ReminderInterval > 0 {
+		go remindEvery(ctx, svc, cfg.ReminderInterval)
+	}
+	// The main table's stream goes to the reports consumer, as Lambda's
+	// event source mapping delivers it on AWS.
+	poller, err := localStreamPoller(ctx, cfg, svc)
+	if err != nil {
+		return err
+	}
+	go func() { _ = poller.Run(ctx) }()
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
 	if err != nil {
 		return fmt.Errorf("listen on 127.0.0.1:%s: %w", port, err)
@@ -146,11 +162,7 @@ func localServices(ctx context.Context, cfg app.Config) (*app.Services, error) {
 
 // localGateway builds every function's handler over one table and puts the
 // gateway in front of them.
-func localGateway(ctx context.Context, cfg app.Config) (http.Handler, error) {
-	svc, err := localServices(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
+func localGateway(svc *app.Services, cfg app.Config) (http.Handler, error) {
 	key, err := gateway.LoadSigningKey(signingKeyPath(cfg))
 	if err != nil {
 		return nil, err
@@ -162,6 +174,66 @@ func localGateway(ctx context.Context, cfg app.Config) (http.Handler, error) {
 		}
 	}
 	return gateway.New(api.Routes(), fns, gateway.NewVerifier(key), cfg.Logger().With(slog.String("component", "gateway"))), nil
+}
+
+// localStreamPoller delivers the main table's stream to the reports
+// consumer.
+func localStreamPoller(ctx context.Context, cfg app.Config, svc *app.Services) (*streams.Poller, error) {
+	client, err := cfg.LocalStreams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	arn, err := streams.StreamARN(ctx, svc.DB, cfg.Table)
+	if err != nil {
+		return nil, err
+	}
+	return streams.New(client, arn, app.StreamHandler(svc), streams.Options{Logger: svc.Deps.Logger}), nil
+}
+
+// remindEvery runs the reminder job now and then every interval, as the
+// schedule does on AWS, until ctx is done. Failures are logged by the run;
+// the next run picks up what it left.
+func remindEvery(ctx context.Context, svc *app.Services, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		_, _ = app.RunReminders(ctx, svc.Deps, time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// cmdRemind runs the reminder job once against the local table, as of -now.
+func cmdRemind(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("remind", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	nowFlag := fs.String("now", "", "run as of this RFC 3339 instant (default: now), e.g. to replay a missed day")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	asOf := time.Now()
+	if *nowFlag != "" {
+		t, err := time.Parse(time.RFC3339Nano, *nowFlag)
+		if err != nil {
+			return fmt.Errorf("-now %q is not an RFC 3339 instant such as 2026-11-22T09:00:00Z", *nowFlag)
+		}
+		asOf = t
+	}
+	svc, stop, err := operatorServices(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	rep, runErr := app.RunReminders(ctx, svc.Deps, asOf)
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	return runErr
 }
 
 func signingKeyPath(cfg app.Config) string { return filepath.Join(cfg.StateDir, "jwt-signing-key.pem") }

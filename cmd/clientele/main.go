@@ -20,6 +20,8 @@ commands:
   invoke               run a function's handler on a sample event (-fn, -event) against the local table
   with-dynamodb -- CMD run CMD with DYNAMODB_ENDPOINT set to a DynamoDB Local started for it
   tables               create the tables at DYNAMODB_ENDPOINT if they do not exist
+  remind [-now T]      run the reminder job once against the local table, as of T (RFC 3339; default now)
+  reports rebuild [-check]  recompute every report aggregate from the tables (-check: compare only)
   outbox               print the notifications the local runtime has sent
   audit verify         walk every chain of the audit log and report the first broken link
 `
@@ -51,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdWithDynamoDB(ctx, rest, getenv, stderr)
 	case "tables":
 		return cmdTables(ctx, getenv, stdout)
+	case "remind":
+		return cmdRemind(ctx, rest, getenv, stdout, stderr)
+	case "reports":
+		return cmdReports(ctx, rest, getenv, stdout, stderr)
 	case "outbox":
 		return cmdOutbox(getenv, stdout)
 	case "audit":

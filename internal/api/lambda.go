@@ -22,6 +22,8 @@ type Deps struct {
 	Complaints  *crm.Complaints
 	Audit       crm.AuditLog
 	Portal      *crm.Portal
+	Reminders   *crm.Reminders
+	Reports     *crm.Reports
 	Idempotency crm.IdempotencyStore
 	// Health checks the dependencies; nil error means healthy.
 	Health func(ctx context.Context) error

@@ -14,6 +14,8 @@ import (
 const (
 	FnCustomers  = "customers"
 	FnComplaints = "complaints"
+	FnReminders  = "reminders"
+	FnReports    = "reports"
 )
 
 // Route is one method and path of the API.
@@ -78,5 +80,12 @@ func Routes() []Route {
 		{Method: "GET", Path: "/complaints/{id}", Function: FnComplaints, Roles: complaintRead, handler: handleComplaintGet},
 		{Method: "POST", Path: "/complaints/{id}/transitions", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: handleComplaintTransition},
 		{Method: "POST", Path: "/complaints/{id}/notes", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: handleComplaintNote},
+
+		{Method: "GET", Path: "/reminders", Function: FnReminders, Roles: all, handler: handleReminderList},
+		// Marking done again answers the done reminder and changes nothing.
+		{Method: "GET", Path: "/reports/data-quality", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleSales}, handler: handleReportDataQuality},
+		{Method: "GET", Path: "/reports/complaints", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleService}, handler: handleReportComplaints},
+		{Method: "GET", Path: "/reports/customers", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: handleReportCustomers},
+		{Method: "POST", Path: "/reminders/{id}/done", Function: FnReminders, Roles: all, Idempotent: true, handler: handleReminderDone},
 	}
 }

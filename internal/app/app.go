@@ -9,6 +9,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -64,6 +66,16 @@ type Config struct {
 	// TopicARN is the SNS topic notifications go to (TOPIC_ARN); locally,
 	// with none, they go to the outbox file in StateDir.
 	TopicARN string
+	// Breach is what the reminder run does to a complaint past its SLA
+	// (SLA_BREACH_ESCALATE, SLA_ESCALATE_TO).
+	Breach crm.BreachPolicy
+	// Targets are the data-quality targets (QUALITY_TARGETS); refused
+	// writes count over QualityPeriod (QUALITY_PERIOD).
+	Targets       crm.Targets
+	QualityPeriod time.Duration
+	// ReminderInterval is how often the local runtime runs the reminder
+	// job (REMINDER_INTERVAL; "off" never). On AWS the schedule does.
+	ReminderInterval time.Duration
 }
 
 // Load reads the configuration from getenv. Every problem is reported at
@@ -77,17 +89,21 @@ func Load(getenv func(string) string) (Config, error) {
 			Interactions:     5 * 365 * 24 * time.Hour,
 			Tombstones:       7 * 365 * 24 * time.Hour,
 		},
-		Endpoint:      getenv("DYNAMODB_ENDPOINT"),
-		Keyring:       or(getenv("KEYRING"), "local"),
-		KMSKeyID:      getenv("KMS_KEY_ID"),
-		StateDir:      or(getenv("CLIENTELE_STATE_DIR"), ".clientele"),
-		Policy:        crm.DefaultPolicy(phone.E164),
-		TopicARN:      getenv("TOPIC_ARN"),
-		PortalBaseURL: or(getenv("PORTAL_BASE_URL"), "http://127.0.0.1:"+or(getenv("PORT"), "8080")+"/portal"),
-		PortalTTL:     7 * 24 * time.Hour,
-		SLA:           crm.DefaultSLAPolicy(),
-		Assignment:    crm.Assignment{Mode: crm.AssignOwner},
-		Categories:    crm.DefaultCategories,
+		Endpoint:         getenv("DYNAMODB_ENDPOINT"),
+		Keyring:          or(getenv("KEYRING"), "local"),
+		KMSKeyID:         getenv("KMS_KEY_ID"),
+		StateDir:         or(getenv("CLIENTELE_STATE_DIR"), ".clientele"),
+		Policy:           crm.DefaultPolicy(phone.E164),
+		TopicARN:         getenv("TOPIC_ARN"),
+		PortalBaseURL:    or(getenv("PORTAL_BASE_URL"), "http://127.0.0.1:"+or(getenv("PORT"), "8080")+"/portal"),
+		PortalTTL:        7 * 24 * time.Hour,
+		SLA:              crm.DefaultSLAPolicy(),
+		Assignment:       crm.Assignment{Mode: crm.AssignOwner},
+		Categories:       crm.DefaultCategories,
+		Breach:           crm.BreachPolicy{Escalate: true, EscalateTo: getenv("SLA_ESCALATE_TO")},
+		ReminderInterval: 15 * time.Minute,
+		Targets:          crm.DefaultTargets,
+		QualityPeriod:    30 * 24 * time.Hour,
 	}
 	if getenv("PORTAL_BASE_URL") == "" && c.Keyring == "kms" {
 		// On AWS the portal's host is the deployment's own choice; without
@@ -118,6 +134,36 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, "REVIEW_PERIOD must be a positive duration such as 180d or 72h")
 		}
 		c.Policy.ReviewPeriod = d
+	}
+	if v := getenv("REVIEW_PERIODS"); v != "" {
+		periods, err := parseSegmentPeriods(v)
+		if err != nil {
+			errs = append(errs, "REVIEW_PERIODS: "+err.Error())
+		}
+		c.Policy.SegmentReviewPeriods = periods
+	}
+	if v := getenv("QUALITY_TARGETS"); v != "" {
+		if err := parseTargets(v, &c.Targets); err != nil {
+			errs = append(errs, "QUALITY_TARGETS: "+err.Error())
+		}
+	}
+	if v := getenv("QUALITY_PERIOD"); v != "" {
+		d, err := ParseDuration(v)
+		if err != nil || d < 24*time.Hour {
+			errs = append(errs, "QUALITY_PERIOD must be a whole number of days, such as 30d")
+		}
+		c.QualityPeriod = d
+	}
+	switch v := getenv("REMINDER_INTERVAL"); v {
+	case "":
+	case "off", "0":
+		c.ReminderInterval = 0
+	default:
+		d, err := ParseDuration(v)
+		if err != nil || d < time.Minute {
+			errs = append(errs, "REMINDER_INTERVAL must be a duration of a minute or more, or off")
+		}
+		c.ReminderInterval = d
 	}
 	for _, r := range []struct {
 		env string
@@ -191,6 +237,20 @@ func (c *Config) loadComplaintSettings(getenv func(string) string) []string {
 			errs = append(errs, "SLA_ACKNOWLEDGE: "+err.Error())
 		}
 	}
+	if v := getenv("SLA_WARN_AT"); v != "" {
+		pct, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+		if err != nil || pct < 1 || pct > 99 {
+			errs = append(errs, "SLA_WARN_AT must be a percentage from 1 to 99, such as 75%")
+		}
+		c.SLA.WarnAt = float64(pct) / 100
+	}
+	switch v := getenv("SLA_BREACH_ESCALATE"); v {
+	case "", "true":
+	case "false":
+		c.Breach.Escalate = false
+	default:
+		errs = append(errs, "SLA_BREACH_ESCALATE must be true or false")
+	}
 	if v := getenv("SERVICE_AGENTS"); v != "" {
 		for _, a := range strings.Split(v, ",") {
 			if a = strings.TrimSpace(a); a != "" {
@@ -220,6 +280,42 @@ func (c *Config) loadComplaintSettings(getenv func(string) string) []string {
 		}
 	}
 	return errs
+}
+
+// parseTargets reads data-quality targets such as
+// "completeness=95%,timeliness=98%,duplicates=3%,invalid=2%"; targets not
+// named keep their value.
+func parseTargets(s string, t *crm.Targets) error {
+	fields := map[string]*float64{"completeness": &t.Completeness, "timeliness": &t.Timeliness, "duplicates": &t.Duplicates, "invalid": &t.Invalid}
+	for _, item := range strings.Split(s, ",") {
+		name, pct, ok := strings.Cut(strings.TrimSpace(item), "=")
+		f, known := fields[strings.TrimSpace(name)]
+		v, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(pct), "%"), 64)
+		if !ok || !known || err != nil || v < 0 || v > 100 {
+			return fmt.Errorf("%q is not name=percent with a name of completeness, timeliness, duplicates, invalid", item)
+		}
+		*f = v / 100
+	}
+	return nil
+}
+
+// parseSegmentPeriods reads review periods per segment, such as
+// "vip=90d,smb=365d".
+func parseSegmentPeriods(s string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for _, item := range strings.Split(s, ",") {
+		seg, dur, ok := strings.Cut(strings.TrimSpace(item), "=")
+		seg = strings.ToLower(strings.TrimSpace(seg))
+		d, err := ParseDuration(strings.TrimSpace(dur))
+		if !ok || seg == "" || err != nil || d <= 0 {
+			return nil, fmt.Errorf("%q is not segment=duration, such as vip=90d", item)
+		}
+		if _, dup := out[seg]; dup {
+			return nil, fmt.Errorf("segment %q is given twice", seg)
+		}
+		out[seg] = d
+	}
+	return out, nil
 }
 
 // ParseDuration reads a Go duration or a whole number of days ("180d").
@@ -263,6 +359,22 @@ func (c Config) DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
 	return dynamodb.NewFromConfig(cfg), nil
 }
 
+// LocalStreams returns a DynamoDB Streams client of DynamoDB Local, which
+// serves the Streams API on its own endpoint. On AWS, Lambda's event source
+// mapping reads the stream instead.
+func (c Config) LocalStreams(ctx context.Context) (*dynamodbstreams.Client, error) {
+	if c.Endpoint == "" {
+		return nil, fmt.Errorf("the local stream needs DYNAMODB_ENDPOINT")
+	}
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion(or(os.Getenv("AWS_REGION"), "us-east-1")),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(c.Endpoint) }), nil
+}
+
 // OpenKeyring returns the KMS keyring on AWS and the file-backed keyring
 // locally.
 func (c Config) OpenKeyring(ctx context.Context) (envelope.Keyring, error) {
@@ -298,6 +410,12 @@ func (c Config) Notifier(ctx context.Context, log *slog.Logger) (crm.Notifier, e
 type Services struct {
 	Store *dynamo.Store
 	Deps  *api.Deps
+	// Policy is the customer policy the report aggregates are counted by.
+	Policy crm.Policy
+	// Out receives the KPI metrics in Embedded Metric Format (stdout).
+	Out io.Writer
+	// DB is the DynamoDB client the store uses.
+	DB dynamo.DB
 }
 
 // Build wires the store and the services for cfg.
@@ -306,12 +424,15 @@ func Build(ctx context.Context, cfg Config, db dynamo.DB, kr envelope.Keyring, n
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	customers := &crm.Customers{Store: store, Complaints: store, Audit: store, Policy: cfg.Policy, Now: time.Now, NewID: NewID}
+	customers := &crm.Customers{Store: store, Complaints: store, Audit: store, Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: store}
 	complaints := &crm.Complaints{Store: store, Customers: store, SLA: cfg.SLA, Assignment: cfg.Assignment,
 		Categories: cfg.Categories, Notifier: n, Now: time.Now, NewID: NewID}
 	portal := &crm.Portal{Customers: customers, Store: store, Tokens: store, BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
-	deps := &api.Deps{Customers: customers, Complaints: complaints, Audit: store, Portal: portal, Idempotency: store, Health: store.Ping, Logger: log, Now: time.Now}
-	return &Services{Store: store, Deps: deps}, nil
+	reminders := &crm.Reminders{Store: store, Customers: store, Portal: portal, SLA: cfg.SLA, Breach: cfg.Breach, Notifier: n, Now: time.Now}
+	reports := &crm.Reports{Store: store, Targets: cfg.Targets, QualityPeriod: cfg.QualityPeriod, Now: time.Now}
+	deps := &api.Deps{Customers: customers, Complaints: complaints, Audit: store, Portal: portal, Reminders: reminders, Reports: reports,
+		Idempotency: store, Health: store.Ping, Logger: log, Now: time.Now}
+	return &Services{Store: store, Deps: deps, Policy: cfg.Policy, Out: os.Stdout, DB: db}, nil
 }
 
 // Start reads the configuration from getenv and builds the services against
@@ -344,7 +465,16 @@ func ServeLambda(ctx context.Context, getenv func(string) string, function strin
 	if err != nil {
 		return err
 	}
-	lambda.StartWithOptions(api.NewHandler(svc.Deps, function).Invoke, lambda.WithContext(ctx))
+	h := api.NewHandler(svc.Deps, function)
+	switch function {
+	case api.FnReminders:
+		lambda.StartWithOptions(ReminderHandler(svc.Deps, h), lambda.WithContext(ctx))
+		return nil
+	case api.FnReports:
+		lambda.StartWithOptions(ReportsHandler(svc, h), lambda.WithContext(ctx))
+		return nil
+	}
+	lambda.StartWithOptions(h.Invoke, lambda.WithContext(ctx))
 	return nil
 }
 

@@ -73,3 +73,25 @@ func TestLoadComplaintSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadReminderSettings(t *testing.T) {
+	c, err := Load(env(map[string]string{"REVIEW_PERIODS": "VIP=90d, smb=365d", "SLA_WARN_AT": "80%",
+		"SLA_BREACH_ESCALATE": "false", "SLA_ESCALATE_TO": "lead", "REMINDER_INTERVAL": "off"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Policy.SegmentReviewPeriods["vip"] != 90*24*time.Hour || c.Policy.SegmentReviewPeriods["smb"] != 365*24*time.Hour ||
+		c.SLA.WarnAt != 0.8 || c.Breach.Escalate || c.Breach.EscalateTo != "lead" || c.ReminderInterval != 0 {
+		t.Fatalf("got %+v %+v %+v %v", c.Policy.SegmentReviewPeriods, c.SLA.WarnAt, c.Breach, c.ReminderInterval)
+	}
+	d, err := Load(env(nil))
+	if err != nil || !d.Breach.Escalate || d.ReminderInterval != 15*time.Minute {
+		t.Fatalf("defaults: %+v %v %v", d.Breach, d.ReminderInterval, err)
+	}
+	_, err = Load(env(map[string]string{"REVIEW_PERIODS": "vip", "SLA_WARN_AT": "120%", "SLA_BREACH_ESCALATE": "maybe", "REMINDER_INTERVAL": "1s"}))
+	for _, name := range []string{"REVIEW_PERIODS", "SLA_WARN_AT", "SLA_BREACH_ESCALATE", "REMINDER_INTERVAL"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error %v does not name %s", err, name)
+		}
+	}
+}

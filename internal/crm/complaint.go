@@ -71,21 +71,23 @@ type Resolution struct {
 
 // Complaint is one complaint and where it stands.
 type Complaint struct {
-	ID              string          `json:"id"`
-	CustomerID      string          `json:"customerId"`
-	Channel         string          `json:"channel"`
-	Category        string          `json:"category"`
-	Severity        string          `json:"severity"`
-	Subject         string          `json:"subject"`
-	Description     string          `json:"description"`
-	Status          string          `json:"status"`
-	AssigneeID      string          `json:"assigneeId"`
-	FiledBy         string          `json:"filedBy"`
-	CreatedAt       time.Time       `json:"createdAt"`
-	UpdatedAt       time.Time       `json:"updatedAt"`
-	AcknowledgedAt  time.Time       `json:"acknowledgedAt,omitzero"`
-	AckDueAt        time.Time       `json:"ackDueAt"`
-	SLADueAt        time.Time       `json:"slaDueAt"`
+	ID             string    `json:"id"`
+	CustomerID     string    `json:"customerId"`
+	Channel        string    `json:"channel"`
+	Category       string    `json:"category"`
+	Severity       string    `json:"severity"`
+	Subject        string    `json:"subject"`
+	Description    string    `json:"description"`
+	Status         string    `json:"status"`
+	AssigneeID     string    `json:"assigneeId"`
+	FiledBy        string    `json:"filedBy"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+	AcknowledgedAt time.Time `json:"acknowledgedAt,omitzero"`
+	AckDueAt       time.Time `json:"ackDueAt"`
+	SLADueAt       time.Time `json:"slaDueAt"`
+	// SLAWarnAt is when the share of the SLA that warns (75 %) is used up.
+	SLAWarnAt       time.Time       `json:"slaWarnAt,omitzero"`
 	ResolvedAt      time.Time       `json:"resolvedAt,omitzero"`
 	ClosedAt        time.Time       `json:"closedAt,omitzero"`
 	Resolution      *Resolution     `json:"resolution,omitempty"`
@@ -97,6 +99,10 @@ type Complaint struct {
 	CustomerOwnerID string `json:"-"`
 	// TimelineLen counts the complaint's timeline entries.
 	TimelineLen int `json:"-"`
+	// SLAWarnedAt and SLABreachedAt record when the reminder run warned
+	// of the SLA and flagged its breach, so each happens once.
+	SLAWarnedAt   time.Time `json:"-"`
+	SLABreachedAt time.Time `json:"-"`
 }
 
 // Breached reports whether the complaint missed its resolution target: it

@@ -60,11 +60,12 @@ func (s *Complaints) File(ctx context.Context, actor Actor, in ComplaintInput) (
 	}
 	now := s.now()
 	ackDue, slaDue := s.SLA.Due(in.Severity, now)
+	warnAt := s.SLA.Warn(in.Severity, now)
 	c := Complaint{
 		ID: s.NewID("k"), CustomerID: cust.ID, CustomerOwnerID: cust.OwnerID,
 		Channel: in.Channel, Category: in.Category, Severity: in.Severity, Subject: in.Subject, Description: in.Description,
 		Status: StatusAcknowledged, AssigneeID: assignee, FiledBy: actor.ID,
-		CreatedAt: now, UpdatedAt: now, AcknowledgedAt: now, AckDueAt: ackDue, SLADueAt: slaDue, Version: 1, TimelineLen: 2,
+		CreatedAt: now, UpdatedAt: now, AcknowledgedAt: now, AckDueAt: ackDue, SLADueAt: slaDue, SLAWarnAt: warnAt, Version: 1, TimelineLen: 2,
 	}
 	timeline := []TimelineEntry{
 		{Seq: 1, At: now, ActorID: actor.ID, Action: ActionCreated, To: StatusNew, Severity: c.Severity},
@@ -186,6 +187,7 @@ func (s *Complaints) Transition(ctx context.Context, actor Actor, id string, ifM
 		// The targets of the new severity, counted from intake: the customer
 		// has been waiting since then.
 		next.AckDueAt, next.SLADueAt = s.SLA.Due(next.Severity, prev.CreatedAt)
+		next.SLAWarnAt = s.SLA.Warn(next.Severity, prev.CreatedAt)
 		notes = append(notes, s.notification(next, NotifyComplaintEscalated, RecipientStaff, next.AssigneeID, now))
 	}
 	fields := []string{"status", "timeline"}

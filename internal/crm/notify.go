@@ -30,6 +30,12 @@ type Notification struct {
 	SubjectType   string    `json:"subjectType"`
 	SubjectID     string    `json:"subjectId"`
 	At            time.Time `json:"at"`
+	// Link is the self-service link a review request carries. It is made
+	// from LinkID and LinkExpiresAt when the notification is sent and never
+	// stored: it is the customer's credential.
+	Link          string    `json:"link,omitempty"`
+	LinkID        string    `json:"-"`
+	LinkExpiresAt time.Time `json:"-"`
 }
 
 // Notifier delivers notifications.

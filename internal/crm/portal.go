@@ -92,16 +92,28 @@ func (p *Portal) CreateLink(ctx context.Context, actor Actor, customerID string)
 }
 
 func (p *Portal) issue(ctx context.Context, customerID string, a Audit) (PortalLink, error) {
-	ttl := p.TTL
-	if ttl <= 0 {
-		ttl = 7 * 24 * time.Hour
-	}
-	l := PortalLink{ID: p.Customers.NewID("p"), CustomerID: customerID, ExpiresAt: p.Customers.now().Add(ttl)}
-	l.URL = strings.TrimSuffix(p.BaseURL, "/") + "/" + p.Tokens.SignPortal(l.ID, l.CustomerID, l.ExpiresAt)
+	l := p.link(p.Customers.NewID("p"), customerID, p.Customers.now())
 	if err := p.Store.CreatePortalLink(ctx, l, a); err != nil {
 		return PortalLink{}, err
 	}
 	return l, nil
+}
+
+// link makes, without storing it, the link id names for a customer, valid
+// from now for the configured time.
+func (p *Portal) link(id, customerID string, now time.Time) PortalLink {
+	ttl := p.TTL
+	if ttl <= 0 {
+		ttl = 7 * 24 * time.Hour
+	}
+	l := PortalLink{ID: id, CustomerID: customerID, ExpiresAt: now.Add(ttl)}
+	l.URL = p.url(l.ID, l.CustomerID, l.ExpiresAt)
+	return l
+}
+
+// url signs a link's token into the address the customer opens.
+func (p *Portal) url(id, customerID string, expires time.Time) string {
+	return strings.TrimSuffix(p.BaseURL, "/") + "/" + p.Tokens.SignPortal(id, customerID, expires)
 }
 
 // open checks the rate limits, the token's signature and the link's record.

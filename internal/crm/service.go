@@ -16,13 +16,31 @@ type Customers struct {
 	Policy     Policy
 	Now        func() time.Time
 	NewID      func(prefix string) string
+	// Writes, if set, counts writes accepted and refused by validation,
+	// for the invalid-entry rate.
+	Writes WriteCounter
+}
+
+// WriteCounter counts customer writes by outcome.
+type WriteCounter interface {
+	CountWrite(ctx context.Context, at time.Time, accepted bool) error
+}
+
+// countWrite counts a write that was stored, or refused for invalid input.
+// A failure to count loses one count, never the write.
+func (s *Customers) countWrite(ctx context.Context, err *error) {
+	if s.Writes == nil || (*err != nil && ErrorCode(*err) != EINVALID) {
+		return
+	}
+	_ = s.Writes.CountWrite(ctx, s.now(), *err == nil)
 }
 
 // Create standardizes in and stores a new customer owned by in.OwnerID, or by
 // the actor when none is given. A sales rep may create customers only for
 // themselves. Returns EINVALID naming every bad field, EFORBIDDEN, or
 // ECONFLICT with DuplicateOf.
-func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, allowDuplicate bool) (Customer, error) {
+func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, allowDuplicate bool) (_ Customer, err error) {
+	defer s.countWrite(ctx, &err)
 	if err := checkMasked(in); err != nil {
 		return Customer{}, err
 	}
@@ -69,7 +87,8 @@ func (s *Customers) Get(ctx context.Context, actor Actor, id string) (Customer, 
 // Update applies edit to the customer's writable fields and stores the
 // standardized result. ifMatch, when not nil, must equal the stored version.
 // Returns ENOTFOUND, EPRECONDITION, EINVALID, EFORBIDDEN or ECONFLICT.
-func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (Customer, error) {
+func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (_ Customer, err error) {
+	defer s.countWrite(ctx, &err)
 	return s.retryUnconditional(ifMatch, func() (Customer, error) { return s.update(ctx, actor, id, ifMatch, edit) })
 }
 

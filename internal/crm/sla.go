@@ -398,6 +398,9 @@ type SLAPolicy struct {
 	Resolve map[string]time.Duration
 	// Calendar says which time counts towards the targets.
 	Calendar Calendar
+	// WarnAt is the share of the resolution target after which the
+	// reminder run warns the assignee (default 0.75).
+	WarnAt float64
 }
 
 // DefaultSLAPolicy returns the default targets on calendar time: acknowledge
@@ -433,6 +436,21 @@ func (p SLAPolicy) Due(severity string, start time.Time) (ackDue, resolveDue tim
 		resolveDue = p.Calendar.Add(start, d)
 	}
 	return ackDue, resolveDue
+}
+
+// Warn returns when a complaint of severity opened at start has used the
+// warning share of its resolution target, on the policy's calendar; zero
+// when the severity has no target.
+func (p SLAPolicy) Warn(severity string, start time.Time) time.Time {
+	d, ok := p.Resolve[severity]
+	if !ok {
+		return time.Time{}
+	}
+	share := p.WarnAt
+	if share <= 0 || share >= 1 {
+		share = 0.75
+	}
+	return p.Calendar.Add(start, time.Duration(float64(d)*share)).Truncate(time.Millisecond)
 }
 
 // maxTargetDays keeps "Nd" targets well inside time.Duration's range.

@@ -532,3 +532,37 @@ func TestSLADue(t *testing.T) {
 		})
 	}
 }
+
+func TestWarnAndSegmentReview(t *testing.T) {
+	p := DefaultSLAPolicy()
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	if got := p.Warn(SeverityMedium, start); !got.Equal(start.Add(18 * time.Hour)) {
+		t.Errorf("medium warning at %s", got)
+	}
+	p.WarnAt = 0.5
+	if got := p.Warn(SeverityCritical, start); !got.Equal(start.Add(time.Hour)) {
+		t.Errorf("critical warning at half: %s", got)
+	}
+	// On a business calendar the warning counts working hours only: 75 %
+	// of 8 working hours from Friday 14:00 is Monday 11:00.
+	b := SLAPolicy{Resolve: map[string]time.Duration{SeverityHigh: 8 * time.Hour}, Calendar: BusinessCalendar(time.UTC)}
+	if got := b.Warn(SeverityHigh, time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)); !got.Equal(time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)) {
+		t.Errorf("business warning at %s", got)
+	}
+	if !b.Warn("unknown", start).IsZero() {
+		t.Error("a severity without a target has no warning")
+	}
+	pol := Policy{ReviewPeriod: 180 * 24 * time.Hour, SegmentReviewPeriods: map[string]time.Duration{"vip": 30 * 24 * time.Hour}}
+	c := Customer{UpdatedAt: start, Segment: "vip"}
+	if got := pol.ReviewDue(c); !got.Equal(start.Add(30 * 24 * time.Hour)) {
+		t.Errorf("vip review due %s", got)
+	}
+	c.Segment = "smb"
+	if got := pol.ReviewDue(c); !got.Equal(start.Add(180 * 24 * time.Hour)) {
+		t.Errorf("smb review due %s", got)
+	}
+	if ReminderID(ReminderSLABreach, "k_1", start) != ReminderID(ReminderSLABreach, "k_1", start.In(time.FixedZone("x", 3600))) ||
+		ReminderID(ReminderSLABreach, "k_1", start) == ReminderID(ReminderSLAWarning, "k_1", start) {
+		t.Error("reminder ids must depend on kind, subject and instant only")
+	}
+}

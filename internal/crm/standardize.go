@@ -38,6 +38,9 @@ type Policy struct {
 	// ReviewPeriod is how long after its last update or verification a record
 	// falls due for review.
 	ReviewPeriod time.Duration
+	// SegmentReviewPeriods overrides ReviewPeriod for customers of a
+	// segment.
+	SegmentReviewPeriods map[string]time.Duration
 }
 
 // DefaultPolicy returns the policy used when configuration says nothing.
@@ -209,6 +212,9 @@ func (p Policy) ReviewDue(c Customer) time.Time {
 	last := c.UpdatedAt
 	if c.VerifiedAt.After(last) {
 		last = c.VerifiedAt
+	}
+	if d, ok := p.SegmentReviewPeriods[c.Segment]; ok && c.Segment != "" {
+		return last.Add(d)
 	}
 	return last.Add(p.ReviewPeriod)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -160,6 +161,9 @@ func (s *Store) writeAudited(ctx context.Context, a crm.Audit, ops []types.Trans
 		if attempt == 8 {
 			return &crm.Error{Code: crm.EUNAVAILABLE, Message: "the audit log is busy; retry shortly"}
 		}
+		// Back off a little, with jitter, so writers racing for one chain
+		// do not race again in step.
+		time.Sleep(time.Duration(1+rand.IntN(5*attempt)) * time.Millisecond)
 	}
 }
 

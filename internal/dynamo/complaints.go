@@ -43,6 +43,8 @@ type complaintItem struct {
 	GSI6SK string `dynamodbav:"GSI6SK"`
 	GSI7PK string `dynamodbav:"GSI7PK"`
 	GSI7SK string `dynamodbav:"GSI7SK"`
+	GSI8PK string `dynamodbav:"GSI8PK,omitempty"`
+	GSI8SK string `dynamodbav:"GSI8SK,omitempty"`
 
 	ID              string     `dynamodbav:"id"`
 	CustomerID      string     `dynamodbav:"customerId"`
@@ -58,6 +60,9 @@ type complaintItem struct {
 	AcknowledgedAt  *time.Time `dynamodbav:"acknowledgedAt,omitempty"`
 	AckDueAt        time.Time  `dynamodbav:"ackDueAt"`
 	SLADueAt        time.Time  `dynamodbav:"slaDueAt"`
+	SLAWarnAt       *time.Time `dynamodbav:"slaWarnAt,omitempty"`
+	SLAWarnedAt     *time.Time `dynamodbav:"slaWarnedAt,omitempty"`
+	SLABreachedAt   *time.Time `dynamodbav:"slaBreachedAt,omitempty"`
 	ResolvedAt      *time.Time `dynamodbav:"resolvedAt,omitempty"`
 	ClosedAt        *time.Time `dynamodbav:"closedAt,omitempty"`
 	EscalationLevel int        `dynamodbav:"escalationLevel"`
@@ -102,12 +107,21 @@ func (s *Store) toComplaintItem(ctx context.Context, c crm.Complaint) (map[strin
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, AcknowledgedAt: optTime(c.AcknowledgedAt), AckDueAt: c.AckDueAt,
 		SLADueAt: c.SLADueAt, ResolvedAt: optTime(c.ResolvedAt), ClosedAt: optTime(c.ClosedAt),
 		EscalationLevel: c.EscalationLevel, Version: c.Version, TimelineLen: c.TimelineLen,
+		SLAWarnAt: optTime(c.SLAWarnAt), SLAWarnedAt: optTime(c.SLAWarnedAt), SLABreachedAt: optTime(c.SLABreachedAt),
 	}
 	if c.Status == crm.StatusClosed {
 		it.ExpiresAt = expiry(c.ClosedAt, s.retention.ClosedComplaints)
 	}
 	if crm.Open(c.Status) {
 		it.GSI4PK, it.GSI4SK = "CSLA", sortTime(c.SLADueAt)+"#"+c.ID
+		// The next SLA threshold the reminder run has yet to act on.
+		switch {
+		case !c.SLABreachedAt.IsZero() || c.SLADueAt.IsZero():
+		case c.SLAWarnedAt.IsZero() && !c.SLAWarnAt.IsZero():
+			it.GSI8PK, it.GSI8SK = dueMark(crm.DueSLA, c.ID, c.SLAWarnAt)
+		default:
+			it.GSI8PK, it.GSI8SK = dueMark(crm.DueSLA, c.ID, c.SLADueAt)
+		}
 	}
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -135,6 +149,7 @@ func (s *Store) fromComplaintItem(ctx context.Context, item map[string]types.Att
 		FiledBy: it.FiledBy, CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC(), AcknowledgedAt: fromOpt(it.AcknowledgedAt),
 		AckDueAt: it.AckDueAt.UTC(), SLADueAt: it.SLADueAt.UTC(), ResolvedAt: fromOpt(it.ResolvedAt), ClosedAt: fromOpt(it.ClosedAt),
 		Resolution: sec.Resolution, EscalationLevel: it.EscalationLevel, Version: it.Version, TimelineLen: it.TimelineLen,
+		SLAWarnAt: fromOpt(it.SLAWarnAt), SLAWarnedAt: fromOpt(it.SLAWarnedAt), SLABreachedAt: fromOpt(it.SLABreachedAt),
 	}, nil
 }
 
@@ -342,58 +357,6 @@ func (s *Store) NextInRotation(ctx context.Context, name string) (int64, error) 
 		return 0, fmt.Errorf("counter %s returned no value", name)
 	}
 	return strconv.ParseInt(n.Value, 10, 64)
-}
-
-// notificationItem records a notification owed: written pending with the
-// change that owes it, then marked sent or failed. A pending one sits on
-// the due index so a later run can deliver what a crashed process did not.
-type notificationItem struct {
-	PK            string    `dynamodbav:"PK"`
-	SK            string    `dynamodbav:"SK"`
-	Type          string    `dynamodbav:"type"`
-	GSI4PK        string    `dynamodbav:"GSI4PK,omitempty"`
-	GSI4SK        string    `dynamodbav:"GSI4SK,omitempty"`
-	ID            string    `dynamodbav:"id"`
-	Kind          string    `dynamodbav:"kind"`
-	RecipientType string    `dynamodbav:"recipientType"`
-	RecipientID   string    `dynamodbav:"recipientId"`
-	SubjectType   string    `dynamodbav:"subjectType"`
-	SubjectID     string    `dynamodbav:"subjectId"`
-	At            time.Time `dynamodbav:"at"`
-	Status        string    `dynamodbav:"status"`
-	Attempts      int       `dynamodbav:"attempts"`
-	UpdatedAt     time.Time `dynamodbav:"updatedAt"`
-}
-
-func toNotificationItem(n crm.Notification, status string, attempts int, at time.Time) notificationItem {
-	it := notificationItem{
-		PK: "NOTIF#" + n.ID, SK: "NOTIF", Type: "notification", ID: n.ID, Kind: n.Kind, RecipientType: n.RecipientType,
-		RecipientID: n.RecipientID, SubjectType: n.SubjectType, SubjectID: n.SubjectID, At: n.At, Status: status,
-		Attempts: attempts, UpdatedAt: at,
-	}
-	if status != "sent" {
-		it.GSI4PK, it.GSI4SK = "NOTIFY#"+status, sortTime(n.At)+"#"+n.ID
-	}
-	return it
-}
-
-func (s *Store) notificationPut(n crm.Notification) types.TransactWriteItem {
-	item, _ := attributevalue.MarshalMap(toNotificationItem(n, "pending", 0, n.At))
-	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}}
-}
-
-// MarkNotification implements crm.ComplaintStore.
-func (s *Store) MarkNotification(ctx context.Context, n crm.Notification, delivered bool, attempts int, at time.Time) error {
-	status := "failed"
-	if delivered {
-		status = "sent"
-	}
-	item, err := attributevalue.MarshalMap(toNotificationItem(n, status, attempts, at))
-	if err != nil {
-		return fmt.Errorf("marshal notification: %w", err)
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item})
-	return wrap(err, "mark notification")
 }
 
 // setTimelineExpiry gives every timeline entry of a complaint the TTL of

@@ -37,6 +37,8 @@ type customerItem struct {
 	GSI3SK string `dynamodbav:"GSI3SK"`
 	GSI4PK string `dynamodbav:"GSI4PK"`
 	GSI4SK string `dynamodbav:"GSI4SK"`
+	GSI8PK string `dynamodbav:"GSI8PK,omitempty"`
+	GSI8SK string `dynamodbav:"GSI8SK,omitempty"`
 
 	ID          string      `dynamodbav:"id"`
 	Name        string      `dynamodbav:"name"`
@@ -76,6 +78,8 @@ func (s *Store) toCustomerItem(ctx context.Context, c crm.Customer, claims []str
 		OwnerID: c.OwnerID, Consent: c.Consent, CreatedAt: c.CreatedAt, CreatedBy: c.CreatedBy,
 		UpdatedAt: c.UpdatedAt, ReviewDueAt: c.ReviewDueAt, Version: c.Version, Claims: claims,
 	}
+	// Every write starts a new review cycle, marked for the reminder run.
+	it.GSI8PK, it.GSI8SK = dueMark(crm.DueReview, c.ID, c.ReviewDueAt)
 	if c.Segment != "" {
 		it.GSI2PK, it.GSI2SK = "SEG#"+c.Segment, created
 	}

@@ -13,13 +13,13 @@ import (
 )
 
 // interactionItem lives in its customer's partition, sorted by when it
-// happened; a follow-up date puts it on the due index.
+// happened; a follow-up date marks it for the reminder run.
 type interactionItem struct {
 	PK         string     `dynamodbav:"PK"`
 	SK         string     `dynamodbav:"SK"`
 	Type       string     `dynamodbav:"type"`
-	GSI4PK     string     `dynamodbav:"GSI4PK,omitempty"`
-	GSI4SK     string     `dynamodbav:"GSI4SK,omitempty"`
+	GSI8PK     string     `dynamodbav:"GSI8PK,omitempty"`
+	GSI8SK     string     `dynamodbav:"GSI8SK,omitempty"`
 	ID         string     `dynamodbav:"id"`
 	CustomerID string     `dynamodbav:"customerId"`
 	Kind       string     `dynamodbav:"kind"`
@@ -42,7 +42,7 @@ func (s *Store) AddInteraction(ctx context.Context, in crm.Interaction, a crm.Au
 		ActorID: in.ActorID, CreatedAt: in.CreatedAt, ExpiresAt: expiry(in.At, s.retention.Interactions),
 	}
 	if in.FollowUpAt != nil {
-		it.GSI4PK, it.GSI4SK = "FOLLOWUP", sortTime(*in.FollowUpAt)+"#"+in.ID
+		it.GSI8PK, it.GSI8SK = dueMark(crm.DueFollowUp, in.ID, *in.FollowUpAt)
 	}
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {

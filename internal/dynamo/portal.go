@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -37,9 +38,7 @@ func portalKey(id string) map[string]types.AttributeValue { return itemKey("PORT
 
 // CreatePortalLink implements crm.PortalStore.
 func (s *Store) CreatePortalLink(ctx context.Context, l crm.PortalLink, a crm.Audit) error {
-	item, err := attributevalue.MarshalMap(portalItem{PK: "PORTAL#" + l.ID, SK: "PORTAL", Type: "portal_link",
-		GSI5PK: "PORTALSUBJ#" + l.CustomerID, GSI5SK: sortTime(l.ExpiresAt), ID: l.ID, CustomerID: l.CustomerID,
-		ValidUntil: l.ExpiresAt, ExpiresAt: l.ExpiresAt.Add(24 * time.Hour).Unix()})
+	put, err := s.portalPut(l)
 	if err != nil {
 		return err
 	}
@@ -47,12 +46,23 @@ func (s *Store) CreatePortalLink(ctx context.Context, l crm.PortalLink, a crm.Au
 		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: itemKey(customerPK(l.CustomerID), skProfile),
 			ConditionExpression: aws.String("#t = :customer"), ExpressionAttributeNames: map[string]string{"#t": "type"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":customer": &types.AttributeValueMemberS{Value: entityCustomer}}}},
-		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		put,
 	})
 	if _, ok := asCanceled(err); ok {
 		return crm.Errorf(crm.ENOTFOUND, "customer %s not found", l.CustomerID)
 	}
 	return wrap(err, "create portal link")
+}
+
+// portalPut creates a link's record, once.
+func (s *Store) portalPut(l crm.PortalLink) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(portalItem{PK: "PORTAL#" + l.ID, SK: "PORTAL", Type: "portal_link",
+		GSI5PK: "PORTALSUBJ#" + l.CustomerID, GSI5SK: sortTime(l.ExpiresAt), ID: l.ID, CustomerID: l.CustomerID,
+		ValidUntil: l.ExpiresAt, ExpiresAt: l.ExpiresAt.Add(24 * time.Hour).Unix()})
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("marshal portal link: %w", err)
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}}, nil
 }
 
 // PortalLink implements crm.PortalStore.

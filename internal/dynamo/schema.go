@@ -46,6 +46,9 @@ const (
 	IndexBySeverity = "GSI6"
 	// IndexByScope lists complaints about one rep's customers.
 	IndexByScope = "GSI7"
+	// IndexByMark holds the due marks the reminder run works from: items
+	// whose next reminder has not been made, sharded, by when it falls due.
+	IndexByMark = "GSI8"
 )
 
 // MainTable holds customers, their interactions, uniqueness claims,
@@ -61,6 +64,7 @@ var MainTable = TableDef{
 		{Name: IndexBySubject, PartitionKey: "GSI5PK", SortKey: "GSI5SK"},
 		{Name: IndexBySeverity, PartitionKey: "GSI6PK", SortKey: "GSI6SK"},
 		{Name: IndexByScope, PartitionKey: "GSI7PK", SortKey: "GSI7SK"},
+		{Name: IndexByMark, PartitionKey: "GSI8PK", SortKey: "GSI8SK"},
 	},
 	TTLAttribute: attrTTL,
 }

@@ -28,6 +28,8 @@ type DB interface {
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	// Scan serves only `reports rebuild`, which must read everything.
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 // logicalTable names the main table in associated data and encryption
@@ -188,4 +190,32 @@ func keyringError(err error, op string) error {
 		return &crm.Error{Code: crm.EINTEGRITY, Message: "stored data failed its integrity check"}
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// eachPage Queries in page by page, handing each page's items, decoded by
+// decode (which skips an item by returning false), to each.
+func eachPage[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, decode func(map[string]types.AttributeValue) (T, bool, error), each func([]T) error) error {
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return wrap(err, "query")
+		}
+		var out []T
+		for _, item := range page.Items {
+			v, ok, err := decode(item)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, v)
+			}
+		}
+		if len(out) > 0 {
+			if err := each(out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

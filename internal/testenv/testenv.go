@@ -129,6 +129,8 @@ func New(tb testing.TB, opts ...Option) *Env {
 	if e.Services, err = app.Build(ctx, e.Config, e.DB, e.Keyring, e.Notifier, log); err != nil {
 		tb.Fatal(err)
 	}
+	// KPI metrics would go to stdout, as on Lambda; tests read reports.
+	e.Services.Out = io.Discard
 	if e.Key, err = gateway.LoadSigningKey(filepath.Join(state, "jwt.pem")); err != nil {
 		tb.Fatal(err)
 	}

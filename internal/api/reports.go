@@ -1,0 +1,53 @@
+package api
+
+import (
+	"net/http"
+)
+
+func handleReportDataQuality(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := query(r.URL.Query()); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		rep, err := d.Reports.DataQuality(r.Context(), actor(r.Context()))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rep)
+	})
+}
+
+func handleReportComplaints(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := query(r.URL.Query(), "from", "to")
+		from, ferr := q.instant("from")
+		to, terr := q.instant("to")
+		if err := joinInvalid(err, ferr, terr); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		rep, err := d.Reports.Complaints(r.Context(), from, to)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rep)
+	})
+}
+
+func handleReportCustomers(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := query(r.URL.Query()); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		rep, err := d.Reports.Customers(r.Context())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rep)
+	})
+}

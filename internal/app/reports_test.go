@@ -1,0 +1,243 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/streams"
+	"github.com/clientele-crm/clientele/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// streamRecords returns every record the main table's stream holds that p
+// has not delivered yet.
+func streamRecords(t *testing.T, e *testenv.Env, p **streams.Poller) []events.DynamoDBEventRecord {
+	t.Helper()
+	var got []events.DynamoDBEventRecord
+	if *p == nil {
+		arn, err := streams.StreamARN(context.Background(), e.DB, e.Config.Table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := e.Config.LocalStreams(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		*p = streams.New(client, arn, func(_ context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+			got = append(got, ev.Records...)
+			return events.DynamoDBEventResponse{}, nil
+		}, streams.Options{})
+	}
+	if _, err := (*p).Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestAggregatesEqualRebuild applies thousands of random creates, updates,
+// verifications, erasures, admitted duplicates and complaint transitions,
+// delivers the stream to the consumer shuffled, with some records twice,
+// and checks that the aggregates it kept equal those rebuilt from the
+// tables, counter by counter.
+func TestAggregatesEqualRebuild(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 11))
+	d := e.Services.Deps
+	admin := crm.Actor{ID: "root", Roles: []crm.Role{crm.RoleAdmin}}
+	owners := []string{"alice", "bob", "carol"}
+	segments := []string{"", "retail", "vip"}
+	roots := []string{"Courier handling", "courier  HANDLING", "Billing system bug", "Staff training"}
+	var customers, complaints []string
+	const ops = 2000
+	for i := range ops {
+		switch op := rng.IntN(100); {
+		case op < 30 || len(customers) < 5:
+			in := crm.CustomerInput{Name: fmt.Sprintf("Customer %d", i), OwnerID: owners[rng.IntN(3)], Segment: segments[rng.IntN(3)]}
+			in.Email = fmt.Sprintf("c%d@example.com", i)
+			if rng.IntN(3) > 0 {
+				in.Phone = fmt.Sprintf("+86138%08d", i)
+			}
+			if rng.IntN(2) == 0 {
+				in.Address = &crm.Address{Line1: "1 Road", City: "Shanghai", Country: "CN"}
+			}
+			dup := false
+			if rng.IntN(10) == 0 && len(customers) > 0 {
+				// An admin admits a duplicate of an earlier customer's email.
+				prev, err := e.Services.Store.GetCustomer(ctx, customers[rng.IntN(len(customers))])
+				if err == nil && prev.Email != "" {
+					in.Email, dup = prev.Email, true
+				}
+			}
+			c, err := d.Customers.Create(ctx, admin, in, dup)
+			if err != nil {
+				t.Fatalf("op %d create: %v", i, err)
+			}
+			customers = append(customers, c.ID)
+		case op < 50:
+			id := customers[rng.IntN(len(customers))]
+			_, err := d.Customers.Update(ctx, admin, id, nil, func(in crm.CustomerInput) (crm.CustomerInput, error) {
+				in.Segment = segments[rng.IntN(3)]
+				if rng.IntN(3) == 0 {
+					in.OwnerID = owners[rng.IntN(3)]
+				}
+				if rng.IntN(3) == 0 {
+					in.Address = nil
+				}
+				return in, nil
+			})
+			if code := crm.ErrorCode(err); err != nil && code != crm.EGONE && code != crm.ENOTFOUND {
+				t.Fatalf("op %d update: %v", i, err)
+			}
+		case op < 55:
+			_, _ = d.Customers.Verify(ctx, admin, customers[rng.IntN(len(customers))], nil)
+		case op < 60:
+			_ = d.Customers.Erase(ctx, admin, customers[rng.IntN(len(customers))])
+		case op < 75:
+			c, err := d.Complaints.File(ctx, admin, crm.ComplaintInput{CustomerID: customers[rng.IntN(len(customers))],
+				Channel: crm.Channels[rng.IntN(len(crm.Channels))], Category: "delivery", Severity: crm.Severities[rng.IntN(4)],
+				Subject: "Late", Description: "The parcel is late"})
+			if err == nil {
+				complaints = append(complaints, c.ID)
+			}
+		default:
+			if len(complaints) == 0 {
+				continue
+			}
+			id := complaints[rng.IntN(len(complaints))]
+			in := crm.TransitionInput{To: []string{crm.ActionInProgress, crm.ActionResolve, crm.ActionClose, crm.ActionReopen}[rng.IntN(4)]}
+			if in.To == crm.ActionResolve {
+				in.Resolution = &crm.Resolution{Summary: "Fixed", RootCause: roots[rng.IntN(len(roots))], Remedy: "Process change"}
+			}
+			_, _ = d.Complaints.Transition(ctx, admin, id, nil, in)
+		}
+	}
+	// The reminder run flags breaches and moves marks: changes the
+	// consumer must count too.
+	// An item that fails here (a busy audit chain) is only one change
+	// fewer for the aggregates to count.
+	_, _ = d.Reminders.Run(ctx, time.Now().Add(30*24*time.Hour))
+
+	var poller *streams.Poller
+	records := streamRecords(t, e, &poller)
+	if len(records) < ops {
+		t.Fatalf("only %d stream records", len(records))
+	}
+	// Shuffle, and deliver a tenth of the records twice.
+	deliveries := append([]events.DynamoDBEventRecord{}, records...)
+	for _, i := range rng.Perm(len(records))[:len(records)/10] {
+		deliveries = append(deliveries, records[i])
+	}
+	rng.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
+	h := app.StreamHandler(e.Services)
+	for len(deliveries) > 0 {
+		n := min(1+rng.IntN(100), len(deliveries))
+		resp, err := h(ctx, events.DynamoDBEvent{Records: deliveries[:n]})
+		if err != nil || len(resp.BatchItemFailures) > 0 {
+			t.Fatalf("batch failed: %v %+v", err, resp.BatchItemFailures)
+		}
+		deliveries = deliveries[n:]
+	}
+
+	res, err := e.Services.Store.Rebuild(ctx, e.Services.Policy, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := res.Differences(); len(diff) > 0 {
+		t.Errorf("%d counters differ from the rebuild, e.g. %v", len(diff), diff[:min(5, len(diff))])
+	}
+	live := 0
+	for _, id := range customers {
+		if _, err := e.Services.Store.GetCustomer(ctx, id); err == nil {
+			live++
+		}
+	}
+	if got := res.Computed[crm.AggCustomers]["customers"]; got != int64(live) || res.Computed[crm.AggCustomers]["duplicate"] == 0 {
+		t.Errorf("rebuild counts %d customers (%d duplicates), the test made %d live", got, res.Computed[crm.AggCustomers]["duplicate"], live)
+	}
+
+	// Rebuild with write replaces the aggregates with equal ones.
+	if _, err := e.Services.Store.Rebuild(ctx, e.Services.Policy, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.Services.Store.Rebuild(ctx, e.Services.Policy, false, nil)
+	if err != nil || len(again.Differences()) > 0 {
+		t.Errorf("after a written rebuild: %v %v", err, again.Differences())
+	}
+}
+
+// TestReportRoutes reads each report through the gateway, as each role.
+func TestReportRoutes(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	alice, admin := e.Token("alice", "sales"), e.Token("root", "admin")
+	post := func(tok string, body map[string]any) int {
+		return e.Do(testenv.Request{Method: "POST", Path: "/customers", Token: tok, Body: body}).Status
+	}
+	for i, body := range []map[string]any{
+		{"name": "Li Wei", "email": "li@example.com", "phone": "+8613800138000", "address": map[string]any{"line1": "1 Road", "city": "Shanghai", "country": "CN"}},
+		{"name": "Wang Fang", "email": "wang@example.com"},
+		{"name": "Chen Jie", "email": "chen@example.com", "ownerId": "bob"},
+	} {
+		tok := alice
+		if i == 2 {
+			tok = admin
+		}
+		if s := post(tok, body); s != http.StatusCreated {
+			t.Fatalf("create %d: %d", i, s)
+		}
+	}
+	if s := post(alice, map[string]any{"name": ""}); s != http.StatusBadRequest {
+		t.Fatalf("invalid create: %d", s)
+	}
+	var poller *streams.Poller
+	recs := streamRecords(t, e, &poller)
+	if _, err := app.StreamHandler(e.Services)(ctx, events.DynamoDBEvent{Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+
+	var mine crm.DataQualityReport
+	r := e.Do(testenv.Request{Method: "GET", Path: "/reports/data-quality", Token: alice})
+	r.JSON(t, &mine)
+	if r.Status != http.StatusOK || mine.Customers != 2 || mine.CompletenessRate != 0.5 || len(mine.ByOwner) != 1 || mine.ByOwner[0].OwnerID != "alice" {
+		t.Errorf("alice's data quality: %d %+v", r.Status, mine)
+	}
+	if mine.Invalid.RejectedWrites != 0 {
+		t.Errorf("a rep's report counts refused writes of others: %+v", mine.Invalid)
+	}
+	var all crm.DataQualityReport
+	e.Do(testenv.Request{Method: "GET", Path: "/reports/data-quality", Token: admin}).JSON(t, &all)
+	if all.Customers != 3 || len(all.ByOwner) != 2 || all.Invalid.RejectedWrites != 1 || all.Invalid.AcceptedWrites != 3 ||
+		all.Met["completenessRate"] || !all.Met["duplicateRate"] || all.TimelinessRate != 1 {
+		t.Errorf("admin's data quality: %+v", all)
+	}
+	var growth crm.CustomerReport
+	e.Do(testenv.Request{Method: "GET", Path: "/reports/customers", Token: admin}).JSON(t, &growth)
+	if growth.Customers != 3 || growth.ByOwner["alice"] != 2 || growth.NewPerMonth[time.Now().UTC().Format("2006-01")] != 3 {
+		t.Errorf("customer report: %+v", growth)
+	}
+	for _, c := range []struct {
+		path, token string
+		status      int
+	}{
+		{"/reports/customers", alice, http.StatusForbidden},
+		{"/reports/complaints", alice, http.StatusForbidden},
+		{"/reports/data-quality", e.Token("sam", "service"), http.StatusForbidden},
+		{"/reports/complaints?from=yesterday&to=2026-01-01&x=1", admin, http.StatusBadRequest},
+		{"/reports/complaints?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", admin, http.StatusBadRequest},
+		{"/reports/complaints?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", admin, http.StatusOK},
+	} {
+		if r := e.Do(testenv.Request{Method: "GET", Path: c.path, Token: c.token}); r.Status != c.status {
+			t.Errorf("GET %s: %d, want %d", c.path, r.Status, c.status)
+		}
+	}
+}

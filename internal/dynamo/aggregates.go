@@ -1,0 +1,377 @@
+package dynamo
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/clientele-crm/clientele/internal/crm"
+)
+
+// Report aggregates. Each aggregate is aggShards items "AGG#<name>" /
+// "<shard>" of numeric counters, updated with ADD, so no single item takes
+// every write; a report Queries the aggregate's partition and sums the
+// shards. A change is applied once: the transaction that adds its deltas
+// also puts "AGGSEEN#<stream event id>" with attribute_not_exists, so a
+// redelivered record adds nothing.
+const (
+	aggShards  = 8
+	aggPrefix  = "AGG#"
+	seenPrefix = "AGGSEEN#"
+	// seenTTL outlives the stream's 24-hour retention, after which no
+	// record can be delivered again.
+	seenTTL = 48 * time.Hour
+)
+
+// IsAggregateKey reports whether a stream record's partition key is one of
+// the report machinery's own items, which the consumer ignores.
+func IsAggregateKey(pk string) bool {
+	return strings.HasPrefix(pk, aggPrefix) || strings.HasPrefix(pk, seenPrefix) || strings.HasPrefix(pk, "AGGLABEL#")
+}
+
+func aggShard(entityID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(entityID))
+	return int(h.Sum32() % aggShards)
+}
+
+// rootCauseKey is a keyed hash of a normalized root cause: the counter's
+// name, which says nothing of the sealed text.
+func (s *Store) rootCauseKey(text string) string {
+	n := crm.NormalizeRootCause(text)
+	if n == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, s.index.Derive("root-cause"))
+	m.Write([]byte(n))
+	return hex.EncodeToString(m.Sum(nil))[:24]
+}
+
+type labelSecrets struct {
+	Text string `json:"text"`
+}
+
+// contributionOf returns what one stored item counts for, and the entity
+// it belongs to; items that count for nothing return an empty contribution.
+func (s *Store) contributionOf(ctx context.Context, p crm.Policy, item map[string]types.AttributeValue) (crm.Contribution, string, error) {
+	t, _ := item["type"].(*types.AttributeValueMemberS)
+	if t == nil || len(item) == 0 {
+		return crm.Contribution{}, "", nil
+	}
+	switch t.Value {
+	case entityCustomer:
+		c, claims, err := s.fromCustomerItem(ctx, item)
+		if err != nil {
+			return nil, "", err
+		}
+		return p.CustomerContribution(c, claims), c.ID, nil
+	case entityComplaint:
+		c, err := s.fromComplaintItem(ctx, item)
+		if err != nil {
+			return nil, "", err
+		}
+		root := ""
+		if c.Resolution != nil {
+			root = s.rootCauseKey(c.Resolution.RootCause)
+			if root != "" {
+				if err := s.putLabel(ctx, root, c.Resolution.RootCause); err != nil {
+					return nil, "", err
+				}
+			}
+		}
+		return crm.ComplaintContribution(c, root), c.ID, nil
+	}
+	return crm.Contribution{}, "", nil
+}
+
+// putLabel records, sealed and once, the text of a root-cause counter.
+func (s *Store) putLabel(ctx context.Context, key, text string) error {
+	item := itemKey("AGGLABEL#"+key, "LABEL")
+	item["type"] = &types.AttributeValueMemberS{Value: "label"}
+	if err := s.seal(ctx, "label", item, &labelSecrets{Text: crm.NormalizeRootCause(text)}); err != nil {
+		return err
+	}
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	if isConditionFailed(err) {
+		return nil
+	}
+	return wrap(err, "put root cause label")
+}
+
+// ApplyChange adds to the aggregates what one change of an item means: the
+// contribution of its new image less that of its old one. It is applied
+// once per eventID, however often it is delivered, and in any order with
+// other changes, since the aggregates are sums.
+func (s *Store) ApplyChange(ctx context.Context, p crm.Policy, eventID string, oldImage, newImage map[string]types.AttributeValue) error {
+	before, id1, err := s.contributionOf(ctx, p, oldImage)
+	if err != nil {
+		return err
+	}
+	after, id2, err := s.contributionOf(ctx, p, newImage)
+	if err != nil {
+		return err
+	}
+	delta := after.Minus(before)
+	if len(delta) == 0 {
+		return nil
+	}
+	entity := id2
+	if entity == "" {
+		entity = id1
+	}
+	seen := itemKey(seenPrefix+eventID, "SEEN")
+	seen["expiresAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.now().Add(seenTTL).Unix(), 10)}
+	ops := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: seen, ConditionExpression: aws.String("attribute_not_exists(PK)")}}}
+	shard := strconv.Itoa(aggShard(entity))
+	for _, name := range sortedKeys(delta) {
+		ops = append(ops, types.TransactWriteItem{Update: addCounts(s.table, itemKey(aggPrefix+name, shard), delta[name])})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
+	if tce, ok := asCanceled(err); ok && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		return nil // applied before
+	}
+	return wrap(err, "apply change to aggregates")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// addCounts is the update that ADDs counts to an aggregate item.
+func addCounts(table string, key map[string]types.AttributeValue, counts crm.Counts) *types.Update {
+	names := map[string]string{"#t": "type"}
+	values := map[string]types.AttributeValue{":agg": &types.AttributeValueMemberS{Value: "aggregate"}}
+	var adds []string
+	for i, k := range sortedKeys(counts) {
+		n, v := "#a"+strconv.Itoa(i), ":v"+strconv.Itoa(i)
+		names[n], values[v] = k, &types.AttributeValueMemberN{Value: strconv.FormatInt(counts[k], 10)}
+		adds = append(adds, n+" "+v)
+	}
+	return &types.Update{TableName: &table, Key: key, UpdateExpression: aws.String("SET #t = :agg ADD " + strings.Join(adds, ", ")),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values}
+}
+
+// CountWrite implements crm.AggregateStore: one ADD on a random shard of
+// the write counters.
+func (s *Store) CountWrite(ctx context.Context, at time.Time, accepted bool) error {
+	attr := "rejected#" + at.UTC().Format("20060102")
+	if accepted {
+		attr = "accepted#" + at.UTC().Format("20060102")
+	}
+	u := addCounts(s.table, itemKey(aggPrefix+crm.AggWrites, strconv.Itoa(rand.IntN(aggShards))), crm.Counts{attr: 1})
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues})
+	return wrap(err, "count write")
+}
+
+// Aggregates implements crm.AggregateStore: one Query per aggregate, its
+// shards summed; up to eight at once.
+func (s *Store) Aggregates(ctx context.Context, names []string) (map[string]crm.Counts, error) {
+	out := make(map[string]crm.Counts, len(names))
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			counts, err := s.aggregate(ctx, name)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			out[name] = counts
+		}()
+	}
+	wg.Wait()
+	return out, firstErr
+}
+
+func (s *Store) aggregate(ctx context.Context, name string) (crm.Counts, error) {
+	counts := crm.Counts{}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: aws.String("PK = :pk"), ConsistentRead: aws.Bool(true),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: aggPrefix + name}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrap(err, "read aggregate")
+		}
+		for _, item := range page.Items {
+			addItemCounts(counts, item)
+		}
+	}
+	return counts, nil
+}
+
+func addItemCounts(counts crm.Counts, item map[string]types.AttributeValue) {
+	for k, v := range item {
+		if n, ok := v.(*types.AttributeValueMemberN); ok && k != attrTTL {
+			x, _ := strconv.ParseInt(n.Value, 10, 64)
+			counts[k] += x
+		}
+	}
+}
+
+// RootCauseLabels implements crm.AggregateStore.
+func (s *Store) RootCauseLabels(ctx context.Context, keys []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, k := range keys {
+		res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey("AGGLABEL#"+k, "LABEL")})
+		if err != nil {
+			return nil, wrap(err, "get root cause label")
+		}
+		if res.Item == nil {
+			out[k] = "(erased)"
+			continue
+		}
+		var sec labelSecrets
+		if err := s.open(ctx, "label", res.Item, &sec); err != nil {
+			return nil, err
+		}
+		out[k] = sec.Text
+	}
+	return out, nil
+}
+
+// RebuildResult is what a rebuild found.
+type RebuildResult struct {
+	// Computed are the aggregates recomputed from the items; Stored those
+	// the consumer maintained, as the scan found them.
+	Computed, Stored crm.Contribution
+	Items            int
+}
+
+// Differences lists the counters on which Computed and Stored disagree.
+func (r RebuildResult) Differences() []string {
+	var out []string
+	d := r.Computed.Minus(r.Stored)
+	for _, name := range sortedKeys(d) {
+		for _, k := range sortedKeys(d[name]) {
+			out = append(out, fmt.Sprintf("%s %s: stored %d, computed %d", name, k, r.Stored[name][k], r.Computed[name][k]))
+		}
+	}
+	return out
+}
+
+// Rebuild recomputes every aggregate exactly from the tables: a parallel
+// Scan sums the contribution of every item. With write, the stored
+// aggregates are then replaced by the computed ones (write counters, which
+// count events rather than state, are kept). Progress goes to progress.
+func (s *Store) Rebuild(ctx context.Context, p crm.Policy, write bool, progress io.Writer) (RebuildResult, error) {
+	const segments = 4
+	res := RebuildResult{Computed: crm.Contribution{}, Stored: crm.Contribution{}}
+	var mu sync.Mutex
+	var stale []map[string]types.AttributeValue
+	var firstErr error
+	var wg sync.WaitGroup
+	for seg := range segments {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pg := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{TableName: &s.table, Segment: aws.Int32(int32(seg)), TotalSegments: aws.Int32(segments), ConsistentRead: aws.Bool(true)})
+			for pg.HasMorePages() {
+				page, err := pg.NextPage(ctx)
+				if err != nil {
+					mu.Lock()
+					firstErr = wrap(err, "scan")
+					mu.Unlock()
+					return
+				}
+				local := crm.Contribution{}
+				stored := crm.Contribution{}
+				var found []map[string]types.AttributeValue
+				for _, item := range page.Items {
+					pk := item[attrPK].(*types.AttributeValueMemberS).Value
+					if name, ok := strings.CutPrefix(pk, aggPrefix); ok {
+						if name == crm.AggWrites {
+							continue
+						}
+						counts := crm.Counts{}
+						addItemCounts(counts, item)
+						stored.Add(crm.Contribution{name: counts})
+						found = append(found, map[string]types.AttributeValue{attrPK: item[attrPK], attrSK: item[attrSK]})
+						continue
+					}
+					if s.expired(item) {
+						continue
+					}
+					c, _, err := s.contributionOf(ctx, p, item)
+					if err != nil {
+						mu.Lock()
+						firstErr = err
+						mu.Unlock()
+						return
+					}
+					local.Add(c)
+				}
+				mu.Lock()
+				res.Computed.Add(local)
+				res.Stored.Add(stored)
+				stale = append(stale, found...)
+				before := res.Items / 10000
+				res.Items += len(page.Items)
+				if progress != nil && res.Items/10000 != before {
+					fmt.Fprintf(progress, "scanned %d items\n", res.Items)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return res, firstErr
+	}
+	res.Computed = res.Computed.Minus(crm.Contribution{})
+	res.Stored = res.Stored.Minus(crm.Contribution{})
+	if progress != nil {
+		fmt.Fprintf(progress, "scanned %d items; %d aggregates computed, %d counters differ from the stored ones\n", res.Items, len(res.Computed), len(res.Differences()))
+	}
+	if !write {
+		return res, nil
+	}
+	for _, key := range stale {
+		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key}); err != nil {
+			return res, wrap(err, "delete aggregate")
+		}
+	}
+	for _, name := range sortedKeys(res.Computed) {
+		item, err := attributevalue.MarshalMap(res.Computed[name])
+		if err != nil {
+			return res, err
+		}
+		item[attrPK], item[attrSK] = &types.AttributeValueMemberS{Value: aggPrefix + name}, &types.AttributeValueMemberS{Value: "0"}
+		item["type"] = &types.AttributeValueMemberS{Value: "aggregate"}
+		if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+			return res, wrap(err, "write aggregate")
+		}
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "wrote %d aggregates\n", len(res.Computed))
+	}
+	return res, nil
+}

@@ -1,0 +1,88 @@
+package streams
+
+import (
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	st "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+)
+
+// fromStream converts a stream record's image into the Lambda event's form.
+func fromStream(m map[string]st.AttributeValue) map[string]events.DynamoDBAttributeValue {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]events.DynamoDBAttributeValue, len(m))
+	for k, v := range m {
+		out[k] = fromStreamValue(v)
+	}
+	return out
+}
+
+func fromStreamValue(v st.AttributeValue) events.DynamoDBAttributeValue {
+	switch v := v.(type) {
+	case *st.AttributeValueMemberS:
+		return events.NewStringAttribute(v.Value)
+	case *st.AttributeValueMemberN:
+		return events.NewNumberAttribute(v.Value)
+	case *st.AttributeValueMemberB:
+		return events.NewBinaryAttribute(v.Value)
+	case *st.AttributeValueMemberBOOL:
+		return events.NewBooleanAttribute(v.Value)
+	case *st.AttributeValueMemberSS:
+		return events.NewStringSetAttribute(v.Value)
+	case *st.AttributeValueMemberNS:
+		return events.NewNumberSetAttribute(v.Value)
+	case *st.AttributeValueMemberBS:
+		return events.NewBinarySetAttribute(v.Value)
+	case *st.AttributeValueMemberL:
+		l := make([]events.DynamoDBAttributeValue, len(v.Value))
+		for i, e := range v.Value {
+			l[i] = fromStreamValue(e)
+		}
+		return events.NewListAttribute(l)
+	case *st.AttributeValueMemberM:
+		return events.NewMapAttribute(fromStream(v.Value))
+	}
+	return events.NewNullAttribute()
+}
+
+// ToAttributeValues converts a Lambda event's image into DynamoDB's
+// attribute values, so a handler can decode it as it decodes items.
+func ToAttributeValues(m map[string]events.DynamoDBAttributeValue) map[string]types.AttributeValue {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]types.AttributeValue, len(m))
+	for k, v := range m {
+		out[k] = toValue(v)
+	}
+	return out
+}
+
+func toValue(v events.DynamoDBAttributeValue) types.AttributeValue {
+	switch v.DataType() {
+	case events.DataTypeString:
+		return &types.AttributeValueMemberS{Value: v.String()}
+	case events.DataTypeNumber:
+		return &types.AttributeValueMemberN{Value: v.Number()}
+	case events.DataTypeBinary:
+		return &types.AttributeValueMemberB{Value: v.Binary()}
+	case events.DataTypeBoolean:
+		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}
+	case events.DataTypeStringSet:
+		return &types.AttributeValueMemberSS{Value: v.StringSet()}
+	case events.DataTypeNumberSet:
+		return &types.AttributeValueMemberNS{Value: v.NumberSet()}
+	case events.DataTypeBinarySet:
+		return &types.AttributeValueMemberBS{Value: v.BinarySet()}
+	case events.DataTypeList:
+		l := make([]types.AttributeValue, len(v.List()))
+		for i, e := range v.List() {
+			l[i] = toValue(e)
+		}
+		return &types.AttributeValueMemberL{Value: l}
+	case events.DataTypeMap:
+		return &types.AttributeValueMemberM{Value: ToAttributeValues(v.Map())}
+	}
+	return &types.AttributeValueMemberNULL{Value: true}
+}

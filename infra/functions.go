@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/clientele-crm/clientele/internal/api"
 )
 
 // newFunctions returns one Lambda function per name, keyed by name, each
@@ -22,8 +24,8 @@ import (
 // key for envelope encryption. GrantEncryptDecrypt includes
 // kms:GenerateDataKey*, which the KMS keyring calls to seal a field, and the
 // decryption both tables' encryption at rest needs.
-func newFunctions(scope constructs.Construct, names []string, codeDir func(string) string, table, audit awsdynamodb.ITable, key awskms.IKey, topic awssns.ITopic) map[string]awslambda.IFunction {
-	fns := make(map[string]awslambda.IFunction, len(names))
+func newFunctions(scope constructs.Construct, names []string, codeDir func(string) string, table, audit awsdynamodb.ITable, key awskms.IKey, topic awssns.ITopic) map[string]awslambda.Function {
+	fns := make(map[string]awslambda.Function, len(names))
 	for _, name := range names {
 		id := "Fn" + exportedName(name)
 		// Created here rather than left to Lambda so that it has a
@@ -39,8 +41,8 @@ func newFunctions(scope constructs.Construct, names []string, codeDir func(strin
 			Architecture:  awslambda.Architecture_ARM_64(),
 			Handler:       jsii.String("bootstrap"),
 			Code:          awslambda.Code_FromAsset(jsii.String(codeDir(name)), nil),
-			MemorySize:    jsii.Number(256),
-			Timeout:       awscdk.Duration_Seconds(jsii.Number(10)),
+			MemorySize:    jsii.Number(sizing(name).memory),
+			Timeout:       awscdk.Duration_Seconds(jsii.Number(sizing(name).timeout)),
 			LogGroup:      logs,
 			LoggingFormat: awslambda.LoggingFormat_JSON,
 			Environment: &map[string]*string{
@@ -60,6 +62,22 @@ func newFunctions(scope constructs.Construct, names []string, codeDir func(strin
 		fns[name] = fn
 	}
 	return fns
+}
+
+// size is a function's memory (MB) and timeout (seconds).
+type size struct{ memory, timeout float64 }
+
+// sizing gives API functions 10 seconds; the reminder job, which works
+// through everything due, five minutes; the reports function, which also
+// consumes stream batches, one.
+func sizing(name string) size {
+	switch name {
+	case api.FnReminders:
+		return size{512, 300}
+	case api.FnReports:
+		return size{512, 60}
+	}
+	return size{256, 10}
 }
 
 // auditActions are all a function may do to the audit log: add an entry (a

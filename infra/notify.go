@@ -11,7 +11,7 @@ import (
 
 // publishers are the functions that send notifications; only they get the
 // topic and the right to publish to it.
-var publishers = []string{api.FnComplaints}
+var publishers = []string{api.FnComplaints, api.FnReminders}
 
 // newTopic returns the notifications topic, encrypted with the stack's key.
 // Messages carry ids only; subscribers look up what their recipient may see.

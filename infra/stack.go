@@ -13,6 +13,7 @@ import (
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -107,8 +108,18 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	backups := newBackups(stack, key, table, audit)
 	topic := newTopic(stack, key)
 	fns := newFunctions(stack, Functions(props.Routes), props.CodeDir, table, audit, key, topic)
+	alarms := newAlarms(stack, key)
+	if fns[api.FnReminders] != nil && fns[api.FnReports] != nil {
+		reminderDLQ := newReminderSchedule(stack, fns[api.FnReminders])
+		streamDLQ := newReportsConsumer(stack, fns[api.FnReports], table)
+		alarms.addOperationalAlarms(fns[api.FnReminders], fns[api.FnReports], reminderDLQ, streamDLQ)
+	}
 	users := newUsers(stack)
-	httpAPI := newHTTPAPI(stack, props.Routes, fns, users)
+	ifns := make(map[string]awslambda.IFunction, len(fns))
+	for name, fn := range fns {
+		ifns[name] = fn
+	}
+	httpAPI := newHTTPAPI(stack, props.Routes, ifns, users)
 
 	output(stack, "ApiUrl", httpAPI.Url(), "Base URL of the HTTP API")
 	output(stack, "UserPoolId", users.pool.UserPoolId(), "Cognito user pool that issues staff tokens")
@@ -117,6 +128,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	output(stack, "AuditTableName", audit.TableName(), "Append-only, hash-chained audit log table")
 	output(stack, "BackupPlanId", backups.BackupPlanId(), "AWS Backup plan of both tables")
 	output(stack, "KeyArn", key.KeyArn(), "KMS key for table encryption and field envelopes")
+	output(stack, "AlarmTopicArn", alarms.topic.TopicArn(), "SNS topic of the stack's alarms (subscribe the on-call)")
 	output(stack, "NotificationsTopicArn", topic.TopicArn(), "SNS topic of staff and customer notifications (ids only)")
 	return stack
 }

@@ -33,9 +33,10 @@ type synthesized struct {
 	outputs   map[string]any
 	// functions maps a function name to its Lambda's logical id.
 	functions map[string]string
-	// mainTable and auditTable are the logical ids of the two tables.
-	mainTable, auditTable string
-	template              assertions.Template
+	// mainTable and auditTable are the logical ids of the two tables;
+	// notifications that of the notifications topic.
+	mainTable, auditTable, notifications string
+	template                             assertions.Template
 }
 
 func TestMain(m *testing.M) {
@@ -119,6 +120,9 @@ func synthesize(routes []api.Route) (s *synthesized, err error) {
 		return nil, err
 	}
 	if s.auditTable, err = logicalID("AuditTable"); err != nil {
+		return nil, err
+	}
+	if s.notifications, err = logicalID("Notifications"); err != nil {
 		return nil, err
 	}
 	return s, nil

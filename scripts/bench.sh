@@ -32,6 +32,9 @@ fresh() { bin/clientele with-dynamodb -- go test -run '^$' -count=1 "$@" 2>/dev/
   echo "## Reminder run over 10 000 and 100 000 customers, the same 500 items due"
   fresh -bench 'ReminderRun' -benchtime=3x -timeout 30m ./internal/dynamo/
   echo
+  echo "## Report reads over 1 000 and 100 000 customers"
+  fresh -bench 'Reports$' -benchtime=200x -timeout 30m ./internal/dynamo/
+  echo
   echo "## KMS calls per 1000 operations (fake KMS over its JSON protocol)"
   fresh -bench 'KMSCalls' -benchtime=1000x ./internal/api/
   echo

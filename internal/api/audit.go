@@ -31,7 +31,8 @@ func handleAuditList(d *Deps) http.Handler {
 	})
 }
 
-// instant reads an RFC 3339 query parameter; absent is the zero time.
+// instant reads an RFC 3339 query parameter, or a date (its midnight UTC);
+// absent is the zero time.
 func (q params) instant(name string) (time.Time, error) {
 	v := q.Get(name)
 	if v == "" {
@@ -39,7 +40,9 @@ func (q params) instant(name string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, crm.Invalid{{Field: name, Code: "type", Message: "must be an RFC 3339 timestamp"}}.Err()
+		if t, err = time.Parse(time.DateOnly, v); err != nil {
+			return time.Time{}, crm.Invalid{{Field: name, Code: "type", Message: "must be an RFC 3339 timestamp or a date such as 2026-11-22"}}.Err()
+		}
 	}
 	return t.UTC(), nil
 }

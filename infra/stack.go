@@ -1,8 +1,10 @@
 // Package infra is Clientele's AWS CDK stack: the main DynamoDB table and the
 // append-only audit log, both encrypted with a customer-managed KMS key and
-// backed up by AWS Backup; one Lambda per function of the route table; a
-// Cognito user pool whose groups are the roles; and an HTTP API whose routes
-// are the route table. The app that synthesizes it is infra/cmd/app.
+// backed up by AWS Backup; one Lambda per function of the route table; the
+// reminder job's schedule and the reports function's stream consumer; alarms
+// and notifications topics; a Cognito user pool whose groups are the roles;
+// and an HTTP API whose routes are the route table. The app that synthesizes
+// it is infra/cmd/app.
 package infra
 
 import (
@@ -109,10 +111,11 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	topic := newTopic(stack, key)
 	fns := newFunctions(stack, Functions(props.Routes), props.CodeDir, table, audit, key, topic)
 	alarms := newAlarms(stack, key)
-	if fns[api.FnReminders] != nil && fns[api.FnReports] != nil {
-		reminderDLQ := newReminderSchedule(stack, fns[api.FnReminders])
-		streamDLQ := newReportsConsumer(stack, fns[api.FnReports], table)
-		alarms.addOperationalAlarms(fns[api.FnReminders], fns[api.FnReports], reminderDLQ, streamDLQ)
+	if fn, ok := fns[api.FnReminders]; ok {
+		alarms.watchReminders(fn, newReminderSchedule(stack, fn))
+	}
+	if fn, ok := fns[api.FnReports]; ok {
+		alarms.watchReports(fn, newReportsConsumer(stack, fn, table))
 	}
 	users := newUsers(stack)
 	ifns := make(map[string]awslambda.IFunction, len(fns))

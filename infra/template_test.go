@@ -37,6 +37,7 @@ type synthesized struct {
 	// notifications that of the notifications topic.
 	mainTable, auditTable, notifications string
 	template                             assertions.Template
+	stack                                awscdk.Stack
 }
 
 func TestMain(m *testing.M) {
@@ -110,7 +111,7 @@ func synthesize(routes []api.Route) (s *synthesized, err error) {
 		}
 		return *stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement)), nil
 	}
-	s = &synthesized{resources: doc.Resources, outputs: doc.Outputs, functions: make(map[string]string), template: tmpl}
+	s = &synthesized{resources: doc.Resources, outputs: doc.Outputs, functions: make(map[string]string), template: tmpl, stack: stack}
 	for _, fn := range Functions(routes) {
 		if s.functions[fn], err = logicalID("Fn" + exportedName(fn)); err != nil {
 			return nil, err
@@ -126,6 +127,21 @@ func synthesize(routes []api.Route) (s *synthesized, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// logicalID returns the logical id of the resource that the stack's child
+// construct id defines, failing tb if there is none.
+func (s *synthesized) logicalID(tb testing.TB, id string) string {
+	tb.Helper()
+	c := s.stack.Node().TryFindChild(jsii.String(id))
+	if c == nil {
+		tb.Fatalf("no construct %s in the stack", id)
+	}
+	el, ok := c.Node().DefaultChild().(awscdk.CfnElement)
+	if !ok {
+		tb.Fatalf("construct %s defines no resource", id)
+	}
+	return *s.stack.GetLogicalId(el)
 }
 
 // ofType returns the properties of every resource of type typ, by logical id.

@@ -18,6 +18,8 @@ func fromStream(m map[string]st.AttributeValue) map[string]events.DynamoDBAttrib
 	return out
 }
 
+// fromStreamValue converts one value of a stream record, nested values
+// included.
 func fromStreamValue(v st.AttributeValue) events.DynamoDBAttributeValue {
 	switch v := v.(type) {
 	case *st.AttributeValueMemberS:
@@ -43,11 +45,14 @@ func fromStreamValue(v st.AttributeValue) events.DynamoDBAttributeValue {
 	case *st.AttributeValueMemberM:
 		return events.NewMapAttribute(fromStream(v.Value))
 	}
-	return events.NewNullAttribute()
+	return events.NewNullAttribute() // NULL, and any kind unknown to this package
+
 }
 
-// ToAttributeValues converts a Lambda event's image into DynamoDB's
-// attribute values, so a handler can decode it as it decodes items.
+// ToAttributeValues converts a Lambda event's image (Keys, NewImage or
+// OldImage) into DynamoDB's attribute values, every kind and nesting
+// included, so a handler can decode it with attributevalue.UnmarshalMap as
+// it decodes items. A nil image gives nil.
 func ToAttributeValues(m map[string]events.DynamoDBAttributeValue) map[string]types.AttributeValue {
 	if m == nil {
 		return nil
@@ -59,6 +64,7 @@ func ToAttributeValues(m map[string]events.DynamoDBAttributeValue) map[string]ty
 	return out
 }
 
+// toValue converts one value of a Lambda event, nested values included.
 func toValue(v events.DynamoDBAttributeValue) types.AttributeValue {
 	switch v.DataType() {
 	case events.DataTypeString:
@@ -84,5 +90,6 @@ func toValue(v events.DynamoDBAttributeValue) types.AttributeValue {
 	case events.DataTypeMap:
 		return &types.AttributeValueMemberM{Value: ToAttributeValues(v.Map())}
 	}
-	return &types.AttributeValueMemberNULL{Value: true}
+	return &types.AttributeValueMemberNULL{Value: true} // DataTypeNull
+
 }

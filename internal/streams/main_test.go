@@ -1,7 +1,6 @@
 package streams_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -268,24 +267,7 @@ func canonValue(v types.AttributeValue) any {
 }
 
 // logBuffer is a JSON logger and what it wrote.
-func logBuffer() (*slog.Logger, *lockedBuffer) {
-	b := &lockedBuffer{}
+func logBuffer() (*slog.Logger, *testenv.LockedBuffer) {
+	b := &testenv.LockedBuffer{}
 	return slog.New(slog.NewJSONHandler(b, nil)), b
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -66,37 +67,42 @@ type labelSecrets struct {
 	Text string `json:"text"`
 }
 
-// contributionOf returns what one stored item counts for, and the entity
-// it belongs to; items that count for nothing return an empty contribution.
-func (s *Store) contributionOf(ctx context.Context, p crm.Policy, item map[string]types.AttributeValue) (crm.Contribution, string, error) {
+// contribution is what one stored item counts for.
+type contribution struct {
+	counts crm.Contribution
+	// entity is the item's entity id ("" for items that count for nothing).
+	entity string
+	// rootKey and rootText name a complaint's root cause, if any.
+	rootKey, rootText string
+}
+
+// contributionOf returns what one stored item counts for; items that count
+// for nothing return empty counts. It reads only.
+func (s *Store) contributionOf(ctx context.Context, p crm.Policy, item map[string]types.AttributeValue) (contribution, error) {
 	t, _ := item["type"].(*types.AttributeValueMemberS)
 	if t == nil || len(item) == 0 {
-		return crm.Contribution{}, "", nil
+		return contribution{counts: crm.Contribution{}}, nil
 	}
 	switch t.Value {
 	case entityCustomer:
 		c, claims, err := s.fromCustomerItem(ctx, item)
 		if err != nil {
-			return nil, "", err
+			return contribution{}, err
 		}
-		return p.CustomerContribution(c, claims), c.ID, nil
+		return contribution{counts: p.CustomerContribution(c, claims), entity: c.ID}, nil
 	case entityComplaint:
 		c, err := s.fromComplaintItem(ctx, item)
 		if err != nil {
-			return nil, "", err
+			return contribution{}, err
 		}
-		root := ""
+		out := contribution{entity: c.ID}
 		if c.Resolution != nil {
-			root = s.rootCauseKey(c.Resolution.RootCause)
-			if root != "" {
-				if err := s.putLabel(ctx, root, c.Resolution.RootCause); err != nil {
-					return nil, "", err
-				}
-			}
+			out.rootKey, out.rootText = s.rootCauseKey(c.Resolution.RootCause), c.Resolution.RootCause
 		}
-		return crm.ComplaintContribution(c, root), c.ID, nil
+		out.counts = crm.ComplaintContribution(c, out.rootKey)
+		return out, nil
 	}
-	return crm.Contribution{}, "", nil
+	return contribution{counts: crm.Contribution{}}, nil
 }
 
 // putLabel records, sealed and once, the text of a root-cause counter.
@@ -118,21 +124,27 @@ func (s *Store) putLabel(ctx context.Context, key, text string) error {
 // once per eventID, however often it is delivered, and in any order with
 // other changes, since the aggregates are sums.
 func (s *Store) ApplyChange(ctx context.Context, p crm.Policy, eventID string, oldImage, newImage map[string]types.AttributeValue) error {
-	before, id1, err := s.contributionOf(ctx, p, oldImage)
+	before, err := s.contributionOf(ctx, p, oldImage)
 	if err != nil {
 		return err
 	}
-	after, id2, err := s.contributionOf(ctx, p, newImage)
+	after, err := s.contributionOf(ctx, p, newImage)
 	if err != nil {
 		return err
 	}
-	delta := after.Minus(before)
+	delta := after.counts.Minus(before.counts)
 	if len(delta) == 0 {
 		return nil
 	}
-	entity := id2
+	entity := after.entity
 	if entity == "" {
-		entity = id1
+		entity = before.entity
+	}
+	if after.rootKey != "" && after.rootKey != before.rootKey {
+		// A root cause newly counted: its text must be on file for the report.
+		if err := s.putLabel(ctx, after.rootKey, after.rootText); err != nil {
+			return err
+		}
 	}
 	seen := itemKey(seenPrefix+eventID, "SEEN")
 	seen["expiresAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.now().Add(seenTTL).Unix(), 10)}
@@ -287,6 +299,7 @@ func (s *Store) Rebuild(ctx context.Context, p crm.Policy, write bool, progress 
 	res := RebuildResult{Computed: crm.Contribution{}, Stored: crm.Contribution{}}
 	var mu sync.Mutex
 	var stale []map[string]types.AttributeValue
+	allLabels := map[string]string{}
 	var firstErr error
 	var wg sync.WaitGroup
 	for seg := range segments {
@@ -304,6 +317,7 @@ func (s *Store) Rebuild(ctx context.Context, p crm.Policy, write bool, progress 
 				}
 				local := crm.Contribution{}
 				stored := crm.Contribution{}
+				labels := map[string]string{}
 				var found []map[string]types.AttributeValue
 				for _, item := range page.Items {
 					pk := item[attrPK].(*types.AttributeValueMemberS).Value
@@ -320,18 +334,22 @@ func (s *Store) Rebuild(ctx context.Context, p crm.Policy, write bool, progress 
 					if s.expired(item) {
 						continue
 					}
-					c, _, err := s.contributionOf(ctx, p, item)
+					c, err := s.contributionOf(ctx, p, item)
 					if err != nil {
 						mu.Lock()
 						firstErr = err
 						mu.Unlock()
 						return
 					}
-					local.Add(c)
+					local.Add(c.counts)
+					if c.rootKey != "" {
+						labels[c.rootKey] = c.rootText
+					}
 				}
 				mu.Lock()
 				res.Computed.Add(local)
 				res.Stored.Add(stored)
+				maps.Copy(allLabels, labels)
 				stale = append(stale, found...)
 				before := res.Items / 10000
 				res.Items += len(page.Items)
@@ -353,6 +371,11 @@ func (s *Store) Rebuild(ctx context.Context, p crm.Policy, write bool, progress 
 	}
 	if !write {
 		return res, nil
+	}
+	for _, key := range sortedKeys(allLabels) {
+		if err := s.putLabel(ctx, key, allLabels[key]); err != nil {
+			return res, err
+		}
 	}
 	for _, key := range stale {
 		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/clientele-crm/clientele/internal/app"
 )
@@ -20,7 +21,7 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer stop()
-	breaks, total, err := svc.Store.VerifyAudit(ctx, func(shard, entries int) {
+	breaks, total, err := svc.Table.AuditLog().VerifyAudit(ctx, func(shard, entries int) {
 		fmt.Fprintf(stderr, "shard %2d: %d entries checked\n", shard, entries)
 	})
 	if err != nil {
@@ -45,7 +46,11 @@ func operatorServices(ctx context.Context, getenv func(string) string, stderr io
 		return nil, nil, err
 	}
 	if cfg.Keyring == "kms" && cfg.Endpoint == "" {
-		svc, err := app.Start(ctx, getenv)
+		edges, err := app.Open(ctx, cfg, everything, os.Stdout, stderr)
+		if err != nil {
+			return nil, nil, err
+		}
+		svc, err := app.Build(ctx, cfg, everything, edges)
 		return svc, func() {}, err
 	}
 	stop := func() {}
@@ -56,7 +61,7 @@ func operatorServices(ctx context.Context, getenv func(string) string, stderr io
 		}
 		stop, cfg.Endpoint = stopDB, endpoint
 	}
-	svc, err := localServices(ctx, cfg)
+	svc, err := localServices(ctx, cfg, stderr)
 	if err != nil {
 		stop()
 		return nil, nil, err
@@ -82,7 +87,7 @@ func cmdReports(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer stop()
-	res, err := svc.Store.Rebuild(ctx, svc.Policy, !*check, stderr)
+	res, err := svc.Table.Aggregates().Rebuild(ctx, svc.ReportPolicy, !*check, stderr)
 	if err != nil {
 		return err
 	}

@@ -16,11 +16,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
 	"github.com/clientele-crm/clientele/internal/ddblocal"
 	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/gateway"
+	"github.com/clientele-crm/clientele/internal/notify/snsnotify"
+	"github.com/clientele-crm/clientele/internal/phone"
 	"github.com/clientele-crm/clientele/internal/streams"
 )
 
@@ -88,7 +91,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 		defer os.Remove(ef)
 	}
 	cfg.Endpoint = endpoint
-	svc, err := localServices(ctx, cfg)
+	svc, err := localServices(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -138,26 +141,21 @@ Press Ctrl-C to stop.
 	return srv.Shutdown(sctx)
 }
 
+// everything is what the CLI serves: every route and event, with every
+// edge linked.
+var everything = app.Function{ParsePhone: phone.E164, Publisher: snsnotify.New}
+
 // localServices builds the services over the configured local table,
 // creating the table if it does not exist.
-func localServices(ctx context.Context, cfg app.Config) (*app.Services, error) {
-	db, err := cfg.DynamoDB(ctx)
+func localServices(ctx context.Context, cfg app.Config, stderr io.Writer) (*app.Services, error) {
+	edges, err := app.Open(ctx, cfg, everything, os.Stdout, stderr)
 	if err != nil {
 		return nil, err
 	}
-	if err := dynamo.EnsureTables(ctx, db, cfg.Table, cfg.AuditTable); err != nil {
+	if err := dynamo.EnsureTables(ctx, edges.DB.(*dynamodb.Client), cfg.Table, cfg.AuditTable); err != nil {
 		return nil, err
 	}
-	kr, err := cfg.OpenKeyring(ctx)
-	if err != nil {
-		return nil, err
-	}
-	log := cfg.Logger()
-	n, err := cfg.Notifier(ctx, log)
-	if err != nil {
-		return nil, err
-	}
-	return app.Build(ctx, cfg, db, kr, n, log)
+	return app.Build(ctx, cfg, everything, edges)
 }
 
 // localGateway builds every function's handler over one table and puts the
@@ -170,24 +168,25 @@ func localGateway(svc *app.Services, cfg app.Config) (http.Handler, error) {
 	fns := map[string]gateway.Invoker{}
 	for _, rt := range api.Routes() {
 		if _, ok := fns[rt.Function]; !ok {
-			fns[rt.Function] = api.NewHandler(svc.Deps, rt.Function).Invoke
+			fns[rt.Function] = api.NewHandler(svc.API, rt.Function).Invoke
 		}
 	}
-	return gateway.New(api.Routes(), fns, gateway.NewVerifier(key), cfg.Logger().With(slog.String("component", "gateway"))), nil
+	return gateway.New(api.Routes(), fns, gateway.NewVerifier(key), svc.API.Logger.With(slog.String("component", "gateway"))), nil
 }
 
 // localStreamPoller delivers the main table's stream to the reports
 // consumer.
 func localStreamPoller(ctx context.Context, cfg app.Config, svc *app.Services) (*streams.Poller, error) {
-	client, err := cfg.LocalStreams(ctx)
+	awsCfg, err := cfg.AWS(ctx)
 	if err != nil {
 		return nil, err
 	}
+	client := streams.NewClient(awsCfg, cfg.Endpoint)
 	arn, err := streams.StreamARN(ctx, svc.DB, cfg.Table)
 	if err != nil {
 		return nil, err
 	}
-	return streams.New(client, arn, app.StreamHandler(svc), streams.Options{Logger: svc.Deps.Logger}), nil
+	return streams.New(client, arn, app.StreamHandler(svc, svc.API.Logger), streams.Options{Logger: svc.API.Logger}), nil
 }
 
 // remindEvery runs the reminder job now and then every interval, as the
@@ -197,7 +196,7 @@ func remindEvery(ctx context.Context, svc *app.Services, interval time.Duration)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		_, _ = app.RunReminders(ctx, svc.Deps, time.Now())
+		_, _ = app.RunReminders(ctx, svc.API, time.Now())
 		select {
 		case <-ctx.Done():
 			return
@@ -227,7 +226,7 @@ func cmdRemind(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer stop()
-	rep, runErr := app.RunReminders(ctx, svc.Deps, asOf)
+	rep, runErr := app.RunReminders(ctx, svc.API, asOf)
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(rep); err != nil {
@@ -289,10 +288,11 @@ func cmdTables(ctx context.Context, getenv func(string) string, stdout io.Writer
 	if cfg.Endpoint == "" {
 		return fmt.Errorf("DYNAMODB_ENDPOINT is not set")
 	}
-	db, err := cfg.DynamoDB(ctx)
+	awsCfg, err := cfg.AWS(ctx)
 	if err != nil {
 		return err
 	}
+	db := cfg.DynamoDB(awsCfg)
 	if err := dynamo.EnsureTables(ctx, db, cfg.Table, cfg.AuditTable); err != nil {
 		return err
 	}

@@ -1,4 +1,5 @@
-// Command complaints is the Lambda function serving the complaint routes.
+// Command complaints is the Lambda function serving the complaint routes. It
+// publishes assignment notifications to SNS.
 package main
 
 import (
@@ -8,10 +9,15 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/notify/snsnotify"
 )
 
+// function is what this Lambda serves and the edges it links; the tests
+// build and invoke the same.
+var function = app.Function{Name: api.FnComplaints, Publisher: snsnotify.New}
+
 func main() {
-	if err := app.ServeLambda(context.Background(), os.Getenv, api.FnComplaints); err != nil {
+	if err := app.ServeLambda(context.Background(), os.Getenv, function, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "complaints:", err)
 		os.Exit(1)
 	}

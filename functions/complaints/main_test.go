@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
@@ -18,14 +17,14 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func TestSampleEvents(t *testing.T) {
 	e := testenv.New(t)
 	now := time.Now().UTC()
-	err := e.Services.Store.CreateCustomer(context.Background(), crm.Customer{
+	err := e.Services.Table.Customers().CreateCustomer(context.Background(), crm.Customer{
 		ID: "c_samplecustomer00001", Name: "Li Wei", Email: "sample@example.com", OwnerID: "alice",
 		CreatedAt: now, UpdatedAt: now, ReviewDueAt: now.Add(time.Hour), Version: 1,
 	}, false, crm.NewAudit(context.Background(), crm.Actor{ID: "test-setup"}, "customer.create", "customer", "c_samplecustomer00001"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.ReplayEvents("../../events", api.FnComplaints, map[string]int{
+	e.ReplayEvents("../../events", function, map[string]int{
 		"complaints-create.json":                     201,
 		"complaints-create-invalid.json":             400,
 		"complaints-list.json":                       200,

@@ -1,4 +1,6 @@
-// Command customers is the Lambda function serving the customer routes.
+// Command customers is the Lambda function serving the customer routes. It is the
+// one function that parses phone numbers as people type them, so the only
+// one that links the numbering plan's metadata; it sends no notifications.
 package main
 
 import (
@@ -8,10 +10,15 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/phone"
 )
 
+// function is what this Lambda serves and the edges it links; the tests
+// build and invoke the same.
+var function = app.Function{Name: api.FnCustomers, ParsePhone: phone.E164}
+
 func main() {
-	if err := app.ServeLambda(context.Background(), os.Getenv, api.FnCustomers); err != nil {
+	if err := app.ServeLambda(context.Background(), os.Getenv, function, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "customers:", err)
 		os.Exit(1)
 	}

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 
-	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
@@ -15,7 +15,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // TestSampleEvents replays every sample event of this function through the
 // real Lambda handler, as Lambda would call it, against DynamoDB Local.
 func TestSampleEvents(t *testing.T) {
-	testenv.New(t).ReplayEvents("../../events", api.FnCustomers, map[string]int{
+	testenv.New(t).ReplayEvents("../../events", function, map[string]int{
 		"healthz.json":                               200,
 		"openapi.json":                               200,
 		"customers-create.json":                      201,
@@ -35,7 +35,7 @@ func TestSampleEvents(t *testing.T) {
 func TestStartNeedsConfiguration(t *testing.T) {
 	err := app.ServeLambda(context.Background(), func(k string) string {
 		return map[string]string{"KEYRING": "kms"}[k]
-	}, api.FnCustomers)
+	}, function, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "KMS_KEY_ID") {
 		t.Fatalf("got %v, want a configuration error naming KMS_KEY_ID", err)
 	}

@@ -1,5 +1,6 @@
 // Command reminders is the Lambda function that runs the reminder job on
-// its schedule and serves the reminder routes.
+// its schedule and serves the reminder routes. It publishes reminders to
+// SNS and never parses a phone number.
 package main
 
 import (
@@ -9,10 +10,15 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/notify/snsnotify"
 )
 
+// function is what this Lambda serves and the edges it links; the tests
+// build and invoke the same.
+var function = app.Function{Name: api.FnReminders, Publisher: snsnotify.New}
+
 func main() {
-	if err := app.ServeLambda(context.Background(), os.Getenv, api.FnReminders); err != nil {
+	if err := app.ServeLambda(context.Background(), os.Getenv, function, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "reminders:", err)
 		os.Exit(1)
 	}

@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // real Lambda handler against DynamoDB Local.
 func TestSampleEvents(t *testing.T) {
 	e := testenv.New(t)
-	e.ReplayEvents("../../events", api.FnReminders, map[string]int{
+	e.ReplayEvents("../../events", function, map[string]int{
 		"reminders-list.json":                          200,
 		"reminders-list-bad-kind.json":                 400,
 		"reminders-list-other-assignee-forbidden.json": 403,
@@ -50,13 +50,13 @@ func TestScheduleEvent(t *testing.T) {
 	}
 	const id = "c_sampledue000000001"
 	due := ev.Time.Add(-time.Hour)
-	err = e.Services.Store.CreateCustomer(ctx, crm.Customer{ID: id, Name: "Li Wei", Email: "sample@example.com", OwnerID: "alice",
+	err = e.Services.Table.Customers().CreateCustomer(ctx, crm.Customer{ID: id, Name: "Li Wei", Email: "sample@example.com", OwnerID: "alice",
 		CreatedAt: due, UpdatedAt: due, ReviewDueAt: due, Version: 1}, false,
 		crm.NewAudit(ctx, crm.Actor{ID: "test-setup"}, "customer.create", "customer", id))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := app.ReminderHandler(e.Services.Deps, api.NewHandler(e.Services.Deps, api.FnReminders))
+	h := app.ReminderHandler(e.Services.API, api.NewHandler(e.Services.API, api.FnReminders))
 	alice := e.Token("alice", "sales")
 	for run, want := range []int{1, 0} {
 		out, err := h(ctx, json.RawMessage(raw))

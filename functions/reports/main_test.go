@@ -17,7 +17,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestSampleEvents(t *testing.T) {
 	e := testenv.New(t)
-	e.ReplayEvents("../../events", api.FnReports, map[string]int{
+	e.ReplayEvents("../../events", function, map[string]int{
 		"reports-data-quality.json":              200,
 		"reports-complaints.json":                200,
 		"reports-customers-sales-forbidden.json": 403,
@@ -33,14 +33,14 @@ func TestStreamEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := app.ReportsHandler(e.Services, api.NewHandler(e.Services.Deps, api.FnReports))(context.Background(), json.RawMessage(raw))
+	out, err := app.ReportsHandler(e.Services, api.NewHandler(e.Services.API, api.FnReports))(context.Background(), json.RawMessage(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp := out.(events.DynamoDBEventResponse); len(resp.BatchItemFailures) != 0 {
 		t.Errorf("failures: %+v", resp.BatchItemFailures)
 	}
-	aggs, err := e.Services.Store.Aggregates(context.Background(), []string{"cust"})
+	aggs, err := e.Services.Table.Aggregates().Aggregates(context.Background(), []string{"cust"})
 	if err != nil || len(aggs["cust"]) != 0 {
 		t.Errorf("the sample batch changed the aggregates: %v %v", aggs, err)
 	}

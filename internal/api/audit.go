@@ -7,7 +7,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
-func handleAuditList(d *Deps) http.Handler {
+func handleAuditList(svc auditLister) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := query(r.URL.Query(), "limit", "cursor", "entityId", "actor", "from", "to")
 		if err != nil {
@@ -22,7 +22,7 @@ func handleAuditList(d *Deps) http.Handler {
 			return
 		}
 		f := crm.AuditFilter{EntityID: q.Get("entityId"), Actor: q.Get("actor"), From: from, To: to}
-		es, next, err := d.Audit.ListAudit(r.Context(), f, page)
+		es, next, err := svc.ListAudit(r.Context(), f, page)
 		if err != nil {
 			writeError(w, r, err)
 			return

@@ -121,7 +121,7 @@ func TestAuditTrail(t *testing.T) {
 		}
 	})
 	t.Run("ChainsVerify", func(t *testing.T) {
-		breaks, n, err := e.Services.Store.VerifyAudit(context.Background(), nil)
+		breaks, n, err := e.Services.Table.AuditLog().VerifyAudit(context.Background(), nil)
 		if err != nil || len(breaks) != 0 || n != 10 {
 			t.Fatalf("verify: %v %v, %d entries", breaks, err, n)
 		}
@@ -192,11 +192,11 @@ func TestAuditTamperIsDetected(t *testing.T) {
 			if len(chain) != 4 {
 				t.Fatalf("%d entries, want 4 in one chain", len(chain))
 			}
-			if breaks, _, _ := e.Services.Store.VerifyAudit(context.Background(), nil); len(breaks) != 0 {
+			if breaks, _, _ := e.Services.Table.AuditLog().VerifyAudit(context.Background(), nil); len(breaks) != 0 {
 				t.Fatalf("intact chain reported broken: %v", breaks)
 			}
 			tt.tamper(t, e, chain)
-			breaks, _, err := e.Services.Store.VerifyAudit(context.Background(), nil)
+			breaks, _, err := e.Services.Table.AuditLog().VerifyAudit(context.Background(), nil)
 			if err != nil || len(breaks) != 1 || breaks[0].Seq != 2 || breaks[0].Reason != tt.reason {
 				t.Fatalf("got %v (%v), want a break at entry 2: %s", breaks, err, tt.reason)
 			}
@@ -304,7 +304,7 @@ func TestErasure(t *testing.T) {
 		}
 	})
 	t.Run("AuditChainsIntact", func(t *testing.T) {
-		if breaks, _, err := e.Services.Store.VerifyAudit(context.Background(), nil); err != nil || len(breaks) != 0 {
+		if breaks, _, err := e.Services.Table.AuditLog().VerifyAudit(context.Background(), nil); err != nil || len(breaks) != 0 {
 			t.Fatalf("%v %v", breaks, err)
 		}
 	})
@@ -364,28 +364,28 @@ func TestRetentionFilteredOnRead(t *testing.T) {
 	// (which DynamoDB Local never runs) has removed anything.
 	later := time.Now().Add(8 * 365 * 24 * time.Hour)
 	kr, _ := e.Keyring.(*envelope.LocalKeyring)
-	store, err := dynamo.Open(context.Background(), dynamo.Config{DB: e.DB, Table: e.Config.Table, AuditTable: e.Config.AuditTable,
+	table, err := dynamo.Open(context.Background(), dynamo.Config{DB: e.DB, Table: e.Config.Table, AuditTable: e.Config.AuditTable,
 		Keyring: kr, Retention: e.Config.Retention, Now: func() time.Time { return later }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if its, _, err := store.ListInteractions(ctx, id, crm.Page{Limit: 50}); err != nil || len(its) != 0 {
+	if its, _, err := table.Customers().ListInteractions(ctx, id, crm.Page{Limit: 50}); err != nil || len(its) != 0 {
 		t.Errorf("expired interactions still read: %d (%v)", len(its), err)
 	}
-	if _, err := store.GetComplaint(ctx, k); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := table.Complaints().GetComplaint(ctx, k); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Errorf("an expired closed complaint still reads: %v", err)
 	}
-	if _, err := store.GetComplaint(ctx, open.ID); err != nil {
+	if _, err := table.Complaints().GetComplaint(ctx, open.ID); err != nil {
 		t.Errorf("an open complaint expired: %v", err)
 	}
-	if cs, _, err := store.ListComplaints(ctx, crm.ComplaintFilter{CustomerID: id}, crm.Page{Limit: 50}); err != nil || len(cs) != 1 {
+	if cs, _, err := table.Complaints().ListComplaints(ctx, crm.ComplaintFilter{CustomerID: id}, crm.Page{Limit: 50}); err != nil || len(cs) != 1 {
 		t.Errorf("list after retention: %d (%v)", len(cs), err)
 	}
-	if _, err := store.GetCustomer(ctx, gone); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := table.Customers().GetCustomer(ctx, gone); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Errorf("an expired tombstone reads as %v, want not found", err)
 	}
-	if _, err := store.GetCustomer(ctx, id); err != nil {
+	if _, err := table.Customers().GetCustomer(ctx, id); err != nil {
 		t.Errorf("a live customer expired: %v", err)
 	}
 	for _, key := range [][2]string{{"COMP#" + k, "COMPLAINT"}, {"COMP#" + k, "TL#000001"}, {"CUST#" + gone, "PROFILE"}} {

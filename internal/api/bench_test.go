@@ -19,6 +19,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/envelope"
 	"github.com/clientele-crm/clientele/internal/kmsfake"
+	"github.com/clientele-crm/clientele/internal/phone"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
 
@@ -107,7 +108,7 @@ func BenchmarkKMSCalls(b *testing.B) {
 			before := calls()
 			b.ResetTimer()
 			for i := range b.N {
-				c, err := e.Services.Deps.Customers.Create(ctx, admin, crm.CustomerInput{Name: "Customer", Phone: fmt.Sprintf("+86138%08d", i), Email: fmt.Sprintf("c%d@example.com", i)}, false)
+				c, err := e.Services.API.Customers.Create(ctx, admin, crm.CustomerInput{Name: "Customer", Phone: fmt.Sprintf("+86138%08d", i), Email: fmt.Sprintf("c%d@example.com", i)}, false)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -117,13 +118,13 @@ func BenchmarkKMSCalls(b *testing.B) {
 			b.ReportMetric(float64(calls()-before)*1000/float64(b.N), "kms-calls/1000-creates")
 
 			// Another process reads them: a new store with a cold cache.
-			svc, err := app.Build(ctx, e.Config, e.DB, kr, e.Notifier, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			svc, err := app.Build(ctx, e.Config, app.Function{ParsePhone: phone.E164}, app.Edges{DB: e.DB, Keyring: kr, Notifier: e.Notifier, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				b.Fatal(err)
 			}
 			before = calls()
 			for _, id := range ids {
-				if _, err := svc.Store.GetCustomer(ctx, id); err != nil {
+				if _, err := svc.Table.Customers().GetCustomer(ctx, id); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -21,15 +21,15 @@ func viewComplaint(c crm.Complaint, now time.Time) complaintView {
 	return complaintView{Complaint: c, Breached: c.Breached(now)}
 }
 
-func writeComplaint(w http.ResponseWriter, d *Deps, status int, c crm.Complaint) {
+func writeComplaint(w http.ResponseWriter, now func() time.Time, status int, c crm.Complaint) {
 	w.Header().Set("ETag", etag(c.Version))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", "/complaints/"+c.ID)
 	}
-	writeJSON(w, status, viewComplaint(c, d.Now()))
+	writeJSON(w, status, viewComplaint(c, now()))
 }
 
-func handleComplaintCreate(d *Deps) http.Handler {
+func handleComplaintCreate(svc complaintFiler, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r, mediaJSON)
 		if err != nil {
@@ -41,27 +41,27 @@ func handleComplaintCreate(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		c, err := d.Complaints.File(r.Context(), actor(r.Context()), in)
+		c, err := svc.File(r.Context(), actor(r.Context()), in)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		writeComplaint(w, d, http.StatusCreated, c)
+		writeComplaint(w, now, http.StatusCreated, c)
 	})
 }
 
-func handleComplaintGet(d *Deps) http.Handler {
+func handleComplaintGet(svc complaintReader, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := d.Complaints.Get(r.Context(), actor(r.Context()), r.PathValue("id"))
+		c, err := svc.Get(r.Context(), actor(r.Context()), r.PathValue("id"))
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		writeComplaint(w, d, http.StatusOK, c)
+		writeComplaint(w, now, http.StatusOK, c)
 	})
 }
 
-func handleComplaintList(d *Deps) http.Handler {
+func handleComplaintList(svc complaintLister, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := query(r.URL.Query(), "limit", "cursor", "status", "assignee", "customerId", "severity", "breached")
 		if err != nil {
@@ -80,12 +80,12 @@ func handleComplaintList(d *Deps) http.Handler {
 			assignee = a.ID
 		}
 		f := crm.ComplaintFilter{Status: q.Get("status"), AssigneeID: assignee, CustomerID: q.Get("customerId"), Severity: q.Get("severity"), Breached: breached}
-		cs, next, err := d.Complaints.List(r.Context(), a, f, page)
+		cs, next, err := svc.List(r.Context(), a, f, page)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		now := d.Now()
+		now := now()
 		items := make([]complaintView, len(cs))
 		for i, c := range cs {
 			items[i] = viewComplaint(c, now)
@@ -94,7 +94,7 @@ func handleComplaintList(d *Deps) http.Handler {
 	})
 }
 
-func handleComplaintTransition(d *Deps) http.Handler {
+func handleComplaintTransition(svc complaintTransitioner, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r, mediaJSON)
 		if err != nil {
@@ -106,16 +106,16 @@ func handleComplaintTransition(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		c, err := d.Complaints.Transition(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r), in)
+		c, err := svc.Transition(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r), in)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		writeComplaint(w, d, http.StatusOK, c)
+		writeComplaint(w, now, http.StatusOK, c)
 	})
 }
 
-func handleComplaintNote(d *Deps) http.Handler {
+func handleComplaintNote(svc complaintNoter, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r, mediaJSON)
 		if err != nil {
@@ -127,11 +127,11 @@ func handleComplaintNote(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		c, err := d.Complaints.AddNote(r.Context(), actor(r.Context()), r.PathValue("id"), in)
+		c, err := svc.AddNote(r.Context(), actor(r.Context()), r.PathValue("id"), in)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		writeComplaint(w, d, http.StatusCreated, c)
+		writeComplaint(w, now, http.StatusCreated, c)
 	})
 }

@@ -327,7 +327,7 @@ func TestComplaintLists(t *testing.T) {
 		}
 	}
 	t.Run("BreachedAfterTheSLA", func(t *testing.T) {
-		d := e.Services.Deps
+		d := e.Services.API
 		d.Complaints.Now = func() time.Time { return time.Now().Add(25 * time.Hour) }
 		defer func() { d.Complaints.Now = time.Now }()
 		// critical (2h), high (8h) and medium (24h) are past; low (72h) is not.

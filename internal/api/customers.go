@@ -33,15 +33,15 @@ func viewCustomer(p crm.Policy, c, redacted crm.Customer) customerView {
 	return v
 }
 
-func writeCustomer(w http.ResponseWriter, r *http.Request, d *Deps, status int, c crm.Customer) {
+func writeCustomer(w http.ResponseWriter, r *http.Request, p crm.Policy, status int, c crm.Customer) {
 	w.Header().Set("ETag", etag(c.Version))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", "/customers/"+c.ID)
 	}
-	writeJSON(w, status, viewCustomer(d.Customers.Policy, c, crm.Redact(actor(r.Context()).Roles, c)))
+	writeJSON(w, status, viewCustomer(p, c, crm.Redact(actor(r.Context()).Roles, c)))
 }
 
-func handleCustomerCreate(d *Deps) http.Handler {
+func handleCustomerCreate(svc customerCreator, p crm.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := query(r.URL.Query(), "allowDuplicate")
 		if err != nil {
@@ -60,37 +60,37 @@ func handleCustomerCreate(d *Deps) http.Handler {
 		}
 		var in crm.CustomerInput
 		if err := decodeStrict(body, &in, customerReadOnly...); err != nil {
-			writeError(w, r, withRuleErrors(d.Customers.Policy, in, err))
+			writeError(w, r, withRuleErrors(p, in, err))
 			return
 		}
-		c, err := d.Customers.Create(r.Context(), actor(r.Context()), in, allowDup)
+		c, err := svc.Create(r.Context(), actor(r.Context()), in, allowDup)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		writeCustomer(w, r, d, http.StatusCreated, c)
+		writeCustomer(w, r, p, http.StatusCreated, c)
 	})
 }
 
-func handleCustomerGet(d *Deps) http.Handler {
+func handleCustomerGet(svc customerReader, p crm.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := actor(r.Context())
-		c, err := d.Customers.Get(r.Context(), a, r.PathValue("id"))
+		c, err := svc.Get(r.Context(), a, r.PathValue("id"))
 		if err == nil {
 			// On record before it is shown, or not shown at all.
-			err = d.Customers.SensitiveRead(r.Context(), a, c, "customer.read_sensitive")
+			err = svc.SensitiveRead(r.Context(), a, c, "customer.read_sensitive")
 		}
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		writeCustomer(w, r, d, http.StatusOK, c)
+		writeCustomer(w, r, p, http.StatusOK, c)
 	})
 }
 
-func handleCustomerErase(d *Deps) http.Handler {
+func handleCustomerErase(svc customerEraser) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := d.Customers.Erase(r.Context(), actor(r.Context()), r.PathValue("id")); err != nil {
+		if err := svc.Erase(r.Context(), actor(r.Context()), r.PathValue("id")); err != nil {
 			writeError(w, r, err)
 			return
 		}
@@ -98,9 +98,9 @@ func handleCustomerErase(d *Deps) http.Handler {
 	})
 }
 
-func handleCustomerExport(d *Deps) http.Handler {
+func handleCustomerExport(svc customerExporter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		x, err := d.Customers.Export(r.Context(), actor(r.Context()), r.PathValue("id"))
+		x, err := svc.Export(r.Context(), actor(r.Context()), r.PathValue("id"))
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -111,7 +111,7 @@ func handleCustomerExport(d *Deps) http.Handler {
 	})
 }
 
-func handleCustomerPatch(d *Deps) http.Handler {
+func handleCustomerPatch(svc customerUpdater, p crm.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r, mediaMergePatch, mediaJSON)
 		if err != nil {
@@ -125,16 +125,16 @@ func handleCustomerPatch(d *Deps) http.Handler {
 		edit := func(cur crm.CustomerInput) (crm.CustomerInput, error) {
 			return patchInput(cur, body, customerReadOnly...)
 		}
-		c, err := d.Customers.Update(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r), edit)
+		c, err := svc.Update(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r), edit)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		writeCustomer(w, r, d, http.StatusOK, c)
+		writeCustomer(w, r, p, http.StatusOK, c)
 	})
 }
 
-func handleCustomerVerify(d *Deps) http.Handler {
+func handleCustomerVerify(svc customerVerifier, p crm.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r, mediaJSON)
 		if err != nil {
@@ -148,16 +148,16 @@ func handleCustomerVerify(d *Deps) http.Handler {
 				return
 			}
 		}
-		c, err := d.Customers.Verify(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r))
+		c, err := svc.Verify(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r))
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		writeCustomer(w, r, d, http.StatusOK, c)
+		writeCustomer(w, r, p, http.StatusOK, c)
 	})
 }
 
-func handleCustomerList(d *Deps) http.Handler {
+func handleCustomerList(svc customerLister, p crm.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := query(r.URL.Query(), "limit", "cursor", "owner", "segment", "tag", "phone", "email", "stale")
 		if err != nil {
@@ -174,7 +174,7 @@ func handleCustomerList(d *Deps) http.Handler {
 			OwnerID: q.Get("owner"), Segment: strings.ToLower(strings.TrimSpace(q.Get("segment"))),
 			Tag: strings.ToLower(strings.TrimSpace(q.Get("tag"))), Phone: q.Get("phone"), Email: q.Get("email"), Stale: stale,
 		}
-		cs, next, err := d.Customers.List(r.Context(), actor(r.Context()), f, page)
+		cs, next, err := svc.List(r.Context(), actor(r.Context()), f, page)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -182,13 +182,13 @@ func handleCustomerList(d *Deps) http.Handler {
 		roles := actor(r.Context()).Roles
 		items := make([]customerView, len(cs))
 		for i, c := range cs {
-			items[i] = viewCustomer(d.Customers.Policy, c, crm.RedactForList(roles, c))
+			items[i] = viewCustomer(p, c, crm.RedactForList(roles, c))
 		}
 		writeJSON(w, http.StatusOK, list[customerView]{Items: items, NextCursor: next})
 	})
 }
 
-func handleInteractionCreate(d *Deps) http.Handler {
+func handleInteractionCreate(svc interactionAdder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r, mediaJSON)
 		if err != nil {
@@ -200,7 +200,7 @@ func handleInteractionCreate(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		it, err := d.Customers.AddInteraction(r.Context(), actor(r.Context()), r.PathValue("id"), in)
+		it, err := svc.AddInteraction(r.Context(), actor(r.Context()), r.PathValue("id"), in)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -210,7 +210,7 @@ func handleInteractionCreate(d *Deps) http.Handler {
 	})
 }
 
-func handleInteractionList(d *Deps) http.Handler {
+func handleInteractionList(svc interactionLister) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := query(r.URL.Query(), "limit", "cursor")
 		if err != nil {
@@ -222,7 +222,7 @@ func handleInteractionList(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		its, next, err := d.Customers.Interactions(r.Context(), actor(r.Context()), r.PathValue("id"), page)
+		its, next, err := svc.Interactions(r.Context(), actor(r.Context()), r.PathValue("id"), page)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -242,7 +242,7 @@ type importResult struct {
 // maxImportRows bounds one import request.
 const maxImportRows = 1000
 
-func handleCustomerImport(d *Deps) http.Handler {
+func handleCustomerImport(svc customerCreator, p crm.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r, mediaJSON, "text/csv")
 		if err != nil {
@@ -271,11 +271,11 @@ func handleCustomerImport(d *Deps) http.Handler {
 			var in crm.CustomerInput
 			err := decodeStrict(raw, &in, customerReadOnly...)
 			if err != nil {
-				err = withRuleErrors(d.Customers.Policy, in, err)
+				err = withRuleErrors(p, in, err)
 			}
 			var c crm.Customer
 			if err == nil {
-				c, err = d.Customers.Create(r.Context(), a, in, false)
+				c, err = svc.Create(r.Context(), a, in, false)
 			}
 			switch code := crm.ErrorCode(err); code {
 			case "":

@@ -487,8 +487,8 @@ func TestCustomerList(t *testing.T) {
 		}
 	})
 	t.Run("StaleAfterReviewPeriod", func(t *testing.T) {
-		e.Services.Deps.Customers.Now = func() time.Time { return time.Now().Add(181 * 24 * time.Hour) }
-		defer func() { e.Services.Deps.Customers.Now = time.Now }()
+		e.Services.API.Customers.Now = func() time.Time { return time.Now().Add(181 * 24 * time.Hour) }
+		defer func() { e.Services.API.Customers.Now = time.Now }()
 		var l struct{ Items []any }
 		get(e, alice, "/customers?stale=true").JSON(t, &l)
 		if len(l.Items) != 7 {
@@ -514,7 +514,7 @@ func TestVerify(t *testing.T) {
 	alice := e.Token("alice", "sales")
 	id := mustCreate(e, alice, map[string]any{"name": "Li Wei", "phone": phoneRaw})
 	later := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Millisecond)
-	e.Services.Deps.Customers.Now = func() time.Time { return later }
+	e.Services.API.Customers.Now = func() time.Time { return later }
 	r := post(e, alice, "/customers/"+id+"/verify", nil)
 	if r.Status != 200 {
 		t.Fatalf("status %d %s", r.Status, r.Body)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	_ "embed"
 	"net/http"
 )
@@ -8,7 +9,7 @@ import (
 //go:embed openapi.json
 var openAPI []byte
 
-func handleOpenAPI(*Deps) http.Handler {
+func handleOpenAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
@@ -21,12 +22,12 @@ type healthReport struct {
 	Dependencies map[string]string `json:"dependencies"`
 }
 
-func handleHealth(d *Deps) http.Handler {
+func handleHealth(check func(ctx context.Context) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rep := healthReport{Status: "ok", Dependencies: map[string]string{"dynamodb": "ok"}}
 		status := http.StatusOK
-		if d.Health != nil {
-			if err := d.Health(r.Context()); err != nil {
+		if check != nil {
+			if err := check(r.Context()); err != nil {
 				rep.Status, rep.Dependencies["dynamodb"] = "degraded", "unavailable"
 				status = http.StatusServiceUnavailable
 			}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/clientele-crm/clientele/internal/crm"
 )
@@ -18,7 +19,7 @@ import (
 // same key and payload gets that response back and runs nothing. Keys are
 // scoped to the caller and the route, so one user's key never replays
 // another's response.
-func idempotent(d *Deps, rt Route, next http.Handler) http.Handler {
+func idempotent(store crm.IdempotencyStore, now func() time.Time, rt Route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" {
@@ -49,7 +50,7 @@ func idempotent(d *Deps, rt Route, next http.Handler) http.Handler {
 		sum.Write(body)
 		hash := hex.EncodeToString(sum.Sum(nil))
 
-		saved, err := d.Idempotency.BeginIdempotent(ctx, scoped, hash, d.Now())
+		saved, err := store.BeginIdempotent(ctx, scoped, hash, now())
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -71,12 +72,12 @@ func idempotent(d *Deps, rt Route, next http.Handler) http.Handler {
 			for k := range rec.header {
 				resp.Header[k] = rec.header.Get(k)
 			}
-			if err := d.Idempotency.CompleteIdempotent(ctx, scoped, resp, d.Now()); err != nil {
+			if err := store.CompleteIdempotent(ctx, scoped, resp, now()); err != nil {
 				// The write happened; the client gets its answer. A retry
 				// may run again once the in-progress record expires.
 				logger(ctx).LogAttrs(ctx, slog.LevelWarn, "idempotency record not completed", slog.String("error", err.Error()))
 			}
-		} else if err := d.Idempotency.ReleaseIdempotent(ctx, scoped); err != nil {
+		} else if err := store.ReleaseIdempotent(ctx, scoped); err != nil {
 			logger(ctx).LogAttrs(ctx, slog.LevelWarn, "idempotency record not released", slog.String("error", err.Error()))
 		}
 		for k, v := range rec.header {

@@ -16,21 +16,6 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
-// Deps are what the handlers need.
-type Deps struct {
-	Customers   *crm.Customers
-	Complaints  *crm.Complaints
-	Audit       crm.AuditLog
-	Portal      *crm.Portal
-	Reminders   *crm.Reminders
-	Reports     *crm.Reports
-	Idempotency crm.IdempotencyStore
-	// Health checks the dependencies; nil error means healthy.
-	Health func(ctx context.Context) error
-	Logger *slog.Logger
-	Now    func() time.Time
-}
-
 // Handler serves API Gateway HTTP API events for the routes of one function.
 type Handler struct {
 	routes map[string]routeHandler
@@ -45,21 +30,21 @@ type routeHandler struct {
 
 // NewHandler returns the handler of function's routes, or of every route when
 // function is "".
-func NewHandler(d *Deps, function string) *Handler {
-	if d.Logger == nil {
-		d.Logger = slog.Default()
+func NewHandler(svc Services, function string) *Handler {
+	if svc.Logger == nil {
+		svc.Logger = slog.Default()
 	}
-	if d.Now == nil {
-		d.Now = time.Now
+	if svc.Now == nil {
+		svc.Now = time.Now
 	}
-	h := &Handler{routes: map[string]routeHandler{}, log: d.Logger, audit: d.Audit}
+	h := &Handler{routes: map[string]routeHandler{}, log: svc.Logger, audit: svc.Audit}
 	for _, rt := range Routes() {
 		if function != "" && rt.Function != function {
 			continue
 		}
-		var next http.Handler = rt.handler(d)
+		var next http.Handler = rt.handler(&svc)
 		if rt.Idempotent {
-			next = idempotent(d, rt, next)
+			next = idempotent(svc.Idempotency, svc.Now, rt, next)
 		}
 		h.routes[rt.Key()] = routeHandler{route: rt, h: next}
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
-func handlePortalLinkCreate(d *Deps) http.Handler {
+func handlePortalLinkCreate(svc portalLinker) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r, mediaJSON)
 		if err == nil && body != nil {
@@ -19,7 +19,7 @@ func handlePortalLinkCreate(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		l, err := d.Portal.CreateLink(r.Context(), actor(r.Context()), r.PathValue("id"))
+		l, err := svc.CreateLink(r.Context(), actor(r.Context()), r.PathValue("id"))
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -29,9 +29,9 @@ func handlePortalLinkCreate(d *Deps) http.Handler {
 	})
 }
 
-func handlePortalGet(d *Deps) http.Handler {
+func handlePortalGet(svc portalViewer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := d.Portal.View(r.Context(), r.PathValue("token"), r.RemoteAddr)
+		v, err := svc.View(r.Context(), r.PathValue("token"), r.RemoteAddr)
 		if err != nil {
 			writePortalError(w, r, err)
 			return
@@ -41,7 +41,7 @@ func handlePortalGet(d *Deps) http.Handler {
 	})
 }
 
-func handlePortalPut(d *Deps) http.Handler {
+func handlePortalPut(svc portalUpdater) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r, mediaJSON)
 		if err != nil {
@@ -65,7 +65,7 @@ func handlePortalPut(d *Deps) http.Handler {
 			in.Email = &none
 		}
 		in.RemoveAddress = string(present["address"]) == "null"
-		v, err := d.Portal.Update(r.Context(), r.PathValue("token"), r.RemoteAddr, in)
+		v, err := svc.Update(r.Context(), r.PathValue("token"), r.RemoteAddr, in)
 		if err != nil {
 			writePortalError(w, r, err)
 			return

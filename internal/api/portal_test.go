@@ -50,7 +50,7 @@ func TestPortalRoundTrip(t *testing.T) {
 		t.Fatalf("portal view %d %s", view.Status, view.Body)
 	}
 	later := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Millisecond)
-	e.Services.Deps.Customers.Now = func() time.Time { return later }
+	e.Services.API.Customers.Now = func() time.Time { return later }
 	r := putPortal(e, link, map[string]any{"email": "New.Address@Example.org", "address": map[string]any{"line1": "1 New Street", "country": "CN"}})
 	if r.Status != 200 || r.Map(t)["email"] != "new.address@example.org" {
 		t.Fatalf("portal update %d %s", r.Status, r.Body)
@@ -121,8 +121,8 @@ func TestPortalRefusals(t *testing.T) {
 		}
 	})
 	t.Run("ErrExpired", func(t *testing.T) {
-		e.Services.Deps.Customers.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
-		defer func() { e.Services.Deps.Customers.Now = time.Now }()
+		e.Services.API.Customers.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
+		defer func() { e.Services.API.Customers.Now = time.Now }()
 		if r := get(e, "", link); r.Status != 404 || !sameAnswer(r, unknown) {
 			t.Fatalf("expired link: %d %s", r.Status, r.Body)
 		}

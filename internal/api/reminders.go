@@ -6,7 +6,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
-func handleReminderList(d *Deps) http.Handler {
+func handleReminderList(svc reminderLister) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, qerr := query(r.URL.Query(), "limit", "cursor", "assignee", "kind", "status")
 		page, perr := q.page()
@@ -15,7 +15,7 @@ func handleReminderList(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		rs, next, err := d.Reminders.List(r.Context(), actor(r.Context()), f, page)
+		rs, next, err := svc.List(r.Context(), actor(r.Context()), f, page)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -24,7 +24,7 @@ func handleReminderList(d *Deps) http.Handler {
 	})
 }
 
-func handleReminderDone(d *Deps) http.Handler {
+func handleReminderDone(svc reminderCompleter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// No body is needed; one that is sent must be an empty object.
 		body, err := readBody(r, mediaJSON)
@@ -35,7 +35,7 @@ func handleReminderDone(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		rem, err := d.Reminders.Done(r.Context(), actor(r.Context()), r.PathValue("id"))
+		rem, err := svc.Done(r.Context(), actor(r.Context()), r.PathValue("id"))
 		if err != nil {
 			writeError(w, r, err)
 			return

@@ -26,7 +26,7 @@ func person(name string, i int) map[string]any {
 
 func runReminders(e *testenv.Env, asOf time.Time) crm.RunReport {
 	e.TB.Helper()
-	rep, err := e.Services.Deps.Reminders.Run(context.Background(), asOf)
+	rep, err := e.Services.API.Reminders.Run(context.Background(), asOf)
 	if err != nil {
 		e.TB.Fatalf("run as of %s: %v", asOf, err)
 	}
@@ -247,7 +247,7 @@ func TestReminderRunsConcurrently(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rep, err := e.Services.Deps.Reminders.Run(context.Background(), asOf)
+			rep, err := e.Services.API.Reminders.Run(context.Background(), asOf)
 			if err != nil {
 				t.Error(err)
 			}
@@ -307,7 +307,7 @@ func TestReminderRunFinishesWhatAFailedRunLeft(t *testing.T) {
 	asOf := t0.Add(181 * 24 * time.Hour)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	half := *e.Services.Deps.Reminders
+	half := *e.Services.API.Reminders
 	half.Workers = 1
 	half.Notifier = &cancelAfter{n: 5, cancel: cancel, inner: e.Notifier}
 	rep1, err := half.Run(ctx, asOf)

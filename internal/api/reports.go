@@ -4,13 +4,13 @@ import (
 	"net/http"
 )
 
-func handleReportDataQuality(d *Deps) http.Handler {
+func handleReportDataQuality(svc dataQualityReporter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := query(r.URL.Query()); err != nil {
 			writeError(w, r, err)
 			return
 		}
-		rep, err := d.Reports.DataQuality(r.Context(), actor(r.Context()))
+		rep, err := svc.DataQuality(r.Context(), actor(r.Context()))
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -19,7 +19,7 @@ func handleReportDataQuality(d *Deps) http.Handler {
 	})
 }
 
-func handleReportComplaints(d *Deps) http.Handler {
+func handleReportComplaints(svc complaintReporter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := query(r.URL.Query(), "from", "to")
 		from, ferr := q.instant("from")
@@ -28,7 +28,7 @@ func handleReportComplaints(d *Deps) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		rep, err := d.Reports.Complaints(r.Context(), from, to)
+		rep, err := svc.Complaints(r.Context(), from, to)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -37,13 +37,13 @@ func handleReportComplaints(d *Deps) http.Handler {
 	})
 }
 
-func handleReportCustomers(d *Deps) http.Handler {
+func handleReportCustomers(svc customerReporter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := query(r.URL.Query()); err != nil {
 			writeError(w, r, err)
 			return
 		}
-		rep, err := d.Reports.Customers(r.Context())
+		rep, err := svc.Customers(r.Context())
 		if err != nil {
 			writeError(w, r, err)
 			return

@@ -31,7 +31,7 @@ type Route struct {
 	Idempotent bool
 	// Sensitive routes record denied attempts in the audit trail.
 	Sensitive bool
-	handler   func(d *Deps) http.Handler
+	handler   func(s *Services) http.Handler
 }
 
 // Key returns the API Gateway route key, "METHOD /path".
@@ -54,38 +54,38 @@ var (
 // Routes returns the route table.
 func Routes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/healthz", Function: FnCustomers, handler: handleHealth},
-		{Method: "GET", Path: "/openapi.json", Function: FnCustomers, handler: handleOpenAPI},
+		{Method: "GET", Path: "/healthz", Function: FnCustomers, handler: func(s *Services) http.Handler { return handleHealth(s.Health) }},
+		{Method: "GET", Path: "/openapi.json", Function: FnCustomers, handler: func(s *Services) http.Handler { return handleOpenAPI() }},
 
-		{Method: "POST", Path: "/customers", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleCustomerCreate},
-		{Method: "GET", Path: "/customers", Function: FnCustomers, Roles: all, handler: handleCustomerList},
-		{Method: "GET", Path: "/customers/{id}", Function: FnCustomers, Roles: all, handler: handleCustomerGet},
-		{Method: "PATCH", Path: "/customers/{id}", Function: FnCustomers, Roles: customerPatch, Sensitive: true, handler: handleCustomerPatch},
-		{Method: "DELETE", Path: "/customers/{id}", Function: FnCustomers, Roles: admin, Sensitive: true, handler: handleCustomerErase},
-		{Method: "GET", Path: "/customers/{id}/export", Function: FnCustomers, Roles: admin, Sensitive: true, handler: handleCustomerExport},
-		{Method: "POST", Path: "/customers/{id}/verify", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleCustomerVerify},
-		{Method: "POST", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handleInteractionCreate},
-		{Method: "GET", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, handler: handleInteractionList},
-		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: admin, Idempotent: true, handler: handleCustomerImport},
-		{Method: "POST", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: handlePortalLinkCreate},
+		{Method: "POST", Path: "/customers", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerCreate(s.Customers, s.Customers.Policy) }},
+		{Method: "GET", Path: "/customers", Function: FnCustomers, Roles: all, handler: func(s *Services) http.Handler { return handleCustomerList(s.Customers, s.Customers.Policy) }},
+		{Method: "GET", Path: "/customers/{id}", Function: FnCustomers, Roles: all, handler: func(s *Services) http.Handler { return handleCustomerGet(s.Customers, s.Customers.Policy) }},
+		{Method: "PATCH", Path: "/customers/{id}", Function: FnCustomers, Roles: customerPatch, Sensitive: true, handler: func(s *Services) http.Handler { return handleCustomerPatch(s.Customers, s.Customers.Policy) }},
+		{Method: "DELETE", Path: "/customers/{id}", Function: FnCustomers, Roles: admin, Sensitive: true, handler: func(s *Services) http.Handler { return handleCustomerErase(s.Customers) }},
+		{Method: "GET", Path: "/customers/{id}/export", Function: FnCustomers, Roles: admin, Sensitive: true, handler: func(s *Services) http.Handler { return handleCustomerExport(s.Customers) }},
+		{Method: "POST", Path: "/customers/{id}/verify", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerVerify(s.Customers, s.Customers.Policy) }},
+		{Method: "POST", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleInteractionCreate(s.Customers) }},
+		{Method: "GET", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, handler: func(s *Services) http.Handler { return handleInteractionList(s.Customers) }},
+		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: admin, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerImport(s.Customers, s.Customers.Policy) }},
+		{Method: "POST", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handlePortalLinkCreate(s.Portal) }},
 		// The portal answers the customer, who has no account: the signed,
 		// expiring, single-use token in the path is the credential.
-		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: handlePortalGet},
-		{Method: "PUT", Path: "/portal/{token}", Function: FnCustomers, handler: handlePortalPut},
+		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalGet(s.Portal) }},
+		{Method: "PUT", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalPut(s.Portal) }},
 
-		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: handleAuditList},
+		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
 
-		{Method: "POST", Path: "/complaints", Function: FnComplaints, Roles: customerWrite, Idempotent: true, handler: handleComplaintCreate},
-		{Method: "GET", Path: "/complaints", Function: FnComplaints, Roles: complaintRead, handler: handleComplaintList},
-		{Method: "GET", Path: "/complaints/{id}", Function: FnComplaints, Roles: complaintRead, handler: handleComplaintGet},
-		{Method: "POST", Path: "/complaints/{id}/transitions", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: handleComplaintTransition},
-		{Method: "POST", Path: "/complaints/{id}/notes", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: handleComplaintNote},
+		{Method: "POST", Path: "/complaints", Function: FnComplaints, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintCreate(s.Complaints, s.Now) }},
+		{Method: "GET", Path: "/complaints", Function: FnComplaints, Roles: complaintRead, handler: func(s *Services) http.Handler { return handleComplaintList(s.Complaints, s.Now) }},
+		{Method: "GET", Path: "/complaints/{id}", Function: FnComplaints, Roles: complaintRead, handler: func(s *Services) http.Handler { return handleComplaintGet(s.Complaints, s.Now) }},
+		{Method: "POST", Path: "/complaints/{id}/transitions", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintTransition(s.Complaints, s.Now) }},
+		{Method: "POST", Path: "/complaints/{id}/notes", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintNote(s.Complaints, s.Now) }},
 
-		{Method: "GET", Path: "/reminders", Function: FnReminders, Roles: all, handler: handleReminderList},
+		{Method: "GET", Path: "/reminders", Function: FnReminders, Roles: all, handler: func(s *Services) http.Handler { return handleReminderList(s.Reminders) }},
 		// Marking done again answers the done reminder and changes nothing.
-		{Method: "GET", Path: "/reports/data-quality", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleSales}, handler: handleReportDataQuality},
-		{Method: "GET", Path: "/reports/complaints", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleService}, handler: handleReportComplaints},
-		{Method: "GET", Path: "/reports/customers", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: handleReportCustomers},
-		{Method: "POST", Path: "/reminders/{id}/done", Function: FnReminders, Roles: all, Idempotent: true, handler: handleReminderDone},
+		{Method: "GET", Path: "/reports/data-quality", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleSales}, handler: func(s *Services) http.Handler { return handleReportDataQuality(s.Reports) }},
+		{Method: "GET", Path: "/reports/complaints", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleService}, handler: func(s *Services) http.Handler { return handleReportComplaints(s.Reports) }},
+		{Method: "GET", Path: "/reports/customers", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleReportCustomers(s.Reports) }},
+		{Method: "POST", Path: "/reminders/{id}/done", Function: FnReminders, Roles: all, Idempotent: true, handler: func(s *Services) http.Handler { return handleReminderDone(s.Reminders) }},
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/envelope"
 	"github.com/clientele-crm/clientele/internal/kmsfake"
+	"github.com/clientele-crm/clientele/internal/phone"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
 
@@ -225,17 +226,17 @@ func TestRotatedKeysStillOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A new process, as after a deploy: sealed under the new key version.
-	svc, err := app.Build(context.Background(), e.Config, e.DB, e.Keyring, e.Notifier, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := app.Build(context.Background(), e.Config, app.Function{ParsePhone: phone.E164}, app.Edges{DB: e.DB, Keyring: e.Keyring, Notifier: e.Notifier, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := svc.Deps.Customers.Create(context.Background(), crm.Actor{ID: "root", Roles: []crm.Role{crm.RoleAdmin}}, crm.CustomerInput{Name: "New", Phone: "13800138009"}, false)
+	c, err := svc.API.Customers.Create(context.Background(), crm.Actor{ID: "root", Roles: []crm.Role{crm.RoleAdmin}}, crm.CustomerInput{Name: "New", Phone: "13800138009"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids = append(ids, c.ID)
 	for _, id := range ids {
-		got, err := svc.Store.GetCustomer(context.Background(), id)
+		got, err := svc.Table.Customers().GetCustomer(context.Background(), id)
 		if err != nil || got.Phone == "" {
 			t.Fatalf("%s: %v", id, err)
 		}

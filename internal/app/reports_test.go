@@ -28,10 +28,7 @@ func streamRecords(t *testing.T, e *testenv.Env, p **streams.Poller) []events.Dy
 		if err != nil {
 			t.Fatal(err)
 		}
-		client, err := e.Config.LocalStreams(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
+		client := e.StreamsClient()
 		*p = streams.New(client, arn, func(_ context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 			got = append(got, ev.Records...)
 			return events.DynamoDBEventResponse{}, nil
@@ -52,7 +49,7 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 	e := testenv.New(t)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 11))
-	d := e.Services.Deps
+	d := e.Services.API
 	admin := crm.Actor{ID: "root", Roles: []crm.Role{crm.RoleAdmin}}
 	owners := []string{"alice", "bob", "carol"}
 	segments := []string{"", "retail", "vip"}
@@ -73,7 +70,7 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 			dup := false
 			if rng.IntN(10) == 0 && len(customers) > 0 {
 				// An admin admits a duplicate of an earlier customer's email.
-				prev, err := e.Services.Store.GetCustomer(ctx, customers[rng.IntN(len(customers))])
+				prev, err := e.Services.Table.Customers().GetCustomer(ctx, customers[rng.IntN(len(customers))])
 				if err == nil && prev.Email != "" {
 					in.Email, dup = prev.Email, true
 				}
@@ -138,7 +135,7 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 		deliveries = append(deliveries, records[i])
 	}
 	rng.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
-	h := app.StreamHandler(e.Services)
+	h := app.StreamHandler(e.Services, nil)
 	for len(deliveries) > 0 {
 		n := min(1+rng.IntN(100), len(deliveries))
 		resp, err := h(ctx, events.DynamoDBEvent{Records: deliveries[:n]})
@@ -148,7 +145,7 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 		deliveries = deliveries[n:]
 	}
 
-	res, err := e.Services.Store.Rebuild(ctx, e.Services.Policy, false, nil)
+	res, err := e.Services.Table.Aggregates().Rebuild(ctx, e.Services.ReportPolicy, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +154,7 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 	}
 	live := 0
 	for _, id := range customers {
-		if _, err := e.Services.Store.GetCustomer(ctx, id); err == nil {
+		if _, err := e.Services.Table.Customers().GetCustomer(ctx, id); err == nil {
 			live++
 		}
 	}
@@ -166,10 +163,10 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 	}
 
 	// Rebuild with write replaces the aggregates with equal ones.
-	if _, err := e.Services.Store.Rebuild(ctx, e.Services.Policy, true, nil); err != nil {
+	if _, err := e.Services.Table.Aggregates().Rebuild(ctx, e.Services.ReportPolicy, true, nil); err != nil {
 		t.Fatal(err)
 	}
-	again, err := e.Services.Store.Rebuild(ctx, e.Services.Policy, false, nil)
+	again, err := e.Services.Table.Aggregates().Rebuild(ctx, e.Services.ReportPolicy, false, nil)
 	if err != nil || len(again.Differences()) > 0 {
 		t.Errorf("after a written rebuild: %v %v", err, again.Differences())
 	}
@@ -201,7 +198,7 @@ func TestReportRoutes(t *testing.T) {
 	}
 	var poller *streams.Poller
 	recs := streamRecords(t, e, &poller)
-	if _, err := app.StreamHandler(e.Services)(ctx, events.DynamoDBEvent{Records: recs}); err != nil {
+	if _, err := app.StreamHandler(e.Services, nil)(ctx, events.DynamoDBEvent{Records: recs}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -19,7 +19,7 @@ import (
 // runs the job as of the event's time. A retried delivery of one scheduled
 // event therefore runs as of the same instant, and the job's deterministic
 // ids make it create and send nothing twice.
-func ReminderHandler(d *api.Deps, h *api.Handler) func(ctx context.Context, raw json.RawMessage) (any, error) {
+func ReminderHandler(d api.Services, h *api.Handler) func(ctx context.Context, raw json.RawMessage) (any, error) {
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
 			RouteKey   string    `json:"routeKey"`
@@ -45,7 +45,7 @@ func ReminderHandler(d *api.Deps, h *api.Handler) func(ctx context.Context, raw 
 
 // RunReminders runs the reminder job as of asOf and logs what it did, in
 // counts only.
-func RunReminders(ctx context.Context, d *api.Deps, asOf time.Time) (crm.RunReport, error) {
+func RunReminders(ctx context.Context, d api.Services, asOf time.Time) (crm.RunReport, error) {
 	start := time.Now()
 	rep, err := d.Reminders.Run(ctx, asOf)
 	attrs := []slog.Attr{

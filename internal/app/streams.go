@@ -9,42 +9,39 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/clientele-crm/clientele/internal/api"
+	"github.com/clientele-crm/clientele/internal/consumer"
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/dynamo"
-	"github.com/clientele-crm/clientele/internal/streams"
 )
 
-// StreamHandler is the reports function's DynamoDB Streams handler, run by
-// Lambda's event source mapping on AWS and by the local stream poller in
-// `make run`. Records are applied in order; the first that fails is
-// reported with everything after it (ReportBatchItemFailures), so Lambda
-// retries from there. Each record is applied once however often it comes.
-func StreamHandler(svc *Services) func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+// StreamHandler is the table stream's consumer, run by Lambda's event
+// source mapping on AWS (in the reports function, the stream's one reader)
+// and by the local stream poller in `make run`. It fans each record out to
+// the derived views, today the report aggregates; each is idempotent, and a
+// record one of them cannot apply is reported with everything after it.
+func StreamHandler(svc *Services, log *slog.Logger) func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	emf := &kpiEmitter{svc: svc, every: time.Minute}
-	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-		var resp events.DynamoDBEventResponse
-		applied := 0
-		for _, rec := range ev.Records {
-			if pk, ok := rec.Change.Keys["PK"]; ok && pk.DataType() == events.DataTypeString && dynamo.IsAggregateKey(pk.String()) {
-				continue
-			}
-			err := svc.Store.ApplyChange(ctx, svc.Policy, rec.EventID,
-				streams.ToAttributeValues(rec.Change.OldImage), streams.ToAttributeValues(rec.Change.NewImage))
-			if err != nil {
-				svc.Deps.Logger.LogAttrs(ctx, slog.LevelError, "stream record not applied",
-					slog.String("eventId", rec.EventID), slog.String("error", err.Error()))
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
-				break
-			}
-			applied++
-		}
-		if applied > 0 {
-			emf.maybeEmit(ctx)
-		}
-		return resp, nil
+	c := consumer.New(log, emf.maybeEmit, aggregateView{agg: svc.Table.Aggregates(), policy: svc.ReportPolicy})
+	return c.Handle
+}
+
+// aggregateView keeps the report aggregates from the stream.
+type aggregateView struct {
+	agg    *dynamo.Aggregates
+	policy crm.Policy
+}
+
+func (aggregateView) Name() string { return "aggregates" }
+
+// Apply counts one change, skipping the aggregates' own items.
+func (v aggregateView) Apply(ctx context.Context, r consumer.Record) error {
+	if pk, ok := r.Keys["PK"].(*types.AttributeValueMemberS); ok && dynamo.IsAggregateKey(pk.Value) {
+		return nil
 	}
+	return v.agg.ApplyChange(ctx, v.policy, r.EventID, r.Old, r.New)
 }
 
 // kpiEmitter writes the data-quality KPIs as CloudWatch Embedded Metric
@@ -65,7 +62,10 @@ func (k *kpiEmitter) maybeEmit(ctx context.Context) {
 	}
 	k.last = time.Now()
 	k.mu.Unlock()
-	rep, err := k.svc.Deps.Reports.DataQuality(ctx, crm.Actor{ID: "system:reports", Roles: []crm.Role{crm.RoleAuditor}})
+	if k.svc.API.Reports == nil {
+		return
+	}
+	rep, err := k.svc.API.Reports.DataQuality(ctx, crm.Actor{ID: "system:reports", Roles: []crm.Role{crm.RoleAuditor}})
 	if err != nil {
 		return
 	}
@@ -104,7 +104,7 @@ const MetricNamespace = "Clientele"
 // ReportsHandler serves the reports function's two kinds of event: API
 // Gateway requests for the report routes and DynamoDB stream batches.
 func ReportsHandler(svc *Services, h *api.Handler) func(ctx context.Context, raw json.RawMessage) (any, error) {
-	stream := StreamHandler(svc)
+	stream := StreamHandler(svc, svc.API.Logger)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
 			RouteKey string `json:"routeKey"`

@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"errors"
 	"net/mail"
 	"regexp"
 	"slices"
@@ -42,6 +43,27 @@ type Policy struct {
 	// segment.
 	SegmentReviewPeriods map[string]time.Duration
 }
+
+// CanonicalE164 accepts a phone number only in the canonical E.164 form that
+// a full parser writes ("+" and 7 to 15 digits, no leading zero) and
+// returns it unchanged. It checks a stored number's form without carrying
+// the numbering plan's metadata, so a process that only re-reads stored
+// numbers (reports, reminders) need not link a phone-number library. It
+// refuses what people type ("0755 1234", "+86 138…"): parsing input is
+// for a full parser.
+func CanonicalE164(raw, _ string) (string, error) {
+	if len(raw) < 8 || len(raw) > 16 || raw[0] != '+' || raw[1] == '0' {
+		return "", errNotCanonical
+	}
+	for _, r := range raw[1:] {
+		if r < '0' || r > '9' {
+			return "", errNotCanonical
+		}
+	}
+	return raw, nil
+}
+
+var errNotCanonical = errors.New("not a canonical E.164 number")
 
 // DefaultPolicy returns the policy used when configuration says nothing.
 func DefaultPolicy(parsePhone func(raw, region string) (string, error)) Policy {

@@ -53,7 +53,7 @@ func aggShard(entityID string) int {
 
 // rootCauseKey is a keyed hash of a normalized root cause: the counter's
 // name, which says nothing of the sealed text.
-func (s *Store) rootCauseKey(text string) string {
+func (s *Table) rootCauseKey(text string) string {
 	n := crm.NormalizeRootCause(text)
 	if n == "" {
 		return ""
@@ -78,7 +78,7 @@ type contribution struct {
 
 // contributionOf returns what one stored item counts for; items that count
 // for nothing return empty counts. It reads only.
-func (s *Store) contributionOf(ctx context.Context, p crm.Policy, item map[string]types.AttributeValue) (contribution, error) {
+func (s *Table) contributionOf(ctx context.Context, p crm.Policy, item map[string]types.AttributeValue) (contribution, error) {
 	t, _ := item["type"].(*types.AttributeValueMemberS)
 	if t == nil || len(item) == 0 {
 		return contribution{counts: crm.Contribution{}}, nil
@@ -106,7 +106,7 @@ func (s *Store) contributionOf(ctx context.Context, p crm.Policy, item map[strin
 }
 
 // putLabel records, sealed and once, the text of a root-cause counter.
-func (s *Store) putLabel(ctx context.Context, key, text string) error {
+func (s *Table) putLabel(ctx context.Context, key, text string) error {
 	item := itemKey("AGGLABEL#"+key, "LABEL")
 	item["type"] = &types.AttributeValueMemberS{Value: "label"}
 	if err := s.seal(ctx, "label", item, &labelSecrets{Text: crm.NormalizeRootCause(text)}); err != nil {
@@ -123,7 +123,7 @@ func (s *Store) putLabel(ctx context.Context, key, text string) error {
 // contribution of its new image less that of its old one. It is applied
 // once per eventID, however often it is delivered, and in any order with
 // other changes, since the aggregates are sums.
-func (s *Store) ApplyChange(ctx context.Context, p crm.Policy, eventID string, oldImage, newImage map[string]types.AttributeValue) error {
+func (s *Aggregates) ApplyChange(ctx context.Context, p crm.Policy, eventID string, oldImage, newImage map[string]types.AttributeValue) error {
 	before, err := s.contributionOf(ctx, p, oldImage)
 	if err != nil {
 		return err
@@ -185,7 +185,7 @@ func addCounts(table string, key map[string]types.AttributeValue, counts crm.Cou
 
 // CountWrite implements crm.AggregateStore: one ADD on a random shard of
 // the write counters.
-func (s *Store) CountWrite(ctx context.Context, at time.Time, accepted bool) error {
+func (s *Aggregates) CountWrite(ctx context.Context, at time.Time, accepted bool) error {
 	attr := "rejected#" + at.UTC().Format("20060102")
 	if accepted {
 		attr = "accepted#" + at.UTC().Format("20060102")
@@ -198,7 +198,7 @@ func (s *Store) CountWrite(ctx context.Context, at time.Time, accepted bool) err
 
 // Aggregates implements crm.AggregateStore: one Query per aggregate, its
 // shards summed; up to eight at once.
-func (s *Store) Aggregates(ctx context.Context, names []string) (map[string]crm.Counts, error) {
+func (s *Aggregates) Aggregates(ctx context.Context, names []string) (map[string]crm.Counts, error) {
 	out := make(map[string]crm.Counts, len(names))
 	var mu sync.Mutex
 	var firstErr error
@@ -222,7 +222,7 @@ func (s *Store) Aggregates(ctx context.Context, names []string) (map[string]crm.
 	return out, firstErr
 }
 
-func (s *Store) aggregate(ctx context.Context, name string) (crm.Counts, error) {
+func (s *Table) aggregate(ctx context.Context, name string) (crm.Counts, error) {
 	counts := crm.Counts{}
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: &s.table, KeyConditionExpression: aws.String("PK = :pk"), ConsistentRead: aws.Bool(true),
@@ -250,7 +250,7 @@ func addItemCounts(counts crm.Counts, item map[string]types.AttributeValue) {
 }
 
 // RootCauseLabels implements crm.AggregateStore.
-func (s *Store) RootCauseLabels(ctx context.Context, keys []string) (map[string]string, error) {
+func (s *Aggregates) RootCauseLabels(ctx context.Context, keys []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, k := range keys {
 		res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey("AGGLABEL#"+k, "LABEL")})
@@ -294,7 +294,7 @@ func (r RebuildResult) Differences() []string {
 // Scan sums the contribution of every item. With write, the stored
 // aggregates are then replaced by the computed ones (write counters, which
 // count events rather than state, are kept). Progress goes to progress.
-func (s *Store) Rebuild(ctx context.Context, p crm.Policy, write bool, progress io.Writer) (RebuildResult, error) {
+func (s *Aggregates) Rebuild(ctx context.Context, p crm.Policy, write bool, progress io.Writer) (RebuildResult, error) {
 	const segments = 4
 	res := RebuildResult{Computed: crm.Contribution{}, Stored: crm.Contribution{}}
 	var mu sync.Mutex

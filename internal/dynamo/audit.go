@@ -35,7 +35,7 @@ const (
 	auditEntryPrefix   = "E#"
 )
 
-func (s *Store) shardOf(entityID string) int {
+func (s *Table) shardOf(entityID string) int {
 	h := fnv.New32a()
 	h.Write([]byte(entityID))
 	return int(h.Sum32() % uint32(s.auditShards))
@@ -71,7 +71,7 @@ func hashEntry(e crm.AuditEntry) string {
 }
 
 // chainHead returns the last sequence number and hash of a shard's chain.
-func (s *Store) chainHead(ctx context.Context, shard int) (int64, string, error) {
+func (s *Table) chainHead(ctx context.Context, shard int) (int64, string, error) {
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName: &s.auditTable, KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :s)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -96,7 +96,7 @@ func (s *Store) chainHead(ctx context.Context, shard int) (int64, string, error)
 }
 
 // auditOps returns the two puts that append a's entry to its chain.
-func (s *Store) auditOps(ctx context.Context, a crm.Audit) ([]types.TransactWriteItem, error) {
+func (s *Table) auditOps(ctx context.Context, a crm.Audit) ([]types.TransactWriteItem, error) {
 	shard := s.shardOf(a.EntityID)
 	seq, prev, err := s.chainHead(ctx, shard)
 	if err != nil {
@@ -139,7 +139,7 @@ func (s *Store) auditOps(ctx context.Context, a crm.Audit) ([]types.TransactWrit
 // transaction: neither exists without the other. When another writer took
 // the chain's next link first, it reads the new head and tries again. Any
 // other cancellation is returned for the caller to explain.
-func (s *Store) writeAudited(ctx context.Context, a crm.Audit, ops []types.TransactWriteItem) error {
+func (s *Table) writeAudited(ctx context.Context, a crm.Audit, ops []types.TransactWriteItem) error {
 	if s.unaudited {
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
 		return err
@@ -183,13 +183,13 @@ func lostChainRace(tce *types.TransactionCanceledException, n int) bool {
 }
 
 // AppendAudit implements crm.AuditLog.
-func (s *Store) AppendAudit(ctx context.Context, a crm.Audit) error {
+func (s *AuditLog) AppendAudit(ctx context.Context, a crm.Audit) error {
 	return wrap(s.writeAudited(ctx, a, nil), "append audit entry")
 }
 
 // ListAudit implements crm.AuditLog: by entity or by actor through their
 // index, otherwise day by day from To back to From.
-func (s *Store) ListAudit(ctx context.Context, f crm.AuditFilter, p crm.Page) ([]crm.AuditEntry, string, error) {
+func (s *AuditLog) ListAudit(ctx context.Context, f crm.AuditFilter, p crm.Page) ([]crm.AuditEntry, string, error) {
 	// The cursor is bound to the filter as the client gave it, not to the
 	// defaults, which move with the clock.
 	fp := fmt.Sprintf("audit|%s|%s|%s|%s", f.EntityID, f.Actor, f.From.Format(time.RFC3339Nano), f.To.Format(time.RFC3339Nano))
@@ -232,12 +232,12 @@ func (s *Store) ListAudit(ctx context.Context, f crm.AuditFilter, p crm.Page) ([
 		return s.listAuditByDay(ctx, f, p, fp, decode)
 	}
 	src.skBelow = f.To.UTC().Format("2006-01-02T15:04:05.000000000Z") + "$"
-	return paginateTable(ctx, s, s.auditTable, src, p, fp, decode)
+	return paginateTable(ctx, s.Table, s.auditTable, src, p, fp, decode)
 }
 
 // listAuditByDay pages through the day partitions from To back to From. The
 // cursor names the day and the position within it.
-func (s *Store) listAuditByDay(ctx context.Context, f crm.AuditFilter, p crm.Page, fp string,
+func (s *Table) listAuditByDay(ctx context.Context, f crm.AuditFilter, p crm.Page, fp string,
 	decode func(context.Context, []map[string]types.AttributeValue) ([]*crm.AuditEntry, error)) ([]crm.AuditEntry, string, error) {
 	day := f.To.UTC().Truncate(24 * time.Hour)
 	cursor := p.Cursor
@@ -286,7 +286,7 @@ func (b ChainBreak) String() string {
 // VerifyAudit walks every chain and returns its first broken link, if any,
 // and the number of entries checked. progress, when not nil, is called after
 // each shard.
-func (s *Store) VerifyAudit(ctx context.Context, progress func(shard, entries int)) ([]ChainBreak, int, error) {
+func (s *AuditLog) VerifyAudit(ctx context.Context, progress func(shard, entries int)) ([]ChainBreak, int, error) {
 	var breaks []ChainBreak
 	total := 0
 	for shard := range s.auditShards {
@@ -305,7 +305,7 @@ func (s *Store) VerifyAudit(ctx context.Context, progress func(shard, entries in
 	return breaks, total, nil
 }
 
-func (s *Store) verifyShard(ctx context.Context, shard int) (int, *ChainBreak, error) {
+func (s *Table) verifyShard(ctx context.Context, shard int) (int, *ChainBreak, error) {
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: &s.auditTable, KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :e)"), ConsistentRead: aws.Bool(true),
 		ExpressionAttributeValues: map[string]types.AttributeValue{

@@ -18,10 +18,10 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // transaction — a read of the chain head plus two more puts — and without.
 func BenchmarkAuditedUpdate(b *testing.B) {
 	e := testenv.New(b)
-	store := e.Services.Store
+	table := e.Services.Table
 	ctx := context.Background()
 	actor := crm.Actor{ID: "root", Roles: []crm.Role{crm.RoleAdmin}}
-	c, err := e.Services.Deps.Customers.Create(ctx, actor, crm.CustomerInput{Name: "Li Wei", Phone: "+8613800138000"}, false)
+	c, err := e.Services.API.Customers.Create(ctx, actor, crm.CustomerInput{Name: "Li Wei", Phone: "+8613800138000"}, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -29,8 +29,8 @@ func BenchmarkAuditedUpdate(b *testing.B) {
 		name  string
 		write func(ctx context.Context, prev, next crm.Customer, a crm.Audit) error
 	}{
-		{"unaudited", store.WithoutAudit().UpdateCustomer},
-		{"audited", store.UpdateCustomer},
+		{"unaudited", table.WithoutAudit().Customers().UpdateCustomer},
+		{"audited", table.Customers().UpdateCustomer},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)

@@ -92,7 +92,7 @@ func fromOpt(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-func (s *Store) toComplaintItem(ctx context.Context, c crm.Complaint) (map[string]types.AttributeValue, error) {
+func (s *Table) toComplaintItem(ctx context.Context, c crm.Complaint) (map[string]types.AttributeValue, error) {
 	created := sortTime(c.CreatedAt) + "#" + c.ID
 	it := complaintItem{
 		PK: complaintPK(c.ID), SK: skComplaint, Type: entityComplaint,
@@ -134,7 +134,7 @@ func (s *Store) toComplaintItem(ctx context.Context, c crm.Complaint) (map[strin
 	return item, nil
 }
 
-func (s *Store) fromComplaintItem(ctx context.Context, item map[string]types.AttributeValue) (crm.Complaint, error) {
+func (s *Table) fromComplaintItem(ctx context.Context, item map[string]types.AttributeValue) (crm.Complaint, error) {
 	var it complaintItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return crm.Complaint{}, fmt.Errorf("unmarshal complaint: %w", err)
@@ -172,7 +172,7 @@ type timelineSecrets struct {
 	Note string `json:"note"`
 }
 
-func (s *Store) timelinePut(ctx context.Context, complaintID string, e crm.TimelineEntry) (types.TransactWriteItem, error) {
+func (s *Table) timelinePut(ctx context.Context, complaintID string, e crm.TimelineEntry) (types.TransactWriteItem, error) {
 	item, err := attributevalue.MarshalMap(timelineItem{
 		PK: complaintPK(complaintID), SK: fmt.Sprintf("TL#%06d", e.Seq), Type: entityTimeline, Seq: e.Seq, At: e.At,
 		ActorID: e.ActorID, Action: e.Action, From: e.From, To: e.To, Severity: e.Severity, AssigneeID: e.AssigneeID,
@@ -187,7 +187,7 @@ func (s *Store) timelinePut(ctx context.Context, complaintID string, e crm.Timel
 }
 
 // CreateComplaint implements crm.ComplaintStore.
-func (s *Store) CreateComplaint(ctx context.Context, c crm.Complaint, timeline []crm.TimelineEntry, notes []crm.Notification, a crm.Audit) error {
+func (s *Complaints) CreateComplaint(ctx context.Context, c crm.Complaint, timeline []crm.TimelineEntry, notes []crm.Notification, a crm.Audit) error {
 	item, err := s.toComplaintItem(ctx, c)
 	if err != nil {
 		return err
@@ -217,7 +217,7 @@ func (s *Store) CreateComplaint(ctx context.Context, c crm.Complaint, timeline [
 }
 
 // GetComplaint implements crm.ComplaintStore.
-func (s *Store) GetComplaint(ctx context.Context, id string) (crm.Complaint, error) {
+func (s *Complaints) GetComplaint(ctx context.Context, id string) (crm.Complaint, error) {
 	if !validID(id) {
 		return crm.Complaint{}, crm.Errorf(crm.ENOTFOUND, "complaint not found")
 	}
@@ -232,7 +232,7 @@ func (s *Store) GetComplaint(ctx context.Context, id string) (crm.Complaint, err
 }
 
 // ComplaintTimeline implements crm.ComplaintStore.
-func (s *Store) ComplaintTimeline(ctx context.Context, id string) ([]crm.TimelineEntry, error) {
+func (s *Complaints) ComplaintTimeline(ctx context.Context, id string) ([]crm.TimelineEntry, error) {
 	var out []crm.TimelineEntry
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: &s.table, KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :tl)"), ConsistentRead: aws.Bool(true),
@@ -264,7 +264,7 @@ func (s *Store) ComplaintTimeline(ctx context.Context, id string) ([]crm.Timelin
 // UpdateComplaint implements crm.ComplaintStore: the new state, its timeline
 // entry and its notifications commit together, conditioned on the version
 // the change was decided on, so of two concurrent transitions one wins.
-func (s *Store) UpdateComplaint(ctx context.Context, prev, next crm.Complaint, entry crm.TimelineEntry, notes []crm.Notification, a crm.Audit) error {
+func (s *Complaints) UpdateComplaint(ctx context.Context, prev, next crm.Complaint, entry crm.TimelineEntry, notes []crm.Notification, a crm.Audit) error {
 	item, err := s.toComplaintItem(ctx, next)
 	if err != nil {
 		return err
@@ -319,10 +319,10 @@ func complaintSource(f crm.ComplaintFilter) source {
 // ListComplaints implements crm.ComplaintStore. The breach list reads only
 // open complaints past their SLA, oldest first; resolved-late complaints
 // count in reports, not in this working list.
-func (s *Store) ListComplaints(ctx context.Context, f crm.ComplaintFilter, p crm.Page) ([]crm.Complaint, string, error) {
+func (s *Complaints) ListComplaints(ctx context.Context, f crm.ComplaintFilter, p crm.Page) ([]crm.Complaint, string, error) {
 	src := complaintSource(f)
 	fp := fmt.Sprintf("complaints|%s|%s|%s|%s|%t|%s", f.Status, f.AssigneeID, f.CustomerID, f.Severity, f.Breached, f.OwnerID)
-	return paginate(ctx, s, src, p, fp, func(ctx context.Context, items []map[string]types.AttributeValue) ([]*crm.Complaint, error) {
+	return paginate(ctx, s.Table, src, p, fp, func(ctx context.Context, items []map[string]types.AttributeValue) ([]*crm.Complaint, error) {
 		out := make([]*crm.Complaint, len(items))
 		for i, item := range items {
 			if s.expired(item) {
@@ -341,7 +341,7 @@ func (s *Store) ListComplaints(ctx context.Context, f crm.ComplaintFilter, p crm
 }
 
 // NextInRotation implements crm.ComplaintStore with an atomic counter.
-func (s *Store) NextInRotation(ctx context.Context, name string) (int64, error) {
+func (s *Complaints) NextInRotation(ctx context.Context, name string) (int64, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: itemKey("COUNTER#"+name, "COUNTER"),
 		UpdateExpression:          aws.String("ADD n :one SET #t = :type"),
@@ -361,7 +361,7 @@ func (s *Store) NextInRotation(ctx context.Context, name string) (int64, error) 
 
 // setTimelineExpiry gives every timeline entry of a complaint the TTL of
 // the complaint itself, or none.
-func (s *Store) setTimelineExpiry(ctx context.Context, id string, exp *int64) error {
+func (s *Table) setTimelineExpiry(ctx context.Context, id string, exp *int64) error {
 	entries, err := s.timelineKeys(ctx, id)
 	if err != nil {
 		return err
@@ -380,7 +380,7 @@ func (s *Store) setTimelineExpiry(ctx context.Context, id string, exp *int64) er
 }
 
 // timelineKeys returns the keys of a complaint's timeline entries.
-func (s *Store) timelineKeys(ctx context.Context, id string) ([]map[string]types.AttributeValue, error) {
+func (s *Table) timelineKeys(ctx context.Context, id string) ([]map[string]types.AttributeValue, error) {
 	var keys []map[string]types.AttributeValue
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: &s.table, KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :tl)"), ConsistentRead: aws.Bool(true),

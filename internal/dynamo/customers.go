@@ -67,7 +67,7 @@ type customerSecrets struct {
 	Billing    *crm.Billing `json:"billing"`
 }
 
-func (s *Store) toCustomerItem(ctx context.Context, c crm.Customer, claims []string) (map[string]types.AttributeValue, error) {
+func (s *Table) toCustomerItem(ctx context.Context, c crm.Customer, claims []string) (map[string]types.AttributeValue, error) {
 	created := sortTime(c.CreatedAt) + "#" + c.ID
 	it := customerItem{
 		PK: customerPK(c.ID), SK: skProfile, Type: entityCustomer,
@@ -98,7 +98,7 @@ func (s *Store) toCustomerItem(ctx context.Context, c crm.Customer, claims []str
 	return item, nil
 }
 
-func (s *Store) fromCustomerItem(ctx context.Context, item map[string]types.AttributeValue) (crm.Customer, []string, error) {
+func (s *Table) fromCustomerItem(ctx context.Context, item map[string]types.AttributeValue) (crm.Customer, []string, error) {
 	var it customerItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return crm.Customer{}, nil, fmt.Errorf("unmarshal customer: %w", err)
@@ -134,13 +134,13 @@ var lookupFields = []lookupField{
 // Lookup items live under one partition per blind index value: the claim
 // (SK "CLAIM") makes the value unique, and one member item per customer
 // (SK "CUST#id") makes exact lookups a Query.
-func (s *Store) lookupPK(field, value string) string {
+func (s *Table) lookupPK(field, value string) string {
 	return "IDX#" + field + "#" + s.index.Index(field, value)
 }
 
 const skClaim = "CLAIM"
 
-func (s *Store) claimPut(field, value, customerID string) types.TransactWriteItem {
+func (s *Table) claimPut(field, value, customerID string) types.TransactWriteItem {
 	item := itemKey(s.lookupPK(field, value), skClaim)
 	item["customerId"] = &types.AttributeValueMemberS{Value: customerID}
 	item["field"] = &types.AttributeValueMemberS{Value: field}
@@ -148,7 +148,7 @@ func (s *Store) claimPut(field, value, customerID string) types.TransactWriteIte
 	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}}
 }
 
-func (s *Store) claimDelete(field, value, customerID string) types.TransactWriteItem {
+func (s *Table) claimDelete(field, value, customerID string) types.TransactWriteItem {
 	return types.TransactWriteItem{Delete: &types.Delete{
 		TableName: &s.table, Key: itemKey(s.lookupPK(field, value), skClaim),
 		ConditionExpression:       aws.String("customerId = :id"),
@@ -156,18 +156,18 @@ func (s *Store) claimDelete(field, value, customerID string) types.TransactWrite
 	}}
 }
 
-func (s *Store) memberPut(field, value, customerID string) types.TransactWriteItem {
+func (s *Table) memberPut(field, value, customerID string) types.TransactWriteItem {
 	item := itemKey(s.lookupPK(field, value), customerPK(customerID))
 	item["customerId"] = &types.AttributeValueMemberS{Value: customerID}
 	item["type"] = &types.AttributeValueMemberS{Value: "lookup"}
 	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}
 }
 
-func (s *Store) memberDelete(field, value, customerID string) types.TransactWriteItem {
+func (s *Table) memberDelete(field, value, customerID string) types.TransactWriteItem {
 	return types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: itemKey(s.lookupPK(field, value), customerPK(customerID))}}
 }
 
-func (s *Store) tagPut(c crm.Customer, tag string) types.TransactWriteItem {
+func (s *Table) tagPut(c crm.Customer, tag string) types.TransactWriteItem {
 	item := itemKey(customerPK(c.ID), "TAG#"+tag)
 	item["customerId"] = &types.AttributeValueMemberS{Value: c.ID}
 	item["type"] = &types.AttributeValueMemberS{Value: "tag"}
@@ -176,12 +176,12 @@ func (s *Store) tagPut(c crm.Customer, tag string) types.TransactWriteItem {
 	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}
 }
 
-func (s *Store) tagDelete(id, tag string) types.TransactWriteItem {
+func (s *Table) tagDelete(id, tag string) types.TransactWriteItem {
 	return types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: itemKey(customerPK(id), "TAG#"+tag)}}
 }
 
 // CreateCustomer implements crm.CustomerStore.
-func (s *Store) CreateCustomer(ctx context.Context, c crm.Customer, allowDuplicate bool, a crm.Audit) error {
+func (s *Customers) CreateCustomer(ctx context.Context, c crm.Customer, allowDuplicate bool, a crm.Audit) error {
 	var ops []types.TransactWriteItem
 	var claimed []string
 	var claimOps []int
@@ -217,7 +217,7 @@ func (s *Store) CreateCustomer(ctx context.Context, c crm.Customer, allowDuplica
 }
 
 // UpdateCustomer implements crm.CustomerStore.
-func (s *Store) UpdateCustomer(ctx context.Context, prev, next crm.Customer, a crm.Audit) error {
+func (s *Customers) UpdateCustomer(ctx context.Context, prev, next crm.Customer, a crm.Audit) error {
 	ops, err := s.updateOps(ctx, prev, next)
 	if err != nil {
 		return err
@@ -227,7 +227,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, prev, next crm.Customer, a c
 
 // updateOps returns the writes that replace prev with next: the profile,
 // conditioned on prev's version, and the claims, lookups and tags that move.
-func (s *Store) updateOps(ctx context.Context, prev, next crm.Customer) ([]types.TransactWriteItem, error) {
+func (s *Table) updateOps(ctx context.Context, prev, next crm.Customer) ([]types.TransactWriteItem, error) {
 	_, held, err := s.getCustomer(ctx, prev.ID)
 	if err != nil {
 		return nil, err
@@ -279,7 +279,7 @@ func (s *Store) updateOps(ctx context.Context, prev, next crm.Customer) ([]types
 // transact runs a customer write with its audit entry and explains a
 // cancellation: a taken claim is a duplicate, a failed version check a lost
 // race.
-func (s *Store) transact(ctx context.Context, ops []types.TransactWriteItem, c crm.Customer, a crm.Audit, op string) error {
+func (s *Table) transact(ctx context.Context, ops []types.TransactWriteItem, c crm.Customer, a crm.Audit, op string) error {
 	err := s.writeAudited(ctx, a, ops)
 	if err == nil {
 		return nil
@@ -325,7 +325,7 @@ func isConflictOnly(tce *types.TransactionCanceledException) bool {
 	return true
 }
 
-func (s *Store) claimHolder(ctx context.Context, field, value string) (string, error) {
+func (s *Table) claimHolder(ctx context.Context, field, value string) (string, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(s.lookupPK(field, value), skClaim), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return "", wrap(err, "get claim")
@@ -338,12 +338,12 @@ func (s *Store) claimHolder(ctx context.Context, field, value string) (string, e
 }
 
 // GetCustomer implements crm.CustomerStore.
-func (s *Store) GetCustomer(ctx context.Context, id string) (crm.Customer, error) {
+func (s *Customers) GetCustomer(ctx context.Context, id string) (crm.Customer, error) {
 	c, _, err := s.getCustomer(ctx, id)
 	return c, err
 }
 
-func (s *Store) getCustomer(ctx context.Context, id string) (crm.Customer, []string, error) {
+func (s *Table) getCustomer(ctx context.Context, id string) (crm.Customer, []string, error) {
 	if !validID(id) {
 		return crm.Customer{}, nil, crm.Errorf(crm.ENOTFOUND, "customer not found")
 	}
@@ -363,7 +363,7 @@ func (s *Store) getCustomer(ctx context.Context, id string) (crm.Customer, []str
 // expired reports whether an item's retention has run out. DynamoDB's TTL
 // deletes such items only eventually (DynamoDB Local never does), so every
 // read treats them as gone already.
-func (s *Store) expired(item map[string]types.AttributeValue) bool {
+func (s *Table) expired(item map[string]types.AttributeValue) bool {
 	v, ok := item[attrTTL].(*types.AttributeValueMemberN)
 	if !ok {
 		return false

@@ -34,7 +34,7 @@ type tombstoneItem struct {
 // elsewhere is destroyed: interactions, the text of complaints and their
 // timelines, saved idempotent responses and open portal links. A retry
 // after a failure half way finds the tombstone and finishes the rest.
-func (s *Store) EraseCustomer(ctx context.Context, id string, a crm.Audit) error {
+func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) error {
 	c, held, err := s.getCustomer(ctx, id)
 	switch {
 	case crm.ErrorCode(err) == crm.EGONE:
@@ -74,7 +74,7 @@ func (s *Store) EraseCustomer(ctx context.Context, id string, a crm.Audit) error
 }
 
 // scrub destroys an erased customer's personal content outside the profile.
-func (s *Store) scrub(ctx context.Context, id string) error {
+func (s *Table) scrub(ctx context.Context, id string) error {
 	interactions, err := s.keysOf(ctx, &dynamodb.QueryInput{TableName: &s.table,
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: customerPK(id)},
@@ -132,7 +132,7 @@ func (s *Store) scrub(ctx context.Context, id string) error {
 }
 
 // keysOf returns the table keys of every item a Query finds.
-func (s *Store) keysOf(ctx context.Context, in *dynamodb.QueryInput) ([]map[string]types.AttributeValue, error) {
+func (s *Table) keysOf(ctx context.Context, in *dynamodb.QueryInput) ([]map[string]types.AttributeValue, error) {
 	var keys []map[string]types.AttributeValue
 	p := dynamodb.NewQueryPaginator(s.db, in)
 	for p.HasMorePages() {

@@ -11,7 +11,7 @@ import (
 
 // WithoutAudit returns a copy of s whose writes skip the audit entry, so a
 // benchmark can price the audit alone.
-func (s *Store) WithoutAudit() *Store {
+func (s *Table) WithoutAudit() *Table {
 	c := *s
 	c.unaudited = true
 	return &c
@@ -20,7 +20,7 @@ func (s *Store) WithoutAudit() *Store {
 // SeedCustomers writes customers straight to the table with BatchWriteItem,
 // as a bulk load would: no claims, lookups or audit entries. Benchmarks use
 // it to build large tables quickly.
-func (s *Store) SeedCustomers(ctx context.Context, cs []crm.Customer) error {
+func (s *Table) SeedCustomers(ctx context.Context, cs []crm.Customer) error {
 	var reqs []types.WriteRequest
 	for _, c := range cs {
 		item, err := s.toCustomerItem(ctx, c, nil)

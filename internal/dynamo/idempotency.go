@@ -53,7 +53,7 @@ func idemKey(key string) map[string]types.AttributeValue {
 // BeginIdempotent implements crm.IdempotencyStore. An expired record counts
 // as absent even before TTL removes it, and an in-progress record whose
 // request died is taken over once its in-progress window passes.
-func (s *Store) BeginIdempotent(ctx context.Context, key, hash string, now time.Time) (*crm.SavedResponse, error) {
+func (s *Idempotency) BeginIdempotent(ctx context.Context, key, hash string, now time.Time) (*crm.SavedResponse, error) {
 	item, err := attributevalue.MarshalMap(idemItem{
 		Type: "idempotency", Status: idemInProgress, Hash: hash,
 		ExpiresAt: now.Add(idemTTL).Unix(), InProgressUntil: now.Add(idemInProgressT).Unix(),
@@ -102,7 +102,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, key, hash string, now time.
 }
 
 // CompleteIdempotent implements crm.IdempotencyStore.
-func (s *Store) CompleteIdempotent(ctx context.Context, key string, resp crm.SavedResponse, now time.Time) error {
+func (s *Idempotency) CompleteIdempotent(ctx context.Context, key string, resp crm.SavedResponse, now time.Time) error {
 	var hash string
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: idemKey(key), ConsistentRead: aws.Bool(true)})
 	if err != nil {
@@ -130,7 +130,7 @@ func (s *Store) CompleteIdempotent(ctx context.Context, key string, resp crm.Sav
 }
 
 // ReleaseIdempotent implements crm.IdempotencyStore.
-func (s *Store) ReleaseIdempotent(ctx context.Context, key string) error {
+func (s *Idempotency) ReleaseIdempotent(ctx context.Context, key string) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: idemKey(key)})
 	return wrap(err, "delete idempotency record")
 }

@@ -35,7 +35,7 @@ type interactionSecrets struct {
 }
 
 // AddInteraction implements crm.CustomerStore.
-func (s *Store) AddInteraction(ctx context.Context, in crm.Interaction, a crm.Audit) error {
+func (s *Customers) AddInteraction(ctx context.Context, in crm.Interaction, a crm.Audit) error {
 	it := interactionItem{
 		PK: customerPK(in.CustomerID), SK: "INT#" + sortTime(in.At) + "#" + in.ID, Type: entityInteraction,
 		ID: in.ID, CustomerID: in.CustomerID, Kind: in.Kind, At: in.At, FollowUpAt: in.FollowUpAt,
@@ -69,9 +69,9 @@ func (s *Store) AddInteraction(ctx context.Context, in crm.Interaction, a crm.Au
 }
 
 // ListInteractions implements crm.CustomerStore.
-func (s *Store) ListInteractions(ctx context.Context, customerID string, p crm.Page) ([]crm.Interaction, string, error) {
+func (s *Customers) ListInteractions(ctx context.Context, customerID string, p crm.Page) ([]crm.Interaction, string, error) {
 	src := tableSource(customerPK(customerID), "INT#")
-	return paginate(ctx, s, src, p, "interactions|"+customerID,
+	return paginate(ctx, s.Table, src, p, "interactions|"+customerID,
 		func(ctx context.Context, items []map[string]types.AttributeValue) ([]*crm.Interaction, error) {
 			out := make([]*crm.Interaction, len(items))
 			for i, item := range items {

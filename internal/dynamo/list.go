@@ -3,11 +3,7 @@ package dynamo
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 
@@ -53,7 +49,7 @@ func indexSource(index, pkAttr, skAttr, pk string) source {
 }
 
 // customerSource picks the most selective index for a filter.
-func (s *Store) customerSource(f crm.CustomerFilter) source {
+func (s *Table) customerSource(f crm.CustomerFilter) source {
 	var src source
 	switch {
 	case f.Phone != "":
@@ -81,9 +77,9 @@ func (s *Store) customerSource(f crm.CustomerFilter) source {
 
 // ListCustomers implements crm.CustomerStore: a Query on the most selective
 // index for the filter, the rest of the filter applied to what it returns.
-func (s *Store) ListCustomers(ctx context.Context, f crm.CustomerFilter, p crm.Page) ([]crm.Customer, string, error) {
+func (s *Customers) ListCustomers(ctx context.Context, f crm.CustomerFilter, p crm.Page) ([]crm.Customer, string, error) {
 	src := s.customerSource(f)
-	return paginate(ctx, s, src, p, fmt.Sprintf("customers|%s|%s|%s|%s|%s|%t", f.OwnerID, f.Segment, f.Tag, f.Phone, f.Email, f.Stale),
+	return paginate(ctx, s.Table, src, p, fmt.Sprintf("customers|%s|%s|%s|%s|%s|%t", f.OwnerID, f.Segment, f.Tag, f.Phone, f.Email, f.Stale),
 		func(ctx context.Context, items []map[string]types.AttributeValue) ([]*crm.Customer, error) {
 			cs, err := s.resolveCustomers(ctx, items, src.pointer)
 			if err != nil {
@@ -101,7 +97,7 @@ func (s *Store) ListCustomers(ctx context.Context, f crm.CustomerFilter, p crm.P
 // resolveCustomers decodes profile items, or fetches the profiles that
 // pointer items name, keeping the items' order. A pointer to a customer that
 // is gone resolves to nil.
-func (s *Store) resolveCustomers(ctx context.Context, items []map[string]types.AttributeValue, pointer bool) ([]*crm.Customer, error) {
+func (s *Table) resolveCustomers(ctx context.Context, items []map[string]types.AttributeValue, pointer bool) ([]*crm.Customer, error) {
 	profiles := items
 	if pointer {
 		ids := make([]string, len(items))
@@ -133,7 +129,7 @@ func (s *Store) resolveCustomers(ctx context.Context, items []map[string]types.A
 	return out, nil
 }
 
-func (s *Store) batchGetProfiles(ctx context.Context, ids []string) (map[string]map[string]types.AttributeValue, error) {
+func (s *Table) batchGetProfiles(ctx context.Context, ids []string) (map[string]map[string]types.AttributeValue, error) {
 	found := map[string]map[string]types.AttributeValue{}
 	seen := map[string]bool{}
 	var keys []map[string]types.AttributeValue
@@ -167,13 +163,13 @@ func (s *Store) batchGetProfiles(ctx context.Context, ids []string) (map[string]
 // (nil for an item to skip) and stops at the page's limit. The cursor it
 // returns is the key of the last item returned, sealed with the filter's
 // fingerprint so it cannot be altered or replayed against another filter.
-func paginate[T any](ctx context.Context, s *Store, src source, p crm.Page, fingerprint string,
+func paginate[T any](ctx context.Context, s *Table, src source, p crm.Page, fingerprint string,
 	decode func(context.Context, []map[string]types.AttributeValue) ([]*T, error)) ([]T, string, error) {
 	return paginateTable(ctx, s, s.table, src, p, fingerprint, decode)
 }
 
 // paginateTable is paginate on the named table.
-func paginateTable[T any](ctx context.Context, s *Store, table string, src source, p crm.Page, fingerprint string,
+func paginateTable[T any](ctx context.Context, s *Table, table string, src source, p crm.Page, fingerprint string,
 	decode func(context.Context, []map[string]types.AttributeValue) ([]*T, error)) ([]T, string, error) {
 	start, err := s.openCursor(p.Cursor, fingerprint)
 	if err != nil {
@@ -245,14 +241,8 @@ type cursor struct {
 	Fingerprint []byte            `json:"f"`
 }
 
-func (s *Store) cursorAEAD() cipher.AEAD {
-	block, _ := aes.NewCipher(s.cursorKey)
-	aead, _ := cipher.NewGCM(block)
-	return aead
-}
-
 // sealCursor encrypts and authenticates a Query position.
-func (s *Store) sealCursor(key map[string]types.AttributeValue, fingerprint string) (string, error) {
+func (s *Table) sealCursor(key map[string]types.AttributeValue, fingerprint string) (string, error) {
 	c := cursor{Key: map[string]string{}}
 	for k, v := range key {
 		sv, ok := v.(*types.AttributeValueMemberS)
@@ -264,25 +254,17 @@ func (s *Store) sealCursor(key map[string]types.AttributeValue, fingerprint stri
 	fp := sha256.Sum256([]byte(fingerprint))
 	c.Fingerprint = fp[:8]
 	plain, _ := json.Marshal(c)
-	aead := s.cursorAEAD()
-	nonce := make([]byte, aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, nil)), nil
+	return s.cursors.Seal(plain), nil
 }
 
 // openCursor returns the Query position a cursor holds, nil for none.
-func (s *Store) openCursor(token, fingerprint string) (map[string]types.AttributeValue, error) {
+func (s *Table) openCursor(token, fingerprint string) (map[string]types.AttributeValue, error) {
 	if token == "" {
 		return nil, nil
 	}
 	bad := crm.Invalid{{Field: "cursor", Code: "invalid_cursor", Message: "is not a cursor this list issued"}}.Err()
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	aead := s.cursorAEAD()
-	if err != nil || len(raw) < aead.NonceSize() {
-		return nil, bad
-	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], nil)
-	if err != nil {
+	plain, ok := s.cursors.Open(token)
+	if !ok {
 		return nil, bad
 	}
 	var c cursor

@@ -81,7 +81,7 @@ func fromNotificationItem(item map[string]types.AttributeValue) (crm.Notificatio
 }
 
 // notificationPut records n pending, leased to the caller.
-func (s *Store) notificationPut(n crm.Notification) types.TransactWriteItem {
+func (s *Table) notificationPut(n crm.Notification) types.TransactWriteItem {
 	it := toNotificationItem(n, notifyPending, 0, n.At)
 	it.LeaseUntil = sortTime(s.now().Add(notifyLease))
 	item, _ := attributevalue.MarshalMap(it)
@@ -89,7 +89,7 @@ func (s *Store) notificationPut(n crm.Notification) types.TransactWriteItem {
 }
 
 // MarkNotification implements crm.ComplaintStore and crm.ReminderStore.
-func (s *Store) MarkNotification(ctx context.Context, n crm.Notification, delivered bool, attempts int, at time.Time) error {
+func (s *Notifications) MarkNotification(ctx context.Context, n crm.Notification, delivered bool, attempts int, at time.Time) error {
 	status := notifyFailed
 	switch {
 	case delivered:
@@ -106,10 +106,10 @@ func (s *Store) MarkNotification(ctx context.Context, n crm.Notification, delive
 }
 
 // UndeliveredNotifications implements crm.ReminderStore.
-func (s *Store) UndeliveredNotifications(ctx context.Context, each func([]crm.Notification) error) error {
+func (s *Notifications) UndeliveredNotifications(ctx context.Context, each func([]crm.Notification) error) error {
 	now := sortTime(s.now())
 	for _, status := range []string{notifyPending, notifyFailed} {
-		err := eachPage(ctx, s, &dynamodb.QueryInput{
+		err := eachPage(ctx, s.Table, &dynamodb.QueryInput{
 			TableName: &s.table, IndexName: aws.String(IndexByDue), KeyConditionExpression: aws.String("GSI4PK = :pk"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "NOTIFY#" + status}},
 			Limit:                     aws.Int32(100),
@@ -126,7 +126,7 @@ func (s *Store) UndeliveredNotifications(ctx context.Context, each func([]crm.No
 
 // ClaimNotification implements crm.ReminderStore: a conditional update
 // takes the lease and counts the attempt.
-func (s *Store) ClaimNotification(ctx context.Context, n crm.Notification) (int, bool, error) {
+func (s *Notifications) ClaimNotification(ctx context.Context, n crm.Notification) (int, bool, error) {
 	now := s.now().UTC()
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: notificationKey(n.ID),

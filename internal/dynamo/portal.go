@@ -2,13 +2,8 @@ package dynamo
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,7 +32,7 @@ type portalItem struct {
 func portalKey(id string) map[string]types.AttributeValue { return itemKey("PORTAL#"+id, "PORTAL") }
 
 // CreatePortalLink implements crm.PortalStore.
-func (s *Store) CreatePortalLink(ctx context.Context, l crm.PortalLink, a crm.Audit) error {
+func (s *PortalLinks) CreatePortalLink(ctx context.Context, l crm.PortalLink, a crm.Audit) error {
 	put, err := s.portalPut(l)
 	if err != nil {
 		return err
@@ -55,7 +50,7 @@ func (s *Store) CreatePortalLink(ctx context.Context, l crm.PortalLink, a crm.Au
 }
 
 // portalPut creates a link's record, once.
-func (s *Store) portalPut(l crm.PortalLink) (types.TransactWriteItem, error) {
+func (s *Table) portalPut(l crm.PortalLink) (types.TransactWriteItem, error) {
 	item, err := attributevalue.MarshalMap(portalItem{PK: "PORTAL#" + l.ID, SK: "PORTAL", Type: "portal_link",
 		GSI5PK: "PORTALSUBJ#" + l.CustomerID, GSI5SK: sortTime(l.ExpiresAt), ID: l.ID, CustomerID: l.CustomerID,
 		ValidUntil: l.ExpiresAt, ExpiresAt: l.ExpiresAt.Add(24 * time.Hour).Unix()})
@@ -66,7 +61,7 @@ func (s *Store) portalPut(l crm.PortalLink) (types.TransactWriteItem, error) {
 }
 
 // PortalLink implements crm.PortalStore.
-func (s *Store) PortalLink(ctx context.Context, id string, now time.Time) (crm.PortalLink, error) {
+func (s *PortalLinks) PortalLink(ctx context.Context, id string, now time.Time) (crm.PortalLink, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: portalKey(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return crm.PortalLink{}, wrap(err, "get portal link")
@@ -81,7 +76,7 @@ func (s *Store) PortalLink(ctx context.Context, id string, now time.Time) (crm.P
 // UpdateCustomerByLink implements crm.PortalStore: the customer's change
 // and the use of the link commit together, so a link changes at most one
 // thing, once.
-func (s *Store) UpdateCustomerByLink(ctx context.Context, linkID string, prev, next crm.Customer, now time.Time, a crm.Audit) error {
+func (s *PortalLinks) UpdateCustomerByLink(ctx context.Context, linkID string, prev, next crm.Customer, now time.Time, a crm.Audit) error {
 	ops, err := s.updateOps(ctx, prev, next)
 	if err != nil {
 		return err
@@ -104,7 +99,7 @@ func (s *Store) UpdateCustomerByLink(ctx context.Context, linkID string, prev, n
 
 // Allow implements crm.PortalStore with a fixed-window counter per key,
 // shared by every process.
-func (s *Store) Allow(ctx context.Context, key string, max int, window time.Duration, now time.Time) (bool, error) {
+func (s *PortalLinks) Allow(ctx context.Context, key string, max int, window time.Duration, now time.Time) (bool, error) {
 	start := now.Truncate(window)
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: itemKey("RATE#"+key, strconv.FormatInt(start.Unix(), 10)),
@@ -123,40 +118,4 @@ func (s *Store) Allow(ctx context.Context, key string, max int, window time.Dura
 	n, _ := out.Attributes["n"].(*types.AttributeValueMemberN)
 	count, _ := strconv.Atoi(n.Value)
 	return count <= max, nil
-}
-
-// portalToken is what a portal token carries, signed.
-type portalToken struct {
-	Link     string `json:"l"`
-	Customer string `json:"c"`
-	Expires  int64  `json:"e"`
-}
-
-// SignPortal implements crm.TokenSigner with HMAC-SHA256 under a key derived
-// from the keyring-protected index key.
-func (s *Store) SignPortal(linkID, customerID string, expires time.Time) string {
-	payload, _ := json.Marshal(portalToken{Link: linkID, Customer: customerID, Expires: expires.Unix()})
-	p := base64.RawURLEncoding.EncodeToString(payload)
-	return p + "." + base64.RawURLEncoding.EncodeToString(s.portalMAC(p))
-}
-
-// OpenPortal implements crm.TokenSigner.
-func (s *Store) OpenPortal(token string) (string, string, time.Time, bool) {
-	p, sig, ok := strings.Cut(token, ".")
-	mac, err := base64.RawURLEncoding.DecodeString(sig)
-	if !ok || err != nil || !hmac.Equal(mac, s.portalMAC(p)) {
-		return "", "", time.Time{}, false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(p)
-	var t portalToken
-	if err != nil || json.Unmarshal(raw, &t) != nil || t.Link == "" || t.Customer == "" {
-		return "", "", time.Time{}, false
-	}
-	return t.Link, t.Customer, time.Unix(t.Expires, 0).UTC(), true
-}
-
-func (s *Store) portalMAC(payload string) []byte {
-	m := hmac.New(sha256.New, s.portalKey)
-	m.Write([]byte(payload))
-	return m.Sum(nil)
 }

@@ -74,7 +74,7 @@ func BenchmarkReminderRun(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	run := &crm.Reminders{Store: store, Customers: store, Portal: e.Services.Deps.Portal, SLA: e.Config.SLA,
+	run := &crm.Reminders{Store: store.Reminders(), Customers: store.Customers(), Portal: e.Services.API.Portal, SLA: e.Config.SLA,
 		Breach: e.Config.Breach, Notifier: notify.NewRecorder(), Now: time.Now}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	seeded := 0
@@ -120,7 +120,7 @@ func median(v []float64) float64 {
 
 // seedCustomers bulk-loads customers from..to, none due: each was updated
 // recently and falls due for review months from now.
-func seedCustomers(b *testing.B, store *dynamo.Store, from, to int, now time.Time) {
+func seedCustomers(b *testing.B, store *dynamo.Table, from, to int, now time.Time) {
 	ctx := context.Background()
 	const workers, chunk = 4, 1000
 	var wg sync.WaitGroup
@@ -157,7 +157,7 @@ func seedCustomers(b *testing.B, store *dynamo.Store, from, to int, now time.Tim
 }
 
 // seedDue adds the 500 items due at asOf.
-func seedDue(b *testing.B, e *testenv.Env, store *dynamo.Store, tag string, asOf time.Time) {
+func seedDue(b *testing.B, e *testenv.Env, store *dynamo.Table, tag string, asOf time.Time) {
 	ctx := context.Background()
 	past := asOf.Add(-time.Minute)
 	var stale []crm.Customer
@@ -172,14 +172,14 @@ func seedDue(b *testing.B, e *testenv.Env, store *dynamo.Store, tag string, asOf
 	for i := range 100 {
 		id := fmt.Sprintf("i_due%s_%d", tag, i)
 		in := crm.Interaction{ID: id, CustomerID: stale[i].ID, Kind: crm.KindCall, At: past, Summary: "Call back", FollowUpAt: &past, ActorID: "rep1", CreatedAt: past}
-		if err := store.AddInteraction(ctx, in, crm.NewAudit(ctx, actor, "interaction.create", "customer", stale[i].ID)); err != nil {
+		if err := store.Customers().AddInteraction(ctx, in, crm.NewAudit(ctx, actor, "interaction.create", "customer", stale[i].ID)); err != nil {
 			b.Fatal(err)
 		}
 		c := crm.Complaint{ID: fmt.Sprintf("k_due%s_%d", tag, i), CustomerID: stale[i].ID, CustomerOwnerID: "rep1", Channel: "phone", Category: "delivery",
 			Severity: crm.SeverityMedium, Subject: "Late", Description: "Late parcel", Status: crm.StatusAcknowledged, AssigneeID: "agent1", FiledBy: "bench",
 			CreatedAt: past, UpdatedAt: past, AcknowledgedAt: past, AckDueAt: asOf.Add(time.Hour), SLAWarnAt: past, SLADueAt: asOf.Add(time.Hour), Version: 1, TimelineLen: 1}
 		tl := []crm.TimelineEntry{{Seq: 1, At: past, ActorID: "bench", Action: crm.ActionCreated, To: crm.StatusNew}}
-		if err := store.CreateComplaint(ctx, c, tl, nil, crm.NewAudit(ctx, actor, "complaint.create", "complaint", c.ID)); err != nil {
+		if err := store.Complaints().CreateComplaint(ctx, c, tl, nil, crm.NewAudit(ctx, actor, "complaint.create", "complaint", c.ID)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -42,9 +42,9 @@ func parseMarkRef(ref string) (key map[string]types.AttributeValue, mark string,
 
 // DueItems implements crm.ReminderStore: a Query per shard for the marks
 // due at or before asOf, oldest first.
-func (s *Store) DueItems(ctx context.Context, asOf time.Time, each func([]crm.Due) error) error {
+func (s *Reminders) DueItems(ctx context.Context, asOf time.Time, each func([]crm.Due) error) error {
 	for shard := range dueShards {
-		err := eachPage(ctx, s, &dynamodb.QueryInput{
+		err := eachPage(ctx, s.Table, &dynamodb.QueryInput{
 			TableName: &s.table, IndexName: aws.String(IndexByMark),
 			KeyConditionExpression: aws.String("GSI8PK = :pk AND GSI8SK < :below"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -62,7 +62,7 @@ func (s *Store) DueItems(ctx context.Context, asOf time.Time, each func([]crm.Du
 
 // dueFrom turns a marked item into a crm.Due. Only plain attributes are
 // read, except for complaints, which the run may escalate.
-func (s *Store) dueFrom(ctx context.Context, item map[string]types.AttributeValue) (crm.Due, bool, error) {
+func (s *Table) dueFrom(ctx context.Context, item map[string]types.AttributeValue) (crm.Due, bool, error) {
 	var head struct {
 		PK, SK, GSI8SK string
 		Type           string      `dynamodbav:"type"`
@@ -148,7 +148,7 @@ func reminderUnmarshal(item map[string]types.AttributeValue) (crm.Reminder, erro
 // RecordReminder implements crm.ReminderStore. The first item of the
 // transaction is the reminder, the second the mark's removal (or the
 // complaint's escalation), so a cancellation says which of them lost.
-func (s *Store) RecordReminder(ctx context.Context, rec crm.ReminderRecord) (bool, error) {
+func (s *Reminders) RecordReminder(ctx context.Context, rec crm.ReminderRecord) (bool, error) {
 	key, mark, ok := parseMarkRef(rec.Due.Mark)
 	if !ok {
 		return false, fmt.Errorf("due item without a mark")
@@ -214,7 +214,7 @@ func (s *Store) RecordReminder(ctx context.Context, rec crm.ReminderRecord) (boo
 
 // markOp removes a mark, or moves it to the next threshold, if it is still
 // the one read; for a complaint it also records which threshold was met.
-func (s *Store) markOp(key map[string]types.AttributeValue, mark string, rec crm.ReminderRecord) types.TransactWriteItem {
+func (s *Table) markOp(key map[string]types.AttributeValue, mark string, rec crm.ReminderRecord) types.TransactWriteItem {
 	values := map[string]types.AttributeValue{":mark": &types.AttributeValueMemberS{Value: mark}}
 	var set []string
 	if rec.Due.Kind == crm.DueSLA && rec.Reminder != nil {
@@ -240,7 +240,7 @@ func (s *Store) markOp(key map[string]types.AttributeValue, mark string, rec crm
 
 // update applies one conditional update, treating a failed condition as
 // nothing left to do.
-func (s *Store) update(ctx context.Context, u *types.Update) error {
+func (s *Table) update(ctx context.Context, u *types.Update) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
 		ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues})
 	if isConditionFailed(err) {
@@ -250,7 +250,7 @@ func (s *Store) update(ctx context.Context, u *types.Update) error {
 }
 
 // GetReminder implements crm.ReminderStore.
-func (s *Store) GetReminder(ctx context.Context, id string) (crm.Reminder, error) {
+func (s *Reminders) GetReminder(ctx context.Context, id string) (crm.Reminder, error) {
 	if !validID(id) {
 		return crm.Reminder{}, crm.Errorf(crm.ENOTFOUND, "reminder not found")
 	}
@@ -265,7 +265,7 @@ func (s *Store) GetReminder(ctx context.Context, id string) (crm.Reminder, error
 }
 
 // CompleteReminder implements crm.ReminderStore.
-func (s *Store) CompleteReminder(ctx context.Context, prev, next crm.Reminder, a crm.Audit) error {
+func (s *Reminders) CompleteReminder(ctx context.Context, prev, next crm.Reminder, a crm.Audit) error {
 	item, err := reminderMarshal(next)
 	if err != nil {
 		return err
@@ -280,7 +280,7 @@ func (s *Store) CompleteReminder(ctx context.Context, prev, next crm.Reminder, a
 }
 
 // ListReminders implements crm.ReminderStore: oldest due first.
-func (s *Store) ListReminders(ctx context.Context, f crm.ReminderFilter, p crm.Page) ([]crm.Reminder, string, error) {
+func (s *Reminders) ListReminders(ctx context.Context, f crm.ReminderFilter, p crm.Page) ([]crm.Reminder, string, error) {
 	src := indexSource(IndexByOwner, "GSI1PK", "GSI1SK", "REMINDERS#"+f.AssigneeID)
 	if f.Kind != "" {
 		src = indexSource(IndexByGroup, "GSI2PK", "GSI2SK", "REMINDERS#"+f.AssigneeID+"#"+f.Kind)
@@ -290,7 +290,7 @@ func (s *Store) ListReminders(ctx context.Context, f crm.ReminderFilter, p crm.P
 	}
 	src.ascending = true
 	fp := fmt.Sprintf("reminders|%s|%s|%s", f.AssigneeID, f.Kind, f.Status)
-	return paginate(ctx, s, src, p, fp, func(_ context.Context, items []map[string]types.AttributeValue) ([]*crm.Reminder, error) {
+	return paginate(ctx, s.Table, src, p, fp, func(_ context.Context, items []map[string]types.AttributeValue) ([]*crm.Reminder, error) {
 		out := make([]*crm.Reminder, len(items))
 		for i, item := range items {
 			r, err := reminderUnmarshal(item)

@@ -26,14 +26,14 @@ func BenchmarkReports(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	reports := &crm.Reports{Store: store, Targets: crm.DefaultTargets, Now: time.Now}
+	reports := &crm.Reports{Store: store.Aggregates(), Targets: crm.DefaultTargets, Now: time.Now}
 	admin := crm.Actor{ID: "root", Roles: []crm.Role{crm.RoleAdmin}}
 	now := time.Now().UTC()
 	seeded := 0
 	for _, size := range []int{1_000, 100_000} {
 		seedCustomers(b, store, seeded, size, now)
 		seeded = size
-		if _, err := store.Rebuild(ctx, e.Config.Policy, true, nil); err != nil {
+		if _, err := store.Aggregates().Rebuild(ctx, e.Config.Policy, true, nil); err != nil {
 			b.Fatal(err)
 		}
 		for _, r := range []struct {

@@ -31,7 +31,7 @@ func encContext(entity string) map[string]string {
 // seal encrypts every non-zero field of secrets (a pointer to a struct with
 // json tags) under one data key, binding each ciphertext to the item's key
 // and the field's name. It sets attrEDK and attrSealed on item.
-func (s *Store) seal(ctx context.Context, entity string, item map[string]types.AttributeValue, secrets any) error {
+func (s *Table) seal(ctx context.Context, entity string, item map[string]types.AttributeValue, secrets any) error {
 	fields := map[string]types.AttributeValue{}
 	var dk *envelope.DataKey
 	v := reflect.ValueOf(secrets).Elem()
@@ -67,7 +67,7 @@ func (s *Store) seal(ctx context.Context, entity string, item map[string]types.A
 // open decrypts the sealed fields of item into secrets. A ciphertext that was
 // moved from another item or field, altered, or whose data key is missing
 // fails with EINTEGRITY; nothing partial is returned.
-func (s *Store) open(ctx context.Context, entity string, item map[string]types.AttributeValue, secrets any) error {
+func (s *Table) open(ctx context.Context, entity string, item map[string]types.AttributeValue, secrets any) error {
 	sealed, _ := item[attrSealed].(*types.AttributeValueMemberM)
 	if sealed == nil || len(sealed.Value) == 0 {
 		return nil

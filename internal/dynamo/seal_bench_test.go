@@ -31,7 +31,7 @@ func BenchmarkCustomerItem(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &Store{sealer: envelope.NewSealer(kr, envelope.Options{}), index: envelope.NewIndexer(make([]byte, 32))}
+	s := &Table{sealer: envelope.NewSealer(kr, envelope.Options{}), index: envelope.NewIndexer(make([]byte, 32))}
 	ctx := context.Background()
 	c := benchCustomer()
 

@@ -37,17 +37,18 @@ type DB interface {
 // name still opens.
 const logicalTable = "clientele-main"
 
-// Store is the DynamoDB implementation of crm.CustomerStore and
-// crm.IdempotencyStore.
-type Store struct {
+// Table is the main table and the audit table as the stores share them: one
+// client, one sealer, one blind index. The stores (stores.go) are views of
+// it, one per aggregate.
+type Table struct {
 	db          DB
 	table       string
 	auditTable  string
 	auditShards int
 	sealer      *envelope.Sealer
 	index       *envelope.Indexer
-	cursorKey   []byte
-	portalKey   []byte
+	cursors     *envelope.Cursors
+	tokens      *envelope.PortalTokens
 	retention   Retention
 	now         func() time.Time
 	// unaudited skips the audit entry; only the benchmark that prices the
@@ -64,7 +65,7 @@ type Retention struct {
 	Tombstones       time.Duration
 }
 
-// Config configures a Store.
+// Config configures the Table.
 type Config struct {
 	DB    DB
 	Table string
@@ -80,9 +81,9 @@ type Config struct {
 	Cache envelope.Options
 }
 
-// Open returns a Store, creating the table's blind-index key on first use.
-func Open(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{db: cfg.DB, table: cfg.Table, auditTable: cfg.AuditTable, auditShards: cfg.AuditShards,
+// Open returns the Table, creating the table's blind-index key on first use.
+func Open(ctx context.Context, cfg Config) (*Table, error) {
+	s := &Table{db: cfg.DB, table: cfg.Table, auditTable: cfg.AuditTable, auditShards: cfg.AuditShards,
 		sealer: envelope.NewSealer(cfg.Keyring, cfg.Cache), retention: cfg.Retention, now: cfg.Now}
 	if s.auditShards <= 0 {
 		s.auditShards = defaultAuditShards
@@ -95,16 +96,20 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.index = envelope.NewIndexer(key)
-	s.cursorKey = s.index.Derive("cursor")
-	s.portalKey = s.index.Derive("portal")
+	s.cursors = envelope.NewCursors(s.index.Derive("cursor"))
+	s.tokens = envelope.NewPortalTokens(s.index.Derive("portal"))
 	return s, nil
 }
 
+// PortalTokens returns the signer of self-service tokens, keyed from the
+// table's blind-index key.
+func (s *Table) PortalTokens() *envelope.PortalTokens { return s.tokens }
+
 // KeyringCalls reports how many times the store called the keyring.
-func (s *Store) KeyringCalls() int64 { return s.sealer.KeyringCalls() }
+func (s *Table) KeyringCalls() int64 { return s.sealer.KeyringCalls() }
 
 // Ping checks that the table answers.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Table) Ping(ctx context.Context) error {
 	_, err := s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &s.table})
 	return wrap(err, "describe table")
 }
@@ -114,7 +119,7 @@ var indexKeyContext = map[string]string{"table": logicalTable, "purpose": "blind
 // indexKey returns the blind-index key. It lives in the table wrapped by the
 // keyring; the first process to need it creates it, and a conditional write
 // makes every racing process agree on one key.
-func (s *Store) indexKey(ctx context.Context, kr envelope.Keyring) ([]byte, error) {
+func (s *Table) indexKey(ctx context.Context, kr envelope.Keyring) ([]byte, error) {
 	key := itemKey("CONFIG#index-key", "CONFIG")
 	for range 3 {
 		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key, ConsistentRead: aws.Bool(true)})
@@ -194,7 +199,7 @@ func keyringError(err error, op string) error {
 
 // eachPage Queries in page by page, handing each page's items, decoded by
 // decode (which skips an item by returning false), to each.
-func eachPage[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, decode func(map[string]types.AttributeValue) (T, bool, error), each func([]T) error) error {
+func eachPage[T any](ctx context.Context, s *Table, in *dynamodb.QueryInput, decode func(map[string]types.AttributeValue) (T, bool, error), each func([]T) error) error {
 	p := dynamodb.NewQueryPaginator(s.db, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)

@@ -8,3 +8,7 @@ import "errors"
 // ErrUnavailable is wrapped by errors that a later attempt may get past:
 // throttling, a server fault or a network failure.
 var ErrUnavailable = errors.New("notifier unavailable")
+
+// Unavailable reports whether err is worth retrying: it wraps
+// ErrUnavailable.
+func Unavailable(err error) bool { return errors.Is(err, ErrUnavailable) }

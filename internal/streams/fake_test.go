@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	st "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
+	"github.com/clientele-crm/clientele/internal/consumer"
 	"github.com/clientele-crm/clientele/internal/streams"
 )
 
@@ -405,7 +406,7 @@ func TestRecordConversion(t *testing.T) {
 	}
 
 	// And back: the event's image as DynamoDB's attribute values.
-	back := canon(streams.ToAttributeValues(old))
+	back := canon(consumer.ToAttributeValues(old))
 	want := map[string]any{
 		"s": "S:text", "n": "N:12.5", "b": "B:0908", "t": "BOOL:true", "null": "NULL:true",
 		"ss": "SS:a,b", "ns": "NS:1,2", "bs": "BS:01,02",
@@ -415,7 +416,7 @@ func TestRecordConversion(t *testing.T) {
 	if !reflect.DeepEqual(back, want) {
 		t.Errorf("ToAttributeValues:\n got %v\nwant %v", back, want)
 	}
-	if streams.ToAttributeValues(nil) != nil {
+	if consumer.ToAttributeValues(nil) != nil {
 		t.Error("ToAttributeValues(nil) is not nil")
 	}
 }

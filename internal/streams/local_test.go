@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/clientele-crm/clientele/internal/consumer"
 	"github.com/clientele-crm/clientele/internal/streams"
 )
 
@@ -84,13 +85,13 @@ func TestInsertModifyRemoveWithImages(t *testing.T) {
 	}{{nil, first}, {first, second}, {second, nil}}
 	ids := map[string]bool{}
 	for i, rec := range recs {
-		if got, want := canon(streams.ToAttributeValues(rec.Change.OldImage)), canon(images[i].old); !reflect.DeepEqual(got, want) {
+		if got, want := canon(consumer.ToAttributeValues(rec.Change.OldImage)), canon(images[i].old); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s old image:\n got %v\nwant %v", rec.EventName, got, want)
 		}
-		if got, want := canon(streams.ToAttributeValues(rec.Change.NewImage)), canon(images[i].new); !reflect.DeepEqual(got, want) {
+		if got, want := canon(consumer.ToAttributeValues(rec.Change.NewImage)), canon(images[i].new); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s new image:\n got %v\nwant %v", rec.EventName, got, want)
 		}
-		if got, want := canon(streams.ToAttributeValues(rec.Change.Keys)), canon(key("rich")); !reflect.DeepEqual(got, want) {
+		if got, want := canon(consumer.ToAttributeValues(rec.Change.Keys)), canon(key("rich")); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s keys %v, want %v", rec.EventName, got, want)
 		}
 		if rec.EventSource != "aws:dynamodb" || rec.EventSourceArn != l.arn || rec.AWSRegion == "" {
@@ -129,7 +130,7 @@ func TestInsertModifyRemoveWithImages(t *testing.T) {
 			Inner struct{ Raw []byte }
 		}
 	}
-	if err := attributevalue.UnmarshalMap(streams.ToAttributeValues(recs[0].Change.NewImage), &got); err != nil {
+	if err := attributevalue.UnmarshalMap(consumer.ToAttributeValues(recs[0].Change.NewImage), &got); err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(got.Tags)

@@ -50,10 +50,7 @@ func newLocal(t *testing.T) *local {
 	if err := dynamodb.NewTableExistsWaiter(e.DB).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	client, err := e.Config.LocalStreams(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := e.StreamsClient()
 	arn, err := streams.StreamARN(ctx, e.DB, table)
 	if err != nil {
 		t.Fatal(err)

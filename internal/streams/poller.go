@@ -404,3 +404,10 @@ func (p *Poller) toEvent(r st.Record) events.DynamoDBEventRecord {
 	}
 	return ev
 }
+
+// NewClient returns a DynamoDB Streams client of DynamoDB Local at
+// endpoint, which serves the Streams API on its own endpoint. On AWS,
+// Lambda's event source mapping reads the stream instead.
+func NewClient(cfg aws.Config, endpoint string) *dynamodbstreams.Client {
+	return dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoint) })
+}

@@ -23,9 +23,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
@@ -34,6 +36,8 @@ import (
 	"github.com/clientele-crm/clientele/internal/envelope"
 	"github.com/clientele-crm/clientele/internal/gateway"
 	"github.com/clientele-crm/clientele/internal/notify"
+	"github.com/clientele-crm/clientele/internal/phone"
+	"github.com/clientele-crm/clientele/internal/streams"
 )
 
 var endpoint string
@@ -70,6 +74,7 @@ type Env struct {
 	Logs *LockedBuffer
 	// Notifier records every notification the services sent.
 	Notifier *notify.Recorder
+	edges    app.Edges
 }
 
 // Option adjusts an Env before its services are built.
@@ -107,9 +112,11 @@ func New(tb testing.TB, opts ...Option) *Env {
 		tb.Fatal(err)
 	}
 	e := &Env{TB: tb, Config: cfg, Logs: &LockedBuffer{}, Notifier: notify.NewRecorder()}
-	if e.DB, err = cfg.DynamoDB(ctx); err != nil {
+	awsCfg, err := cfg.AWS(ctx)
+	if err != nil {
 		tb.Fatal(err)
 	}
+	e.DB = cfg.DynamoDB(awsCfg)
 	if err := dynamo.EnsureTables(ctx, e.DB, cfg.Table, cfg.AuditTable); err != nil {
 		tb.Fatal(err)
 	}
@@ -126,17 +133,17 @@ func New(tb testing.TB, opts ...Option) *Env {
 		o(e)
 	}
 	log := slog.New(slog.NewJSONHandler(e.Logs, nil))
-	if e.Services, err = app.Build(ctx, e.Config, e.DB, e.Keyring, e.Notifier, log); err != nil {
+	// KPI metrics would go to stdout, as on Lambda; tests read reports.
+	e.edges = app.Edges{DB: e.DB, Keyring: e.Keyring, Notifier: e.Notifier, Logger: log, Out: io.Discard}
+	if e.Services, err = app.Build(ctx, e.Config, app.Function{ParsePhone: phone.E164}, e.edges); err != nil {
 		tb.Fatal(err)
 	}
-	// KPI metrics would go to stdout, as on Lambda; tests read reports.
-	e.Services.Out = io.Discard
 	if e.Key, err = gateway.LoadSigningKey(filepath.Join(state, "jwt.pem")); err != nil {
 		tb.Fatal(err)
 	}
 	fns := map[string]gateway.Invoker{}
 	for _, rt := range api.Routes() {
-		fns[rt.Function] = api.NewHandler(e.Services.Deps, rt.Function).Invoke
+		fns[rt.Function] = api.NewHandler(e.Services.API, rt.Function).Invoke
 	}
 	e.Server = httptest.NewServer(gateway.New(api.Routes(), fns, gateway.NewVerifier(e.Key), log))
 	tb.Cleanup(e.Server.Close)
@@ -306,16 +313,22 @@ func (l *LockedBuffer) String() string {
 	return l.buf.String()
 }
 
-// ReplayEvents sends every sample event in dir that belongs to function
-// through the real Lambda handler and checks its status against want, which
-// must name every such file.
-func (e *Env) ReplayEvents(dir, function string, want map[string]int) {
+// ReplayEvents sends every sample event in dir that belongs to fn through
+// fn's own services and Lambda handler, built as its main builds them and
+// invoked as the Lambda runtime invokes it (raw JSON in, raw JSON out), and
+// checks each status against want, which must name every such file.
+func (e *Env) ReplayEvents(dir string, fn app.Function, want map[string]int) {
 	e.TB.Helper()
 	t, ok := e.TB.(*testing.T)
 	if !ok {
 		e.TB.Fatal("ReplayEvents needs a *testing.T")
 	}
-	h := api.NewHandler(e.Services.Deps, function)
+	function := fn.Name
+	svc, err := app.Build(context.Background(), e.Config, fn, e.edges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := lambda.NewHandler(app.Handler(svc, function))
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no sample events in %s: %v", dir, err)
@@ -344,9 +357,13 @@ func (e *Env) ReplayEvents(dir, function string, want map[string]int) {
 			if !ok {
 				t.Fatalf("no expected status for %s", name)
 			}
-			resp, err := h.Invoke(context.Background(), ev)
+			out, err := h.Invoke(context.Background(), raw)
 			if err != nil {
 				t.Fatal(err)
+			}
+			var resp events.APIGatewayV2HTTPResponse
+			if err := json.Unmarshal(out, &resp); err != nil {
+				t.Fatalf("response %s: %v", out, err)
 			}
 			if resp.StatusCode != status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, resp.Body)
@@ -359,4 +376,15 @@ func (e *Env) ReplayEvents(dir, function string, want map[string]int) {
 	if replayed != len(want) {
 		t.Errorf("replayed %d events, expected statuses for %d", replayed, len(want))
 	}
+}
+
+// StreamsClient returns a DynamoDB Streams client of this binary's
+// DynamoDB Local.
+func (e *Env) StreamsClient() *dynamodbstreams.Client {
+	e.TB.Helper()
+	cfg, err := e.Config.AWS(context.Background())
+	if err != nil {
+		e.TB.Fatal(err)
+	}
+	return streams.NewClient(cfg, e.Config.Endpoint)
 }

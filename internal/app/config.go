@@ -1,39 +1,24 @@
-// Package app reads Clientele's configuration and wires the store, the
-// keyring and the services together, once, for every function and for the
-// local runtime.
+// Package app is Clientele's composition root: it reads the configuration
+// and wires the table, the keyring and the domain services together, once,
+// for every function, the local runtime and the tests. A function names the
+// edges it links (phone parsing, the SNS publisher), so a function that does
+// not use one does not carry it.
 package app
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base32"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // SLA time zones on Lambda's minimal image
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-
-	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/envelope"
-	"github.com/clientele-crm/clientele/internal/notify"
-	"github.com/clientele-crm/clientele/internal/phone"
 )
 
 // Config is everything configurable, read from the environment.
@@ -76,6 +61,8 @@ type Config struct {
 	// ReminderInterval is how often the local runtime runs the reminder
 	// job (REMINDER_INTERVAL; "off" never). On AWS the schedule does.
 	ReminderInterval time.Duration
+	// Region is the AWS region (AWS_REGION); DynamoDB Local ignores it.
+	Region string
 }
 
 // Load reads the configuration from getenv. Every problem is reported at
@@ -93,7 +80,8 @@ func Load(getenv func(string) string) (Config, error) {
 		Keyring:          or(getenv("KEYRING"), "local"),
 		KMSKeyID:         getenv("KMS_KEY_ID"),
 		StateDir:         or(getenv("CLIENTELE_STATE_DIR"), ".clientele"),
-		Policy:           crm.DefaultPolicy(phone.E164),
+		Policy:           crm.DefaultPolicy(crm.CanonicalE164),
+		Region:           or(getenv("AWS_REGION"), "us-east-1"),
 		TopicARN:         getenv("TOPIC_ARN"),
 		PortalBaseURL:    or(getenv("PORTAL_BASE_URL"), "http://127.0.0.1:"+or(getenv("PORT"), "8080")+"/portal"),
 		PortalTTL:        7 * 24 * time.Hour,
@@ -114,7 +102,7 @@ func Load(getenv func(string) string) (Config, error) {
 	errs = append(errs, c.loadComplaintSettings(getenv)...)
 	if v := getenv("PHONE_REGION"); v != "" {
 		c.Policy.PhoneRegion = strings.ToUpper(v)
-		if _, err := phone.E164("+14155552671", c.Policy.PhoneRegion); len(v) != 2 || err != nil {
+		if !isRegion(c.Policy.PhoneRegion) {
 			errs = append(errs, "PHONE_REGION must be an ISO 3166-1 alpha-2 region")
 		}
 	}
@@ -128,13 +116,7 @@ func Load(getenv func(string) string) (Config, error) {
 			c.Policy.Required = append(c.Policy.Required, f)
 		}
 	}
-	if v := getenv("REVIEW_PERIOD"); v != "" {
-		d, err := ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, "REVIEW_PERIOD must be a positive duration such as 180d or 72h")
-		}
-		c.Policy.ReviewPeriod = d
-	}
+	errs = append(errs, duration(getenv, "REVIEW_PERIOD", &c.Policy.ReviewPeriod, positive, "a positive duration such as 180d or 72h")...)
 	if v := getenv("REVIEW_PERIODS"); v != "" {
 		periods, err := parseSegmentPeriods(v)
 		if err != nil {
@@ -147,50 +129,20 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, "QUALITY_TARGETS: "+err.Error())
 		}
 	}
-	if v := getenv("QUALITY_PERIOD"); v != "" {
-		d, err := ParseDuration(v)
-		if err != nil || d < 24*time.Hour {
-			errs = append(errs, "QUALITY_PERIOD must be a whole number of days, such as 30d")
-		}
-		c.QualityPeriod = d
-	}
+	errs = append(errs, duration(getenv, "QUALITY_PERIOD", &c.QualityPeriod, atLeast(24*time.Hour), "a whole number of days, such as 30d")...)
 	switch v := getenv("REMINDER_INTERVAL"); v {
 	case "":
 	case "off", "0":
 		c.ReminderInterval = 0
 	default:
-		d, err := ParseDuration(v)
-		if err != nil || d < time.Minute {
-			errs = append(errs, "REMINDER_INTERVAL must be a duration of a minute or more, or off")
-		}
-		c.ReminderInterval = d
+		errs = append(errs, duration(getenv, "REMINDER_INTERVAL", &c.ReminderInterval, atLeast(time.Minute), "a duration of a minute or more, or off")...)
 	}
-	for _, r := range []struct {
-		env string
-		d   *time.Duration
-	}{{"RETENTION_CLOSED_COMPLAINTS", &c.Retention.ClosedComplaints}, {"RETENTION_INTERACTIONS", &c.Retention.Interactions}, {"RETENTION_TOMBSTONES", &c.Retention.Tombstones}} {
-		if v := getenv(r.env); v != "" {
-			d, err := ParseDuration(v)
-			if err != nil || d < 0 {
-				errs = append(errs, r.env+" must be a duration such as 1095d, or 0 to keep for ever")
-			}
-			*r.d = d
-		}
-	}
-	if v := getenv("PORTAL_LINK_TTL"); v != "" {
-		d, err := ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, "PORTAL_LINK_TTL must be a positive duration such as 7d")
-		}
-		c.PortalTTL = d
-	}
-	if v := getenv("DATA_KEY_MAX_AGE"); v != "" {
-		d, err := ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, "DATA_KEY_MAX_AGE must be a positive duration")
-		}
-		c.Cache.MaxAge = d
-	}
+	const keep = "a duration such as 1095d, or 0 to keep for ever"
+	errs = append(errs, duration(getenv, "RETENTION_CLOSED_COMPLAINTS", &c.Retention.ClosedComplaints, atLeast(0), keep)...)
+	errs = append(errs, duration(getenv, "RETENTION_INTERACTIONS", &c.Retention.Interactions, atLeast(0), keep)...)
+	errs = append(errs, duration(getenv, "RETENTION_TOMBSTONES", &c.Retention.Tombstones, atLeast(0), keep)...)
+	errs = append(errs, duration(getenv, "PORTAL_LINK_TTL", &c.PortalTTL, positive, "a positive duration such as 7d")...)
+	errs = append(errs, duration(getenv, "DATA_KEY_MAX_AGE", &c.Cache.MaxAge, positive, "a positive duration")...)
 	if v := getenv("DATA_KEY_MAX_ITEMS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
@@ -318,6 +270,33 @@ func parseSegmentPeriods(s string) (map[string]time.Duration, error) {
 	return out, nil
 }
 
+// duration reads the setting name, when set, into d; a value that does not
+// parse or fails ok is named in the returned problem, which says it must be
+// want.
+func duration(getenv func(string) string, name string, d *time.Duration, ok func(time.Duration) bool, want string) []string {
+	v := getenv(name)
+	if v == "" {
+		return nil
+	}
+	parsed, err := ParseDuration(v)
+	if err != nil || !ok(parsed) {
+		return []string{name + " must be " + want}
+	}
+	*d = parsed
+	return nil
+}
+
+func positive(d time.Duration) bool { return d > 0 }
+
+func atLeast(min time.Duration) func(time.Duration) bool {
+	return func(d time.Duration) bool { return d >= min }
+}
+
+// isRegion reports whether s has the form of an ISO 3166-1 alpha-2 code.
+func isRegion(s string) bool {
+	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
+}
+
 // ParseDuration reads a Go duration or a whole number of days ("180d").
 func ParseDuration(s string) (time.Duration, error) {
 	if d, ok := strings.CutSuffix(s, "d"); ok {
@@ -328,154 +307,6 @@ func ParseDuration(s string) (time.Duration, error) {
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
-}
-
-// Logger returns the JSON logger every process uses.
-func (c Config) Logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
-}
-
-// DynamoDB returns a client for the configured endpoint: DynamoDB Local with
-// dummy credentials when Endpoint is set, the AWS default chain otherwise.
-func (c Config) DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
-	if c.Endpoint != "" {
-		cfg, err := config.LoadDefaultConfig(ctx,
-			config.WithRegion(or(os.Getenv("AWS_REGION"), "us-east-1")),
-			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-		if err != nil {
-			return nil, fmt.Errorf("load AWS config: %w", err)
-		}
-		return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-			o.BaseEndpoint = aws.String(c.Endpoint)
-			// DynamoDB Local's error responses carry a CRC32 the SDK cannot
-			// check without reading them whole; the warnings are noise.
-			o.DisableValidateResponseChecksum = true
-		}), nil
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	return dynamodb.NewFromConfig(cfg), nil
-}
-
-// LocalStreams returns a DynamoDB Streams client of DynamoDB Local, which
-// serves the Streams API on its own endpoint. On AWS, Lambda's event source
-// mapping reads the stream instead.
-func (c Config) LocalStreams(ctx context.Context) (*dynamodbstreams.Client, error) {
-	if c.Endpoint == "" {
-		return nil, fmt.Errorf("the local stream needs DYNAMODB_ENDPOINT")
-	}
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion(or(os.Getenv("AWS_REGION"), "us-east-1")),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	return dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(c.Endpoint) }), nil
-}
-
-// OpenKeyring returns the KMS keyring on AWS and the file-backed keyring
-// locally.
-func (c Config) OpenKeyring(ctx context.Context) (envelope.Keyring, error) {
-	if c.Keyring == "kms" {
-		cfg, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("load AWS config: %w", err)
-		}
-		return envelope.NewKMSKeyring(kms.NewFromConfig(cfg), c.KMSKeyID), nil
-	}
-	return envelope.OpenLocalKeyring(filepath.Join(c.StateDir, "keyring.json"))
-}
-
-// Notifier returns the notifier for the configuration: SNS when a topic is
-// configured, the local outbox otherwise; either way failed sends are
-// retried with backoff.
-func (c Config) Notifier(ctx context.Context, log *slog.Logger) (crm.Notifier, error) {
-	if c.TopicARN == "" {
-		return notify.NewRetrying(notify.NewOutbox(filepath.Join(c.StateDir, "outbox.jsonl"), log), notify.RetryOptions{}), nil
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	// Retrying owns the retries, and only for failures worth retrying.
-	client := sns.NewFromConfig(cfg, func(o *sns.Options) { o.RetryMaxAttempts = 1 })
-	return notify.NewRetrying(notify.NewSNS(client, c.TopicARN), notify.RetryOptions{
-		Retryable: func(err error) bool { return errors.Is(err, notify.ErrUnavailable) },
-	}), nil
-}
-
-// Services is everything a function needs, built once per process.
-type Services struct {
-	Store *dynamo.Store
-	Deps  *api.Deps
-	// Policy is the customer policy the report aggregates are counted by.
-	Policy crm.Policy
-	// Out receives the KPI metrics in Embedded Metric Format (stdout).
-	Out io.Writer
-	// DB is the DynamoDB client the store uses.
-	DB dynamo.DB
-}
-
-// Build wires the store and the services for cfg.
-func Build(ctx context.Context, cfg Config, db dynamo.DB, kr envelope.Keyring, n crm.Notifier, log *slog.Logger) (*Services, error) {
-	store, err := dynamo.Open(ctx, dynamo.Config{DB: db, Table: cfg.Table, AuditTable: cfg.AuditTable, Keyring: kr, Cache: cfg.Cache, Retention: cfg.Retention})
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	customers := &crm.Customers{Store: store, Complaints: store, Audit: store, Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: store}
-	complaints := &crm.Complaints{Store: store, Customers: store, SLA: cfg.SLA, Assignment: cfg.Assignment,
-		Categories: cfg.Categories, Notifier: n, Now: time.Now, NewID: NewID}
-	portal := &crm.Portal{Customers: customers, Store: store, Tokens: store, BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
-	reminders := &crm.Reminders{Store: store, Customers: store, Portal: portal, SLA: cfg.SLA, Breach: cfg.Breach, Notifier: n, Now: time.Now}
-	reports := &crm.Reports{Store: store, Targets: cfg.Targets, QualityPeriod: cfg.QualityPeriod, Now: time.Now}
-	deps := &api.Deps{Customers: customers, Complaints: complaints, Audit: store, Portal: portal, Reminders: reminders, Reports: reports,
-		Idempotency: store, Health: store.Ping, Logger: log, Now: time.Now}
-	return &Services{Store: store, Deps: deps, Policy: cfg.Policy, Out: os.Stdout, DB: db}, nil
-}
-
-// Start reads the configuration from getenv and builds the services against
-// the real clients: what every function's main does.
-func Start(ctx context.Context, getenv func(string) string) (*Services, error) {
-	cfg, err := Load(getenv)
-	if err != nil {
-		return nil, err
-	}
-	db, err := cfg.DynamoDB(ctx)
-	if err != nil {
-		return nil, err
-	}
-	kr, err := cfg.OpenKeyring(ctx)
-	if err != nil {
-		return nil, err
-	}
-	log := cfg.Logger()
-	n, err := cfg.Notifier(ctx, log)
-	if err != nil {
-		return nil, err
-	}
-	return Build(ctx, cfg, db, kr, n, log)
-}
-
-// ServeLambda runs function's API handler as a Lambda: what every API
-// function's main does.
-func ServeLambda(ctx context.Context, getenv func(string) string, function string) error {
-	svc, err := Start(ctx, getenv)
-	if err != nil {
-		return err
-	}
-	h := api.NewHandler(svc.Deps, function)
-	switch function {
-	case api.FnReminders:
-		lambda.StartWithOptions(ReminderHandler(svc.Deps, h), lambda.WithContext(ctx))
-		return nil
-	case api.FnReports:
-		lambda.StartWithOptions(ReportsHandler(svc, h), lambda.WithContext(ctx))
-		return nil
-	}
-	lambda.StartWithOptions(h.Invoke, lambda.WithContext(ctx))
-	return nil
 }
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)

@@ -1,4 +1,6 @@
-package notify
+// Package snsnotify publishes crm.Notifications to an SNS topic. It is a
+// package of its own so that only the functions that publish link SNS.
+package snsnotify
 
 import (
 	"context"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/awserr"
 	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/notify"
 )
 
 // SNSAPI is the part of *sns.Client that SNS uses.
@@ -34,8 +37,15 @@ func NewSNS(api SNSAPI, topicARN string) *SNS {
 	return &SNS{api: api, topicARN: topicARN}
 }
 
+// New returns a Notifier publishing to topicARN with a client of cfg; it is
+// an app.Function's Publisher. The client makes one attempt per call:
+// notify.Retrying owns the retries, and only for failures worth retrying.
+func New(cfg aws.Config, topicARN string) crm.Notifier {
+	return NewSNS(sns.NewFromConfig(cfg, func(o *sns.Options) { o.RetryMaxAttempts = 1 }), topicARN)
+}
+
 // Notify publishes n. Throttling, server faults and network failures wrap
-// ErrUnavailable; other errors (a missing topic, a denied publish) are
+// notify.ErrUnavailable; other errors (a missing topic, a denied publish) are
 // misconfiguration and are wrapped plainly.
 func (s *SNS) Notify(ctx context.Context, n crm.Notification) error {
 	body, err := json.Marshal(n)
@@ -86,11 +96,11 @@ var snsUnavailableCodes = map[string]bool{
 	"RequestTimeoutException":     true,
 }
 
-// classifySNS wraps an SNS client error in ErrUnavailable when retrying may
+// classifySNS wraps an SNS client error in notify.ErrUnavailable when retrying may
 // succeed, and plainly otherwise.
 func classifySNS(op string, err error) error {
 	if awserr.Transient(err, snsUnavailableCodes) {
-		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", op, notify.ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

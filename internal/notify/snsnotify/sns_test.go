@@ -1,4 +1,4 @@
-package notify_test
+package snsnotify_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/notify"
+	"github.com/clientele-crm/clientele/internal/notify/snsnotify"
 	"github.com/clientele-crm/clientele/internal/snsfake"
 )
 
@@ -53,7 +54,7 @@ func TestSNSPublishes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := snsfake.New()
 			defer fake.Close()
-			s := notify.NewSNS(fake.Client(t), topicARN)
+			s := snsnotify.NewSNS(fake.Client(t), topicARN)
 
 			if err := s.Notify(context.Background(), tt.n); err != nil {
 				t.Fatalf("Notify: %v", err)
@@ -100,7 +101,7 @@ func TestSNSErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := snsfake.New()
 			defer fake.Close()
-			s := notify.NewSNS(fake.Client(t), topicARN)
+			s := snsnotify.NewSNS(fake.Client(t), topicARN)
 			tt.fail(fake)
 
 			n := sample("n-1")
@@ -125,7 +126,7 @@ func TestRetryingSNSRecoversFromThrottling(t *testing.T) {
 	fake := snsfake.New()
 	defer fake.Close()
 	var sleeps int
-	r := notify.NewRetrying(notify.NewSNS(fake.Client(t), topicARN), notify.RetryOptions{
+	r := notify.NewRetrying(snsnotify.NewSNS(fake.Client(t), topicARN), notify.RetryOptions{
 		Retryable: func(err error) bool { return errors.Is(err, notify.ErrUnavailable) },
 		Sleep:     func(context.Context, time.Duration) error { sleeps++; return nil },
 	})

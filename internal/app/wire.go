@@ -1,0 +1,213 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/clientele-crm/clientele/internal/api"
+	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/dynamo"
+	"github.com/clientele-crm/clientele/internal/envelope"
+	"github.com/clientele-crm/clientele/internal/notify"
+)
+
+// Function says what one process serves and which optional edges it links.
+// Each functions/<name>/main.go fills in only the edges its routes and
+// events use: a function that never parses a phone number does not link
+// the numbering plan's metadata, and one that sends no notification does
+// not link SNS.
+type Function struct {
+	// Name is the function whose routes and events are served; "" serves
+	// everything (the local runtime, the CLI and the tests).
+	Name string
+	// ParsePhone parses phone numbers as people type them (phone.E164).
+	// Without it, only canonical stored numbers are accepted
+	// (crm.CanonicalE164).
+	ParsePhone func(raw, region string) (string, error)
+	// Publisher opens the notifier of an SNS topic (snsnotify.New), used on
+	// AWS when TOPIC_ARN is set. Without one the function sends nothing on
+	// AWS; locally notifications go to the outbox file.
+	Publisher func(cfg aws.Config, topicARN string) crm.Notifier
+}
+
+// serves reports whether f serves the routes or events of function.
+func (f Function) serves(function string) bool { return f.Name == "" || f.Name == function }
+
+// Services is what one process built: the table, the services behind the
+// API, and the policy the report aggregates count by.
+type Services struct {
+	Table *dynamo.Table
+	API   api.Services
+	// ReportPolicy is the customer policy the report aggregates count by,
+	// wherever they are counted (stream, rebuild): it checks stored phone
+	// numbers by form only, so counting never depends on which phone
+	// parser a process links.
+	ReportPolicy crm.Policy
+	// Out receives the KPI metrics in Embedded Metric Format (stdout).
+	Out io.Writer
+	// DB is the DynamoDB client the table uses.
+	DB dynamo.DB
+}
+
+// Edges are the clients a process runs against, made by Open on AWS and
+// by the local runtime and the tests otherwise.
+type Edges struct {
+	DB       dynamo.DB
+	Keyring  envelope.Keyring
+	Notifier crm.Notifier
+	Logger   *slog.Logger
+	Out      io.Writer
+}
+
+// Build wires the services fn needs over edges. It is the one composition
+// root: the functions, the local runtime and the tests all come through it.
+func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, error) {
+	if fn.ParsePhone != nil {
+		cfg.Policy.ParsePhone = fn.ParsePhone
+	}
+	if e.Logger == nil {
+		e.Logger = slog.Default()
+	}
+	table, err := dynamo.Open(ctx, dynamo.Config{DB: e.DB, Table: cfg.Table, AuditTable: cfg.AuditTable, Keyring: e.Keyring, Cache: cfg.Cache, Retention: cfg.Retention})
+	if err != nil {
+		return nil, fmt.Errorf("open table: %w", err)
+	}
+	svc := &Services{Table: table, DB: e.DB, Out: e.Out, ReportPolicy: cfg.Policy}
+	svc.ReportPolicy.ParsePhone = crm.CanonicalE164
+	audit := table.AuditLog()
+	s := api.Services{Audit: audit, Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now}
+	// Customers back the customer routes, and the self-service links that
+	// the reminder run sends.
+	if fn.serves(api.FnCustomers) || fn.serves(api.FnReminders) {
+		s.Customers = &crm.Customers{Store: table.Customers(), Complaints: table.Complaints(), Audit: audit,
+			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates()}
+		s.Portal = &crm.Portal{Customers: s.Customers, Store: table.PortalLinks(), Tokens: table.PortalTokens(),
+			BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
+	}
+	if fn.serves(api.FnComplaints) {
+		s.Complaints = &crm.Complaints{Store: table.Complaints(), Customers: table.Customers(), SLA: cfg.SLA,
+			Assignment: cfg.Assignment, Categories: cfg.Categories, Notifier: e.Notifier, Now: time.Now, NewID: NewID}
+	}
+	if fn.serves(api.FnReminders) {
+		s.Reminders = &crm.Reminders{Store: table.Reminders(), Customers: table.Customers(), Portal: s.Portal,
+			SLA: cfg.SLA, Breach: cfg.Breach, Notifier: e.Notifier, Now: time.Now}
+	}
+	if fn.serves(api.FnReports) {
+		s.Reports = &crm.Reports{Store: table.Aggregates(), Targets: cfg.Targets, QualityPeriod: cfg.QualityPeriod, Now: time.Now}
+	}
+	svc.API = s
+	return svc, nil
+}
+
+// Open makes the edges of a function on AWS, or against DynamoDB Local
+// when DYNAMODB_ENDPOINT is set: the DynamoDB client, the keyring and the
+// notifier.
+func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer) (Edges, error) {
+	log := cfg.Logger(stderr)
+	awsCfg, err := cfg.AWS(ctx)
+	if err != nil {
+		return Edges{}, err
+	}
+	e := Edges{DB: cfg.DynamoDB(awsCfg), Logger: log, Out: stdout}
+	if e.Keyring, err = cfg.OpenKeyring(awsCfg); err != nil {
+		return Edges{}, err
+	}
+	switch {
+	case cfg.TopicARN != "" && fn.Publisher != nil:
+		// Retrying owns the retries, and only for failures worth retrying.
+		e.Notifier = notify.NewRetrying(fn.Publisher(awsCfg, cfg.TopicARN), notify.RetryOptions{
+			Retryable: notify.Unavailable,
+		})
+	case cfg.TopicARN == "":
+		e.Notifier = notify.NewRetrying(notify.NewOutbox(filepath.Join(cfg.StateDir, "outbox.jsonl"), log), notify.RetryOptions{})
+	}
+	return e, nil
+}
+
+// Logger returns the JSON logger every process uses, writing to w.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+}
+
+// AWS returns the SDK configuration: the default chain on AWS; for
+// DynamoDB Local (Endpoint set), the configured region and dummy
+// credentials.
+func (c Config) AWS(ctx context.Context) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRegion(c.Region)}
+	if c.Endpoint != "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+	}
+	return cfg, nil
+}
+
+// DynamoDB returns a DynamoDB client of awsCfg, pointed at DynamoDB Local
+// when Endpoint is set.
+func (c Config) DynamoDB(awsCfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if c.Endpoint != "" {
+			o.BaseEndpoint = aws.String(c.Endpoint)
+			// DynamoDB Local's error responses carry a CRC32 the SDK
+			// cannot check without reading them whole; the warnings are
+			// noise.
+			o.DisableValidateResponseChecksum = true
+		}
+	})
+}
+
+// OpenKeyring returns the KMS keyring on AWS and the file-backed keyring
+// locally.
+func (c Config) OpenKeyring(awsCfg aws.Config) (envelope.Keyring, error) {
+	if c.Keyring == "kms" {
+		return envelope.NewKMSKeyring(kms.NewFromConfig(awsCfg), c.KMSKeyID), nil
+	}
+	return envelope.OpenLocalKeyring(filepath.Join(c.StateDir, "keyring.json"))
+}
+
+// ServeLambda is what every function's main does: it reads the
+// configuration from getenv, builds fn's services and serves fn's events
+// as a Lambda until the runtime stops it.
+func ServeLambda(ctx context.Context, getenv func(string) string, fn Function, stdout, stderr io.Writer) error {
+	cfg, err := Load(getenv)
+	if err != nil {
+		return err
+	}
+	edges, err := Open(ctx, cfg, fn, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	svc, err := Build(ctx, cfg, fn, edges)
+	if err != nil {
+		return err
+	}
+	lambda.StartWithOptions(Handler(svc, fn.Name), lambda.WithContext(ctx))
+	return nil
+}
+
+// Handler returns the Lambda handler of function: API Gateway requests for
+// its routes, plus the schedule's event for reminders and stream batches
+// for reports.
+func Handler(svc *Services, function string) any {
+	h := api.NewHandler(svc.API, function)
+	switch function {
+	case api.FnReminders:
+		return ReminderHandler(svc.API, h)
+	case api.FnReports:
+		return ReportsHandler(svc, h)
+	}
+	return h.Invoke
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/clientele-crm/clientele/internal/crm"
 )
@@ -295,75 +296,11 @@ func (r RebuildResult) Differences() []string {
 // aggregates are then replaced by the computed ones (write counters, which
 // count events rather than state, are kept). Progress goes to progress.
 func (s *Aggregates) Rebuild(ctx context.Context, p crm.Policy, write bool, progress io.Writer) (RebuildResult, error) {
-	const segments = 4
-	res := RebuildResult{Computed: crm.Contribution{}, Stored: crm.Contribution{}}
-	var mu sync.Mutex
-	var stale []map[string]types.AttributeValue
-	allLabels := map[string]string{}
-	var firstErr error
-	var wg sync.WaitGroup
-	for seg := range segments {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pg := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{TableName: &s.table, Segment: aws.Int32(int32(seg)), TotalSegments: aws.Int32(segments), ConsistentRead: aws.Bool(true)})
-			for pg.HasMorePages() {
-				page, err := pg.NextPage(ctx)
-				if err != nil {
-					mu.Lock()
-					firstErr = wrap(err, "scan")
-					mu.Unlock()
-					return
-				}
-				local := crm.Contribution{}
-				stored := crm.Contribution{}
-				labels := map[string]string{}
-				var found []map[string]types.AttributeValue
-				for _, item := range page.Items {
-					pk := item[attrPK].(*types.AttributeValueMemberS).Value
-					if name, ok := strings.CutPrefix(pk, aggPrefix); ok {
-						if name == crm.AggWrites {
-							continue
-						}
-						counts := crm.Counts{}
-						addItemCounts(counts, item)
-						stored.Add(crm.Contribution{name: counts})
-						found = append(found, map[string]types.AttributeValue{attrPK: item[attrPK], attrSK: item[attrSK]})
-						continue
-					}
-					if s.expired(item) {
-						continue
-					}
-					c, err := s.contributionOf(ctx, p, item)
-					if err != nil {
-						mu.Lock()
-						firstErr = err
-						mu.Unlock()
-						return
-					}
-					local.Add(c.counts)
-					if c.rootKey != "" {
-						labels[c.rootKey] = c.rootText
-					}
-				}
-				mu.Lock()
-				res.Computed.Add(local)
-				res.Stored.Add(stored)
-				maps.Copy(allLabels, labels)
-				stale = append(stale, found...)
-				before := res.Items / 10000
-				res.Items += len(page.Items)
-				if progress != nil && res.Items/10000 != before {
-					fmt.Fprintf(progress, "scanned %d items\n", res.Items)
-				}
-				mu.Unlock()
-			}
-		}()
+	sc, err := s.scanAll(ctx, p, progress)
+	if err != nil {
+		return sc.res, err
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return res, firstErr
-	}
+	res := sc.res
 	res.Computed = res.Computed.Minus(crm.Contribution{})
 	res.Stored = res.Stored.Minus(crm.Contribution{})
 	if progress != nil {
@@ -372,29 +309,117 @@ func (s *Aggregates) Rebuild(ctx context.Context, p crm.Policy, write bool, prog
 	if !write {
 		return res, nil
 	}
-	for _, key := range sortedKeys(allLabels) {
-		if err := s.putLabel(ctx, key, allLabels[key]); err != nil {
-			return res, err
-		}
-	}
-	for _, key := range stale {
-		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key}); err != nil {
-			return res, wrap(err, "delete aggregate")
-		}
-	}
-	for _, name := range sortedKeys(res.Computed) {
-		item, err := attributevalue.MarshalMap(res.Computed[name])
-		if err != nil {
-			return res, err
-		}
-		item[attrPK], item[attrSK] = &types.AttributeValueMemberS{Value: aggPrefix + name}, &types.AttributeValueMemberS{Value: "0"}
-		item["type"] = &types.AttributeValueMemberS{Value: "aggregate"}
-		if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
-			return res, wrap(err, "write aggregate")
-		}
+	if err := s.replace(ctx, res.Computed, sc.stale, sc.labels); err != nil {
+		return res, err
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "wrote %d aggregates\n", len(res.Computed))
 	}
 	return res, nil
+}
+
+// rebuildScan is what a rebuild's scan found: the counts computed from the
+// items, the stored aggregates' keys, and the root-cause labels seen.
+type rebuildScan struct {
+	mu     sync.Mutex
+	res    RebuildResult
+	stale  []map[string]types.AttributeValue
+	labels map[string]string
+}
+
+// rebuildSegments is how many parallel Scan segments a rebuild reads.
+const rebuildSegments = 4
+
+// scanAll reads the whole table in parallel segments; the first error
+// cancels the other segments.
+func (s *Aggregates) scanAll(ctx context.Context, p crm.Policy, progress io.Writer) (*rebuildScan, error) {
+	sc := &rebuildScan{res: RebuildResult{Computed: crm.Contribution{}, Stored: crm.Contribution{}}, labels: map[string]string{}}
+	g, ctx := errgroup.WithContext(ctx)
+	for seg := range rebuildSegments {
+		g.Go(func() error {
+			pg := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{TableName: &s.table, Segment: aws.Int32(int32(seg)),
+				TotalSegments: aws.Int32(rebuildSegments), ConsistentRead: aws.Bool(true)})
+			for pg.HasMorePages() {
+				page, err := pg.NextPage(ctx)
+				if err != nil {
+					return wrap(err, "scan")
+				}
+				if err := s.scanPage(ctx, p, sc, page.Items, progress); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return sc, g.Wait()
+}
+
+// scanPage counts one page of a rebuild's scan into sc.
+func (s *Aggregates) scanPage(ctx context.Context, p crm.Policy, sc *rebuildScan, items []map[string]types.AttributeValue, progress io.Writer) error {
+	computed, stored := crm.Contribution{}, crm.Contribution{}
+	labels := map[string]string{}
+	var found []map[string]types.AttributeValue
+	for _, item := range items {
+		pk := item[attrPK].(*types.AttributeValueMemberS).Value
+		if name, ok := strings.CutPrefix(pk, aggPrefix); ok {
+			if name == crm.AggWrites {
+				continue
+			}
+			counts := crm.Counts{}
+			addItemCounts(counts, item)
+			stored.Add(crm.Contribution{name: counts})
+			found = append(found, map[string]types.AttributeValue{attrPK: item[attrPK], attrSK: item[attrSK]})
+			continue
+		}
+		if s.expired(item) {
+			continue
+		}
+		c, err := s.contributionOf(ctx, p, item)
+		if err != nil {
+			return err
+		}
+		computed.Add(c.counts)
+		if c.rootKey != "" {
+			labels[c.rootKey] = c.rootText
+		}
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.res.Computed.Add(computed)
+	sc.res.Stored.Add(stored)
+	maps.Copy(sc.labels, labels)
+	sc.stale = append(sc.stale, found...)
+	before := sc.res.Items / 10000
+	sc.res.Items += len(items)
+	if progress != nil && sc.res.Items/10000 != before {
+		fmt.Fprintf(progress, "scanned %d items\n", sc.res.Items)
+	}
+	return nil
+}
+
+// replace writes the root-cause labels, deletes the stored aggregates and
+// writes the computed ones.
+func (s *Aggregates) replace(ctx context.Context, computed crm.Contribution, stale []map[string]types.AttributeValue, labels map[string]string) error {
+	for _, key := range sortedKeys(labels) {
+		if err := s.putLabel(ctx, key, labels[key]); err != nil {
+			return err
+		}
+	}
+	for _, key := range stale {
+		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key}); err != nil {
+			return wrap(err, "delete aggregate")
+		}
+	}
+	for _, name := range sortedKeys(computed) {
+		item, err := attributevalue.MarshalMap(computed[name])
+		if err != nil {
+			return err
+		}
+		item[attrPK], item[attrSK] = &types.AttributeValueMemberS{Value: aggPrefix + name}, &types.AttributeValueMemberS{Value: "0"}
+		item["type"] = &types.AttributeValueMemberS{Value: "aggregate"}
+		if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+			return wrap(err, "write aggregate")
+		}
+	}
+	return nil
 }

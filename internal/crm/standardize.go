@@ -102,7 +102,6 @@ var (
 func (p Policy) Standardize(in CustomerInput) (CustomerInput, error) {
 	var v Invalid
 	out := in
-
 	out.Name = normalizeName(in.Name)
 	switch n := len([]rune(out.Name)); {
 	case n == 0:
@@ -110,99 +109,12 @@ func (p Policy) Standardize(in CustomerInput) (CustomerInput, error) {
 	case n > maxName:
 		v.Add("name", "too_long", "must be at most 200 characters")
 	}
-
-	out.Phone = trimSpace(in.Phone)
-	if out.Phone != "" {
-		e164, err := p.ParsePhone(out.Phone, p.PhoneRegion)
-		if err != nil {
-			v.Add("phone", "invalid_phone", "is not a valid phone number for region "+p.PhoneRegion+" or in international form")
-		}
-		out.Phone = e164
-	}
-
-	out.Email = strings.ToLower(trimSpace(in.Email))
-	if out.Email != "" && !validEmail(out.Email) {
-		v.Add("email", "invalid_email", "is not a valid email address")
-	}
-	if out.Phone == "" && out.Email == "" && trimSpace(in.Phone) == "" {
-		v.Add("phone", "contact_required", "a phone or an email is required")
-		v.Add("email", "contact_required", "a phone or an email is required")
-	}
-
+	out.Phone, out.Email = p.standardizeContact(&v, in.Phone, in.Email)
 	if in.Address != nil {
-		a := Address{
-			Line1: collapse(in.Address.Line1), Line2: collapse(in.Address.Line2),
-			City: collapse(in.Address.City), Region: collapse(in.Address.Region),
-			PostalCode: strings.ToUpper(collapse(in.Address.PostalCode)),
-			Country:    strings.ToUpper(trimSpace(in.Address.Country)),
-		}
-		for _, f := range []struct{ name, val string }{
-			{"address.line1", a.Line1}, {"address.line2", a.Line2}, {"address.city", a.City},
-			{"address.region", a.Region}, {"address.postalCode", a.PostalCode},
-		} {
-			if len([]rune(f.val)) > maxLine {
-				v.Add(f.name, "too_long", "must be at most 200 characters")
-			}
-		}
-		if a.Country != "" && !countryRe.MatchString(a.Country) {
-			v.Add("address.country", "invalid_country", "must be an ISO 3166-1 alpha-2 code")
-		}
-		if a != (Address{}) {
-			if a.Line1 == "" {
-				v.Add("address.line1", "required", "is required in an address")
-			}
-			if a.Country == "" {
-				v.Add("address.country", "required", "is required in an address")
-			}
-			out.Address = &a
-		} else {
-			out.Address = nil
-		}
+		out.Address = standardizeAddress(&v, *in.Address)
 	}
-
-	out.Company = collapse(in.Company)
-	if len([]rune(out.Company)) > maxLine {
-		v.Add("company", "too_long", "must be at most 200 characters")
-	}
-	out.Segment = strings.ToLower(collapse(in.Segment))
-	if len([]rune(out.Segment)) > maxShort {
-		v.Add("segment", "too_long", "must be at most 100 characters")
-	}
-
-	out.Tags = nil
-	for _, t := range in.Tags {
-		t = strings.ToLower(collapse(t))
-		if t == "" || len([]rune(t)) > maxTag || !tagRe.MatchString(t) {
-			v.Add("tags", "invalid_tag", "each tag must be 1 to 40 letters, digits, spaces, '.', '_' or '-'")
-			break
-		}
-		out.Tags = append(out.Tags, t)
-	}
-	slices.Sort(out.Tags)
-	out.Tags = slices.Compact(out.Tags)
-	if len(out.Tags) > maxTags {
-		v.Add("tags", "too_many", "at most 20 tags")
-	}
-
-	out.NationalID = compactID(in.NationalID)
-	if out.NationalID != "" && !nationalIDRe.MatchString(out.NationalID) {
-		v.Add("nationalId", "invalid_national_id", "must be 4 to 32 letters or digits")
-	}
-
-	if in.Billing != nil {
-		b := Billing{BankAccount: compactID(in.Billing.BankAccount), TaxID: strings.ToUpper(strings.ReplaceAll(trimSpace(in.Billing.TaxID), " ", ""))}
-		if b.BankAccount != "" && !accountRe.MatchString(b.BankAccount) {
-			v.Add("billing.bankAccount", "invalid_bank_account", "must be 4 to 34 letters or digits")
-		}
-		if b.TaxID != "" && !taxIDRe.MatchString(b.TaxID) {
-			v.Add("billing.taxId", "invalid_tax_id", "must be 2 to 32 letters, digits, '.', '/' or '-'")
-		}
-		out.Billing = &b
-		if b == (Billing{}) {
-			out.Billing = nil
-		}
-	}
-
+	out.Company, out.Segment, out.Tags = standardizeDescription(&v, in)
+	out.NationalID, out.Billing = standardizeIDs(&v, in)
 	out.OwnerID = trimSpace(in.OwnerID)
 	if len(out.OwnerID) > maxOwnerID {
 		v.Add("ownerId", "too_long", "must be at most 128 characters")
@@ -211,6 +123,110 @@ func (p Policy) Standardize(in CustomerInput) (CustomerInput, error) {
 		out.Consent = &Consent{}
 	}
 	return out, v.Err()
+}
+
+// standardizeContact returns the phone in E.164 and the email lower-cased,
+// and requires one of them.
+func (p Policy) standardizeContact(v *Invalid, rawPhone, rawEmail string) (phone, email string) {
+	phone = trimSpace(rawPhone)
+	if phone != "" {
+		e164, err := p.ParsePhone(phone, p.PhoneRegion)
+		if err != nil {
+			v.Add("phone", "invalid_phone", "is not a valid phone number for region "+p.PhoneRegion+" or in international form")
+		}
+		phone = e164
+	}
+	email = strings.ToLower(trimSpace(rawEmail))
+	if email != "" && !validEmail(email) {
+		v.Add("email", "invalid_email", "is not a valid email address")
+	}
+	if phone == "" && email == "" && trimSpace(rawPhone) == "" {
+		v.Add("phone", "contact_required", "a phone or an email is required")
+		v.Add("email", "contact_required", "a phone or an email is required")
+	}
+	return phone, email
+}
+
+// standardizeAddress returns the address with its parts trimmed, or nil
+// for an address with nothing in it.
+func standardizeAddress(v *Invalid, in Address) *Address {
+	a := Address{
+		Line1: collapse(in.Line1), Line2: collapse(in.Line2),
+		City: collapse(in.City), Region: collapse(in.Region),
+		PostalCode: strings.ToUpper(collapse(in.PostalCode)),
+		Country:    strings.ToUpper(trimSpace(in.Country)),
+	}
+	for _, f := range []struct{ name, val string }{
+		{"address.line1", a.Line1}, {"address.line2", a.Line2}, {"address.city", a.City},
+		{"address.region", a.Region}, {"address.postalCode", a.PostalCode},
+	} {
+		if len([]rune(f.val)) > maxLine {
+			v.Add(f.name, "too_long", "must be at most 200 characters")
+		}
+	}
+	if a.Country != "" && !countryRe.MatchString(a.Country) {
+		v.Add("address.country", "invalid_country", "must be an ISO 3166-1 alpha-2 code")
+	}
+	if a == (Address{}) {
+		return nil
+	}
+	if a.Line1 == "" {
+		v.Add("address.line1", "required", "is required in an address")
+	}
+	if a.Country == "" {
+		v.Add("address.country", "required", "is required in an address")
+	}
+	return &a
+}
+
+// standardizeDescription returns the company, the segment and the tags:
+// lower-cased, sorted and unique.
+func standardizeDescription(v *Invalid, in CustomerInput) (company, segment string, tags []string) {
+	company = collapse(in.Company)
+	if len([]rune(company)) > maxLine {
+		v.Add("company", "too_long", "must be at most 200 characters")
+	}
+	segment = strings.ToLower(collapse(in.Segment))
+	if len([]rune(segment)) > maxShort {
+		v.Add("segment", "too_long", "must be at most 100 characters")
+	}
+	for _, t := range in.Tags {
+		t = strings.ToLower(collapse(t))
+		if t == "" || len([]rune(t)) > maxTag || !tagRe.MatchString(t) {
+			v.Add("tags", "invalid_tag", "each tag must be 1 to 40 letters, digits, spaces, '.', '_' or '-'")
+			break
+		}
+		tags = append(tags, t)
+	}
+	slices.Sort(tags)
+	tags = slices.Compact(tags)
+	if len(tags) > maxTags {
+		v.Add("tags", "too_many", "at most 20 tags")
+	}
+	return company, segment, tags
+}
+
+// standardizeIDs returns the national ID and the billing details compacted,
+// billing nil when it holds nothing.
+func standardizeIDs(v *Invalid, in CustomerInput) (string, *Billing) {
+	id := compactID(in.NationalID)
+	if id != "" && !nationalIDRe.MatchString(id) {
+		v.Add("nationalId", "invalid_national_id", "must be 4 to 32 letters or digits")
+	}
+	if in.Billing == nil {
+		return id, nil
+	}
+	b := Billing{BankAccount: compactID(in.Billing.BankAccount), TaxID: strings.ToUpper(strings.ReplaceAll(trimSpace(in.Billing.TaxID), " ", ""))}
+	if b.BankAccount != "" && !accountRe.MatchString(b.BankAccount) {
+		v.Add("billing.bankAccount", "invalid_bank_account", "must be 4 to 34 letters or digits")
+	}
+	if b.TaxID != "" && !taxIDRe.MatchString(b.TaxID) {
+		v.Add("billing.taxId", "invalid_tax_id", "must be 2 to 32 letters, digits, '.', '/' or '-'")
+	}
+	if b == (Billing{}) {
+		return id, nil
+	}
+	return id, &b
 }
 
 // Completeness returns the share of the policy's required fields c has, and

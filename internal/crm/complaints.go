@@ -105,13 +105,9 @@ func (s *Complaints) notification(c Complaint, kind, recipientType, recipient st
 }
 
 // deliver sends notifications recorded as pending with the write that owes
-// them, and records each outcome. A failed send stays on record as failed,
-// never dropped; the request it belongs to has already succeeded.
+// them; the request they belong to has already succeeded.
 func (s *Complaints) deliver(ctx context.Context, notes []Notification) {
-	for _, n := range notes {
-		err := s.Notifier.Notify(ctx, n)
-		_ = s.Store.MarkNotification(ctx, n, err == nil, 1, s.now())
-	}
+	deliver(ctx, s.Notifier, s.Store, notes, 1, s.now(), nil)
 }
 
 // Get returns a complaint with its timeline if the actor may see it: a sales

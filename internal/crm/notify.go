@@ -44,3 +44,30 @@ type Notifier interface {
 	// caller records the failure.
 	Notify(ctx context.Context, n Notification) error
 }
+
+// notificationMarker records the outcome of a send.
+type notificationMarker interface {
+	MarkNotification(ctx context.Context, n Notification, delivered bool, attempts int, at time.Time) error
+}
+
+// deliver sends each of notes, after complete (if any) fills in what is
+// only put in at sending time, and records each outcome as attempt at at.
+// A failed send stays on record as failed, never dropped. A failure to
+// record is safe to drop: the notification then stays pending, and the
+// reminder run redelivers pending notifications once their lease runs out
+// (at least once; receivers de-duplicate on the notification id).
+func deliver(ctx context.Context, n Notifier, m notificationMarker, notes []Notification, attempt int, at time.Time, complete func(*Notification)) (sent, failed int) {
+	for _, note := range notes {
+		if complete != nil {
+			complete(&note)
+		}
+		err := n.Notify(ctx, note)
+		if err == nil {
+			sent++
+		} else {
+			failed++
+		}
+		_ = m.MarkNotification(ctx, note, err == nil, attempt, at)
+	}
+	return sent, failed
+}

@@ -320,19 +320,11 @@ func (s *Reminders) staffNote(r Reminder, asOf time.Time) Notification {
 // deliver sends notifications its caller holds the lease of, and records
 // each outcome.
 func (s *Reminders) deliver(ctx context.Context, notes []Notification, attempt int) (sent, failed int) {
-	for _, n := range notes {
+	return deliver(ctx, s.Notifier, s.Store, notes, attempt, s.Now().UTC(), func(n *Notification) {
 		if n.LinkID != "" && s.Portal != nil {
 			n.Link = s.Portal.url(n.LinkID, n.RecipientID, n.LinkExpiresAt)
 		}
-		err := s.Notifier.Notify(ctx, n)
-		if err == nil {
-			sent++
-		} else {
-			failed++
-		}
-		_ = s.Store.MarkNotification(ctx, n, err == nil, attempt, s.Now().UTC())
-	}
-	return sent, failed
+	})
 }
 
 // redeliver sends what was recorded but never sent: by a process that

@@ -446,23 +446,8 @@ func (r *Reports) Complaints(ctx context.Context, from, to time.Time) (Complaint
 		}
 	}
 	roots := map[string]int64{}
-	for k, v := range total {
-		if v == 0 {
-			continue
-		}
-		switch prefix, rest, _ := strings.Cut(k, "#"); prefix {
-		case "status":
-			rep.ByStatus[rest] = v
-		case "category":
-			rep.ByCategory[rest] = v
-		case "severity":
-			rep.BySeverity[rest] = v
-		case "channel":
-			rep.ByChannel[rest] = v
-		case "root":
-			roots[rest] = v
-		}
-	}
+	spread(total, map[string]map[string]int64{"status": rep.ByStatus, "category": rep.ByCategory,
+		"severity": rep.BySeverity, "channel": rep.ByChannel, "root": roots})
 	rep.Complaints = total["complaints"]
 	rep.SLABreachRate = rate(total["breached"], total["complaints"])
 	rep.Acknowledge = durationStats(total, "acknowledged", "ackMs", "ackH#")
@@ -519,18 +504,17 @@ func (r *Reports) Customers(ctx context.Context) (CustomerReport, error) {
 	c := aggs[AggCustomers]
 	rep := CustomerReport{Customers: c["customers"], NewPerMonth: map[string]int64{}, BySegment: map[string]int64{},
 		ByOwner: map[string]int64{}, AsOf: r.Now().UTC().Truncate(time.Second)}
+	spread(c, map[string]map[string]int64{"new": rep.NewPerMonth, "segment": rep.BySegment, "owner": rep.ByOwner})
+	return rep, nil
+}
+
+// spread puts each non-zero counter named "<prefix>#<key>" into
+// into[prefix][key]; counters of other prefixes are left out.
+func spread(c Counts, into map[string]map[string]int64) {
 	for k, v := range c {
-		if v == 0 {
-			continue
-		}
-		switch prefix, rest, _ := strings.Cut(k, "#"); prefix {
-		case "new":
-			rep.NewPerMonth[rest] = v
-		case "segment":
-			rep.BySegment[rest] = v
-		case "owner":
-			rep.ByOwner[rest] = v
+		prefix, rest, ok := strings.Cut(k, "#")
+		if m := into[prefix]; ok && v != 0 && m != nil {
+			m[rest] = v
 		}
 	}
-	return rep, nil
 }

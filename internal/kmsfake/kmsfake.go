@@ -9,7 +9,6 @@
 package kmsfake
 
 import (
-	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -19,14 +18,13 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/clientele-crm/clientele/internal/awsfake"
 )
 
 // Operation names as they appear after "TrentService." in X-Amz-Target.
@@ -55,7 +53,7 @@ type Request struct {
 // Server is a fake KMS listening on a local httptest.Server. It is safe for
 // concurrent use.
 type Server struct {
-	srv    *httptest.Server
+	*awsfake.Server
 	master cipher.AEAD
 
 	mu         sync.Mutex
@@ -81,30 +79,18 @@ func New() *Server {
 		panic("kmsfake: " + err.Error())
 	}
 	s := &Server{master: master, calls: make(map[string]int)}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = awsfake.Start(http.HandlerFunc(s.serve))
 	return s
 }
-
-// URL returns the endpoint to point an SDK client's BaseEndpoint at.
-func (s *Server) URL() string { return s.srv.URL }
-
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
 
 // Client returns a real KMS SDK client aimed at s, with static dummy
 // credentials, region us-east-1 and a single attempt per call, so failure
 // tests do not sit through retry back-off.
 func (s *Server) Client(t testing.TB) *kms.Client {
 	t.Helper()
-	return kms.New(kms.Options{
-		Region:       Region,
-		BaseEndpoint: aws.String(s.URL()),
-		Credentials: aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDKMSFAKE", SecretAccessKey: "kmsfake-secret", Source: "kmsfake"}, nil
-		}),
-		RetryMaxAttempts: 1,
-		HTTPClient:       s.srv.Client(),
-	})
+	c := s.Settings("kmsfake")
+	return kms.New(kms.Options{Region: Region, BaseEndpoint: c.BaseEndpoint, Credentials: c.Credentials,
+		HTTPClient: c.HTTPClient, RetryMaxAttempts: c.RetryMaxAttempts})
 }
 
 // Calls reports how many requests for op (OpGenerateDataKey or OpDecrypt)

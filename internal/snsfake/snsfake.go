@@ -6,22 +6,20 @@
 package snsfake
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/clientele-crm/clientele/internal/awsfake"
 )
 
 // Region is the region Client signs for; the fake checks the signature's
@@ -49,7 +47,7 @@ type Message struct {
 // Server is a fake SNS listening on a local httptest.Server. It is safe for
 // concurrent use.
 type Server struct {
-	srv *httptest.Server
+	*awsfake.Server
 
 	mu         sync.Mutex
 	published  []Message
@@ -62,30 +60,18 @@ type Server struct {
 // New starts a fake SNS. Close it when done.
 func New() *Server {
 	s := &Server{}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = awsfake.Start(http.HandlerFunc(s.serve))
 	return s
 }
-
-// URL returns the endpoint to point an SDK client's BaseEndpoint at.
-func (s *Server) URL() string { return s.srv.URL }
-
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
 
 // Client returns a real SNS SDK client aimed at s, with static dummy
 // credentials, region us-east-1 and a single attempt per call, so failure
 // tests see each injected failure once and do not sit through retry back-off.
 func (s *Server) Client(t testing.TB) *sns.Client {
 	t.Helper()
-	return sns.New(sns.Options{
-		Region:       Region,
-		BaseEndpoint: aws.String(s.URL()),
-		Credentials: aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDSNSFAKE", SecretAccessKey: "snsfake-secret", Source: "snsfake"}, nil
-		}),
-		RetryMaxAttempts: 1,
-		HTTPClient:       s.srv.Client(),
-	})
+	c := s.Settings("snsfake")
+	return sns.New(sns.Options{Region: Region, BaseEndpoint: c.BaseEndpoint, Credentials: c.Credentials,
+		HTTPClient: c.HTTPClient, RetryMaxAttempts: c.RetryMaxAttempts})
 }
 
 // Published returns the messages accepted so far, oldest first.

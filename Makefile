@@ -14,7 +14,7 @@ NODE_BIN   = $(shell scripts/node22.sh)
 
 export PORT
 
-.PHONY: run test token invoke remind reports-rebuild outbox audit-verify build synth bench check fmt clean
+.PHONY: run test test-fast token invoke remind reports-rebuild outbox audit-verify build synth bench check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -29,6 +29,12 @@ $(CLI): FORCE
 ## test: every test — unit, DynamoDB Local integration, CDK template tests
 test: check $(CLI)
 	PATH="$(NODE_BIN):$$PATH" $(CLI) with-dynamodb -- $(GO) test -count=1 ./...
+
+## test-fast: the fast tier, without Java or Node: domain services and
+## handlers against in-memory fakes, and every unit test (-short skips the
+## DynamoDB Local and CDK template tests, which `make test` runs)
+test-fast: check
+	$(GO) test -short -count=1 $$($(GO) list ./... | grep -v '/infra')
 
 ## check: formatting, vet and module tidiness
 check:

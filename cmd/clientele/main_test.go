@@ -34,9 +34,9 @@ func freePort(t *testing.T) string {
 // Local, creates a customer with a token from `clientele token`, and stops
 // it by cancelling, as Ctrl-C does.
 func TestRunServesAndStops(t *testing.T) {
-	state, port := t.TempDir(), freePort(t)
+	state, port, ep := t.TempDir(), freePort(t), testenv.Endpoint(t)
 	getenv := func(k string) string {
-		return map[string]string{"DYNAMODB_ENDPOINT": testenv.Endpoint(), "CLIENTELE_STATE_DIR": state, "PORT": port,
+		return map[string]string{"DYNAMODB_ENDPOINT": ep, "CLIENTELE_STATE_DIR": state, "PORT": port,
 			"TABLE_NAME": "run-" + port, "LOG_LEVEL": "error"}[k]
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -115,9 +115,9 @@ func TestTokenIsAcceptedByTheGateway(t *testing.T) {
 }
 
 func TestInvokeSampleEvent(t *testing.T) {
-	state := t.TempDir()
+	state, ep := t.TempDir(), testenv.Endpoint(t)
 	getenv := func(k string) string {
-		return map[string]string{"DYNAMODB_ENDPOINT": testenv.Endpoint(), "CLIENTELE_STATE_DIR": state, "TABLE_NAME": "invoke-test", "LOG_LEVEL": "error"}[k]
+		return map[string]string{"DYNAMODB_ENDPOINT": ep, "CLIENTELE_STATE_DIR": state, "TABLE_NAME": "invoke-test", "LOG_LEVEL": "error"}[k]
 	}
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"invoke", "-fn", "customers", "-event", "../../events/customers-create.json"}, getenv, &out, &errOut); err != nil {

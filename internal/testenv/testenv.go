@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,8 +44,14 @@ import (
 var endpoint string
 
 // Main runs a test binary's tests with DynamoDB Local up. Call it from
-// TestMain.
+// TestMain. With -short (`make test-fast`) no DynamoDB Local is started
+// and every test that asks New for one is skipped: the fast tier is what
+// runs against hand-written fakes.
 func Main(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
 	ep, stop, err := ddblocal.TestEndpoint()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
@@ -56,8 +63,15 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// Endpoint is the DynamoDB Local endpoint of this test binary.
-func Endpoint() string { return endpoint }
+// Endpoint is the DynamoDB Local endpoint of this test binary. With -short
+// there is none, and the test is skipped.
+func Endpoint(tb testing.TB) string {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs DynamoDB Local: `make test` runs it")
+	}
+	return endpoint
+}
 
 var tableSeq atomic.Int64
 
@@ -89,6 +103,9 @@ func WithConfig(f func(*app.Config)) Option { return func(e *Env) { f(&e.Config)
 // New builds an Env with its own table.
 func New(tb testing.TB, opts ...Option) *Env {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs DynamoDB Local: `make test` runs it")
+	}
 	if endpoint == "" {
 		tb.Fatal("testenv.Main was not called from TestMain")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,3 +129,6 @@ func wantFields(t *testing.T, err error, code string, fields ...string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// token returns the token a link's URL carries.
+func token(l crm.PortalLink) string { return l.URL[strings.LastIndexByte(l.URL, '/')+1:] }

@@ -210,3 +210,21 @@ func TestCustomerReport(t *testing.T) {
 		t.Errorf("report %+v: erased customers count nowhere", rep)
 	}
 }
+
+// TestComplaintReportWeeksAcrossYearEnd: 2026 has 53 ISO weeks.
+func TestComplaintReportWeeksAcrossYearEnd(t *testing.T) {
+	w := newWorld(t)
+	from := time.Date(2026, 12, 20, 12, 0, 0, 0, time.UTC) // a Sunday, W51
+	to := time.Date(2027, 1, 11, 12, 0, 0, 0, time.UTC)    // a Monday, 2027-W02
+	rep, err := w.reports.Complaints(ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var weeks []string
+	for _, wk := range rep.Weekly {
+		weeks = append(weeks, wk.Week)
+	}
+	if want := []string{"2026-W51", "2026-W52", "2026-W53", "2027-W01", "2027-W02"}; !slices.Equal(weeks, want) {
+		t.Errorf("weeks %v, want %v", weeks, want)
+	}
+}

@@ -437,3 +437,23 @@ func TestComplaintReads(t *testing.T) {
 		}
 	})
 }
+
+func TestComplaintBreached(t *testing.T) {
+	due := start.Add(time.Hour)
+	for _, tt := range []struct {
+		name string
+		c    crm.Complaint
+		want bool
+	}{
+		{"OpenBeforeDue", crm.Complaint{Status: crm.StatusInProgress, SLADueAt: due.Add(time.Minute)}, false},
+		{"OpenPastDue", crm.Complaint{Status: crm.StatusAcknowledged, SLADueAt: due.Add(-time.Minute)}, true},
+		{"ResolvedInTime", crm.Complaint{Status: crm.StatusClosed, SLADueAt: due.Add(-time.Minute), ResolvedAt: due.Add(-2 * time.Minute)}, false},
+		{"ResolvedLate", crm.Complaint{Status: crm.StatusResolved, SLADueAt: due.Add(-time.Hour), ResolvedAt: due.Add(-time.Minute)}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.c.Breached(due); got != tt.want {
+				t.Errorf("Breached = %t, want %t", got, tt.want)
+			}
+		})
+	}
+}

@@ -232,6 +232,22 @@ func TestCustomerExport(t *testing.T) {
 			t.Errorf("audit %s %v", a.Action, a.ChangedFields)
 		}
 	})
+	t.Run("EveryPage", func(t *testing.T) {
+		busy := w.customer(t, rep1, crm.CustomerInput{Name: "Busy", Email: "busy@x.cn"})
+		for i := range 205 {
+			at := start.Add(time.Duration(i) * time.Minute)
+			if _, err := w.customers.AddInteraction(ctx, rep1, busy.ID, crm.InteractionInput{Kind: crm.KindNote, At: &at, Summary: "n"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 3 {
+			w.complaint(t, rep1, busy.ID, crm.SeverityLow)
+		}
+		x, err := w.customers.Export(ctx, admin, busy.ID)
+		if err != nil || len(x.Interactions) != 205 || len(x.Complaints) != 3 {
+			t.Errorf("export of %d interactions and %d complaints, %v; want 205 and 3", len(x.Interactions), len(x.Complaints), err)
+		}
+	})
 	t.Run("ErrUnknown", func(t *testing.T) {
 		_, err := w.customers.Export(ctx, admin, "c_nope")
 		wantErr(t, err, crm.ENOTFOUND)

@@ -228,3 +228,31 @@ func TestComplaintReportWeeksAcrossYearEnd(t *testing.T) {
 		t.Errorf("weeks %v, want %v", weeks, want)
 	}
 }
+
+// TestComplaintReportPercentiles: a percentile is the upper bound of the
+// bucket it falls in, -1 beyond the last.
+func TestComplaintReportPercentiles(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		hist  crm.Counts
+		wantS float64
+	}{
+		{"NinetiethInFirstBucket", crm.Counts{"resolveH#00": 9, "resolveH#05": 1}, 60},
+		{"NinetiethInLaterBucket", crm.Counts{"resolveH#00": 8, "resolveH#05": 2}, 7200},
+		{"BeyondTheLastBound", crm.Counts{"resolveH#16": 10}, -1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			counts := crm.Counts{"complaints": 10, "resolved": 10, "resolveMs": 10 * 1000}
+			maps.Copy(counts, tt.hist)
+			w.store.AddCounts(crm.AggComplaintWeek(start), counts)
+			rep, err := w.reports.Complaints(ctx, start, start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Resolve.P90Seconds != tt.wantS || rep.Resolve.Count != 10 || rep.Resolve.MeanSeconds != 1 {
+				t.Errorf("resolve %+v, want p90 %v", rep.Resolve, tt.wantS)
+			}
+		})
+	}
+}

@@ -442,3 +442,110 @@ func TestIdempotency(t *testing.T) {
 		t.Errorf("a dead request's key was not taken over: %v, %v", resp, err)
 	}
 }
+
+func TestAuditTrail(t *testing.T) {
+	s, clock := newStore()
+	for i := range 5 {
+		a := audit("customer.update", fmt.Sprintf("c_%d", i%2))
+		if err := s.AppendAudit(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Minute)
+	}
+	t.Run("Chained", func(t *testing.T) {
+		es := s.AuditEntries()
+		for i, e := range es {
+			if e.Seq != int64(i+1) || e.Hash == "" || i > 0 && e.PrevHash != es[i-1].Hash {
+				t.Errorf("entry %d: seq %d prev %q hash %q", i, e.Seq, e.PrevHash, e.Hash)
+			}
+		}
+	})
+	t.Run("NewestFirstByEntity", func(t *testing.T) {
+		es, _, err := s.ListAudit(ctx, crm.AuditFilter{EntityID: "c_0"}, crm.Page{})
+		if err != nil || len(es) != 3 || es[0].Seq != 5 || es[2].Seq != 1 {
+			t.Errorf("entries %+v, %v", es, err)
+		}
+	})
+	t.Run("PagedWithoutOverlap", func(t *testing.T) {
+		var seqs []int64
+		p := crm.Page{Limit: 2}
+		for {
+			es, next, err := s.ListAudit(ctx, crm.AuditFilter{}, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range es {
+				seqs = append(seqs, e.Seq)
+			}
+			if next == "" {
+				break
+			}
+			p.Cursor = next
+		}
+		if !slices.Equal(seqs, []int64{5, 4, 3, 2, 1}) {
+			t.Errorf("paged %v", seqs)
+		}
+	})
+	t.Run("ErrFromAfterTo", func(t *testing.T) {
+		_, _, err := s.ListAudit(ctx, crm.AuditFilter{From: t0, To: t0.Add(-time.Second)}, crm.Page{})
+		wantCode(t, err, crm.EINVALID)
+	})
+}
+
+func TestAggregatesFollowState(t *testing.T) {
+	s, _ := newStore()
+	a := cust("c_a", "+861", "a@x.cn")
+	if err := s.CreateCustomer(ctx, a, false, audit("customer.create", "c_a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateCustomer(ctx, cust("c_b", "+861", ""), true, audit("customer.create", "c_b")); err != nil {
+		t.Fatal(err)
+	}
+	read := func() crm.Counts {
+		aggs, err := s.Aggregates(ctx, []string{crm.AggCustomers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aggs[crm.AggCustomers]
+	}
+	if got := read(); got["customers"] != 2 || got["duplicate"] != 1 || got["owner#rep1"] != 2 {
+		t.Errorf("after two creates %v", got)
+	}
+	if err := s.EraseCustomer(ctx, "c_a", audit("customer.erase", "c_a")); err != nil {
+		t.Fatal(err)
+	}
+	// The duplicate keeps its value but not a claim: it still counts as one.
+	if got := read(); got["customers"] != 1 || got["duplicate"] != 1 {
+		t.Errorf("after the erasure %v", got)
+	}
+	k := crm.Complaint{ID: "k_1", CustomerID: "c_b", Status: crm.StatusResolved, Category: "billing", CreatedAt: t0, ResolvedAt: t0.Add(time.Hour),
+		SLADueAt: t0.Add(2 * time.Hour), Resolution: &crm.Resolution{RootCause: " Billing  Bug"}, Version: 1}
+	if err := s.CreateComplaint(ctx, k, nil, nil, audit("complaint.create", "k_1")); err != nil {
+		t.Fatal(err)
+	}
+	week := crm.AggComplaintWeek(t0)
+	aggs, _ := s.Aggregates(ctx, []string{week})
+	var key string
+	for attr := range aggs[week] {
+		if len(attr) > 5 && attr[:5] == "root#" {
+			key = attr[5:]
+		}
+	}
+	labels, _ := s.RootCauseLabels(ctx, []string{key})
+	if aggs[week]["complaints"] != 1 || aggs[week]["resolved"] != 1 || labels[key] != " Billing  Bug" {
+		t.Errorf("complaint week %v, labels %v", aggs[week], labels)
+	}
+}
+
+func TestNotifier(t *testing.T) {
+	n := &crmfake.Notifier{Fail: func(x crm.Notification) bool { return x.ID == "bad" }}
+	if err := n.Notify(ctx, crm.Notification{ID: "good"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Notify(ctx, crm.Notification{ID: "bad"}); !errors.Is(err, crmfake.ErrDelivery) {
+		t.Errorf("failing notification returned %v", err)
+	}
+	if sent := n.Sent(); len(sent) != 1 || sent[0].ID != "good" || n.Attempts() != 2 {
+		t.Errorf("sent %v after %d attempts", sent, n.Attempts())
+	}
+}

@@ -27,7 +27,7 @@ func TestComplaintFile(t *testing.T) {
 		if !k.AckDueAt.Equal(start.Add(time.Hour)) || !k.SLADueAt.Equal(start.Add(8*time.Hour)) || !k.SLAWarnAt.Equal(start.Add(6*time.Hour)) {
 			t.Errorf("ack due %v, SLA due %v, warn %v; want +1h, +8h, +6h", k.AckDueAt, k.SLADueAt, k.SLAWarnAt)
 		}
-		tl, _ := w.store.ComplaintTimeline(ctx, k.ID)
+		tl, _ := w.store.Complaints.ComplaintTimeline(ctx, k.ID)
 		if len(tl) != 2 || tl[0].Action != crm.ActionCreated || tl[1].Action != crm.ActionAcknowledged || tl[1].AssigneeID != "rep1" || tl[1].From != crm.StatusNew {
 			t.Errorf("timeline %+v", tl)
 		}
@@ -58,7 +58,7 @@ func TestComplaintFile(t *testing.T) {
 		w.notifier.Fail = func(crm.Notification) bool { return true }
 		c := w.customer(t, rep1, crm.CustomerInput{Name: "A", Phone: phoneA})
 		k := w.complaint(t, rep1, c.ID, crm.SeverityLow)
-		if _, err := w.store.GetComplaint(ctx, k.ID); err != nil {
+		if _, err := w.store.Complaints.GetComplaint(ctx, k.ID); err != nil {
 			t.Fatalf("complaint lost with its notice: %v", err)
 		}
 		failed := w.store.Notifications(crmfake.NotifyFailed)
@@ -151,8 +151,8 @@ func TestComplaintRoundRobin(t *testing.T) {
 
 // seedComplaint stores a complaint in the given status, as the state
 // machine would have left it.
-func seedComplaint(t *testing.T, w *world, customerID, status string) crm.Complaint {
-	t.Helper()
+func seedComplaint(tb testing.TB, w *world, customerID, status string) crm.Complaint {
+	tb.Helper()
 	now := w.clock.Now()
 	ackDue, slaDue := w.complaints.SLA.Due(crm.SeverityLow, now)
 	k := crm.Complaint{ID: w.ids.New("k"), CustomerID: customerID, CustomerOwnerID: "rep1", Channel: "web", Category: "other",
@@ -164,8 +164,8 @@ func seedComplaint(t *testing.T, w *world, customerID, status string) crm.Compla
 	case crm.StatusClosed:
 		k.ResolvedAt, k.ClosedAt, k.Resolution = now, now, &crm.Resolution{Summary: "s", RootCause: "r", Remedy: "m"}
 	}
-	if err := w.store.CreateComplaint(ctx, k, []crm.TimelineEntry{{Seq: 1, At: now, Action: crm.ActionCreated}}, nil, crm.NewAudit(ctx, admin, "seed", "complaint", k.ID)); err != nil {
-		t.Fatal(err)
+	if err := w.store.Complaints.CreateComplaint(ctx, k, []crm.TimelineEntry{{Seq: 1, At: now, Action: crm.ActionCreated}}, nil, crm.NewAudit(ctx, admin, "seed", "complaint", k.ID)); err != nil {
+		tb.Fatal(err)
 	}
 	return k
 }
@@ -211,7 +211,7 @@ func TestComplaintStateMachine(t *testing.T) {
 					if !slices.Equal(e.Allowed, allowed) && !(len(e.Allowed) == 0 && len(allowed) == 0) {
 						t.Errorf("allowed %v, want %v", e.Allowed, allowed)
 					}
-					if cur, _ := w.store.GetComplaint(ctx, prev.ID); cur.Version != prev.Version {
+					if cur, _ := w.store.Complaints.GetComplaint(ctx, prev.ID); cur.Version != prev.Version {
 						t.Errorf("an illegal transition was stored")
 					}
 					return
@@ -222,7 +222,7 @@ func TestComplaintStateMachine(t *testing.T) {
 				if got.Status != to || got.Version != prev.Version+1 || !got.UpdatedAt.Equal(w.clock.Now()) {
 					t.Errorf("status %s version %d updated %v", got.Status, got.Version, got.UpdatedAt)
 				}
-				tl, _ := w.store.ComplaintTimeline(ctx, prev.ID)
+				tl, _ := w.store.Complaints.ComplaintTimeline(ctx, prev.ID)
 				last := tl[len(tl)-1]
 				if len(tl) != 2 || last.Seq != 2 || last.Action != action || last.From != from || last.To != to || last.ActorID != "agent1" {
 					t.Errorf("timeline %+v", tl)
@@ -335,7 +335,7 @@ func TestComplaintNotes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tl, _ := w.store.ComplaintTimeline(ctx, k.ID)
+		tl, _ := w.store.Complaints.ComplaintTimeline(ctx, k.ID)
 		if got.Version != 2 || got.Status != crm.StatusAcknowledged || len(tl) != 3 || tl[2].Note != "Called back" || tl[2].Seq != 3 || tl[2].Action != crm.ActionNote {
 			t.Errorf("version %d status %s timeline %+v", got.Version, got.Status, tl)
 		}

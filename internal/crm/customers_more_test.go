@@ -166,12 +166,12 @@ func TestCustomerErase(t *testing.T) {
 	t.Run("ReadsAreGone", func(t *testing.T) {
 		_, err := w.customers.Get(ctx, admin, c.ID)
 		wantErr(t, err, crm.EGONE)
-		if its, _, _ := w.store.ListInteractions(ctx, c.ID, crm.Page{}); len(its) != 0 {
+		if its, _, _ := w.store.Customers.ListInteractions(ctx, c.ID, crm.Page{}); len(its) != 0 {
 			t.Errorf("%d interactions survive", len(its))
 		}
 	})
 	t.Run("ComplaintFactsStayTextGoes", func(t *testing.T) {
-		got, err := w.store.GetComplaint(ctx, k.ID)
+		got, err := w.store.Complaints.GetComplaint(ctx, k.ID)
 		if err != nil || got.Subject != "" || got.Description != "" || got.Severity != crm.SeverityLow {
 			t.Errorf("complaint after erasure %+v, %v", got, err)
 		}
@@ -186,11 +186,11 @@ func TestCustomerErase(t *testing.T) {
 		wantErr(t, err, crm.ENOTFOUND)
 	})
 	t.Run("TrailRemains", func(t *testing.T) {
-		i := slices.IndexFunc(w.store.AuditEntries(), func(e crm.AuditEntry) bool { return e.Action == "customer.erase" })
+		i := slices.IndexFunc(w.store.Audit.Entries(), func(e crm.AuditEntry) bool { return e.Action == "customer.erase" })
 		if i < 0 {
 			t.Fatal("no erasure in the audit trail")
 		}
-		if a := w.store.AuditEntries()[i]; a.EntityID != c.ID || a.Actor != "admin1" || len(a.ChangedFields) != 11 {
+		if a := w.store.Audit.Entries()[i]; a.EntityID != c.ID || a.Actor != "admin1" || len(a.ChangedFields) != 11 {
 			t.Errorf("erasure audit %+v", a)
 		}
 	})
@@ -268,11 +268,11 @@ func TestSensitiveRead(t *testing.T) {
 		{"AuditorReadsNothingSensitive", auditor, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			before := len(w.store.AuditEntries())
+			before := len(w.store.Audit.Entries())
 			if err := w.customers.SensitiveRead(ctx, tt.actor, c, "customer.read"); err != nil {
 				t.Fatal(err)
 			}
-			es := w.store.AuditEntries()
+			es := w.store.Audit.Entries()
 			if tt.fields == nil {
 				if len(es) != before {
 					t.Errorf("a read of nothing sensitive was audited")

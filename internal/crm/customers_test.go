@@ -24,7 +24,7 @@ func TestCustomerCreate(t *testing.T) {
 		if c.Version != 1 || c.CreatedBy != "rep1" || !c.CreatedAt.Equal(start) || !c.ReviewDueAt.Equal(start.Add(180*24*time.Hour)) {
 			t.Errorf("version %d, createdBy %q, createdAt %v, reviewDueAt %v", c.Version, c.CreatedBy, c.CreatedAt, c.ReviewDueAt)
 		}
-		stored, err := w.store.GetCustomer(ctx, c.ID)
+		stored, err := w.store.Customers.GetCustomer(ctx, c.ID)
 		if err != nil || stored.Phone != phoneAE164 || stored.Version != 1 {
 			t.Errorf("stored %+v, %v", stored, err)
 		}
@@ -71,10 +71,10 @@ func TestCustomerCreate(t *testing.T) {
 			w := newWorld(t)
 			_, err := w.customers.Create(ctx, tt.actor, tt.in, tt.allow)
 			wantFields(t, err, tt.code, tt.fields...)
-			if cs, _, _ := w.store.ListCustomers(ctx, crm.CustomerFilter{}, crm.Page{}); len(cs) != 0 {
+			if cs, _, _ := w.store.Customers.ListCustomers(ctx, crm.CustomerFilter{}, crm.Page{}); len(cs) != 0 {
 				t.Errorf("a refused create stored %d customers", len(cs))
 			}
-			if n := len(w.store.AuditEntries()); n != 0 {
+			if n := len(w.store.Audit.Entries()); n != 0 {
 				t.Errorf("a refused create left %d audit entries", n)
 			}
 		})
@@ -95,7 +95,7 @@ func TestCustomerCreate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if second.ID == first.ID || w.store.ClaimHolder(crm.FieldPhone, phoneAE164) != first.ID {
+		if second.ID == first.ID || w.store.Customers.ClaimHolder(crm.FieldPhone, phoneAE164) != first.ID {
 			t.Errorf("allowed duplicate %s took the claim of %s", second.ID, first.ID)
 		}
 	})
@@ -105,7 +105,7 @@ func TestCustomerCreate(t *testing.T) {
 		_, _ = w.customers.Create(ctx, rep1, crm.CustomerInput{Name: ""}, false)                 // invalid: counted
 		_, _ = w.customers.Create(ctx, rep1, crm.CustomerInput{Name: "B", Phone: phoneA}, false) // duplicate: not counted
 		_, _ = w.customers.Create(ctx, rep1, crm.CustomerInput{Name: "C", Phone: phoneB}, true)  // forbidden: not counted
-		aggs, _ := w.store.Aggregates(ctx, []string{crm.AggWrites})
+		aggs, _ := w.store.Aggregates.Aggregates(ctx, []string{crm.AggWrites})
 		day := start.Format("20060102")
 		if got := aggs[crm.AggWrites]; got["accepted#"+day] != 1 || got["rejected#"+day] != 1 {
 			t.Errorf("write counts %v, want one accepted and one rejected", got)
@@ -231,7 +231,7 @@ func TestCustomerUpdate(t *testing.T) {
 		if e := wantErr(t, err, crm.ECONFLICT); e.DuplicateOf != other.ID {
 			t.Errorf("DuplicateOf %q, want %s", e.DuplicateOf, other.ID)
 		}
-		if got, _ := w.store.GetCustomer(ctx, c.ID); got.Phone != phoneAE164 || got.Version != 1 {
+		if got, _ := w.store.Customers.GetCustomer(ctx, c.ID); got.Phone != phoneAE164 || got.Version != 1 {
 			t.Errorf("refused update changed the record: %+v", got)
 		}
 	})
@@ -270,7 +270,7 @@ func TestCustomerUpdate(t *testing.T) {
 			}
 			_, err := w.customers.Update(ctx, tt.actor, id, tt.match, tt.edit)
 			wantFields(t, err, tt.code, tt.fields...)
-			if got, _ := w.store.GetCustomer(ctx, c.ID); got.Version != 1 {
+			if got, _ := w.store.Customers.GetCustomer(ctx, c.ID); got.Version != 1 {
 				t.Errorf("refused update stored version %d", got.Version)
 			}
 		})
@@ -329,8 +329,8 @@ func TestCustomerUpdate(t *testing.T) {
 // raceUpdates makes the next n customer writes lose a race: just before
 // each, another change bumps the stored version. It returns the count of
 // writes attempted.
-func (w *world) raceUpdates(t *testing.T, id string, n int) *int {
-	t.Helper()
+func (w *world) raceUpdates(tb testing.TB, id string, n int) *int {
+	tb.Helper()
 	attempts, racing := 0, false
 	w.store.Before = func(op string) error {
 		if op != "UpdateCustomer" || racing {
@@ -342,13 +342,13 @@ func (w *world) raceUpdates(t *testing.T, id string, n int) *int {
 		}
 		racing = true
 		defer func() { racing = false }()
-		cur, err := w.store.GetCustomer(ctx, id)
+		cur, err := w.store.Customers.GetCustomer(ctx, id)
 		if err != nil {
 			return err
 		}
 		next := cur
 		next.Segment, next.Version = "raced", cur.Version+1
-		return w.store.UpdateCustomer(ctx, cur, next, crm.NewAudit(ctx, admin, "customer.update", "customer", id, "segment"))
+		return w.store.Customers.UpdateCustomer(ctx, cur, next, crm.NewAudit(ctx, admin, "customer.update", "customer", id, "segment"))
 	}
 	return &attempts
 }

@@ -41,7 +41,7 @@ const (
 
 // world is a set of services sharing one fake store, clock and notifier.
 type world struct {
-	store      *crmfake.Store
+	store      *crmfake.Stores
 	clock      *crmfake.Clock
 	ids        *crmfake.IDs
 	notifier   *crmfake.Notifier
@@ -52,60 +52,61 @@ type world struct {
 	reports    *crm.Reports
 }
 
-func newWorld(t *testing.T) *world {
-	t.Helper()
+func newWorld(tb testing.TB) *world {
+	tb.Helper()
 	clock := crmfake.NewClock(start)
 	policy := crm.DefaultPolicy(phone.E164)
 	store := crmfake.New(policy, clock.Now)
 	ids := &crmfake.IDs{}
 	notifier := &crmfake.Notifier{}
 	w := &world{store: store, clock: clock, ids: ids, notifier: notifier}
-	w.customers = &crm.Customers{Store: store, Complaints: store, Audit: store, Policy: policy, Now: clock.Now, NewID: ids.New, Writes: store}
+	w.customers = &crm.Customers{Store: store.Customers, Complaints: store.Complaints, Audit: store.Audit, Policy: policy,
+		Now: clock.Now, NewID: ids.New, Writes: store.Aggregates}
 	sla := crm.DefaultSLAPolicy()
-	w.complaints = &crm.Complaints{Store: store, Customers: store, SLA: sla, Assignment: crm.Assignment{Mode: crm.AssignOwner},
+	w.complaints = &crm.Complaints{Store: store.Complaints, Customers: store.Customers, SLA: sla, Assignment: crm.Assignment{Mode: crm.AssignOwner},
 		Categories: crm.DefaultCategories, Notifier: notifier, Now: clock.Now, NewID: ids.New}
-	w.portal = &crm.Portal{Customers: w.customers, Store: store, Tokens: crmfake.Signer{Key: []byte("portal-test-key")}, BaseURL: "https://portal.example/p/"}
-	w.reminders = &crm.Reminders{Store: store, Customers: store, Portal: w.portal, SLA: sla, Notifier: notifier, Now: clock.Now}
-	w.reports = &crm.Reports{Store: store, Targets: crm.DefaultTargets, Now: clock.Now}
+	w.portal = &crm.Portal{Customers: w.customers, Store: store.Portal, Tokens: crmfake.Signer{Key: []byte("portal-test-key")}, BaseURL: "https://portal.example/p/"}
+	w.reminders = &crm.Reminders{Store: store.Reminders, Customers: store.Customers, Portal: w.portal, SLA: sla, Notifier: notifier, Now: clock.Now}
+	w.reports = &crm.Reports{Store: store.Aggregates, Targets: crm.DefaultTargets, Now: clock.Now}
 	return w
 }
 
 // customer creates a customer as actor, failing the test on error.
-func (w *world) customer(t *testing.T, actor crm.Actor, in crm.CustomerInput) crm.Customer {
-	t.Helper()
+func (w *world) customer(tb testing.TB, actor crm.Actor, in crm.CustomerInput) crm.Customer {
+	tb.Helper()
 	c, err := w.customers.Create(ctx, actor, in, false)
 	if err != nil {
-		t.Fatalf("create customer: %v", err)
+		tb.Fatalf("create customer: %v", err)
 	}
 	return c
 }
 
 // complaint files a complaint about customerID as actor.
-func (w *world) complaint(t *testing.T, actor crm.Actor, customerID, severity string) crm.Complaint {
-	t.Helper()
+func (w *world) complaint(tb testing.TB, actor crm.Actor, customerID, severity string) crm.Complaint {
+	tb.Helper()
 	k, err := w.complaints.File(ctx, actor, crm.ComplaintInput{CustomerID: customerID, Channel: "phone", Category: "billing",
 		Severity: severity, Subject: "Charged twice", Description: "The March invoice was charged twice."})
 	if err != nil {
-		t.Fatalf("file complaint: %v", err)
+		tb.Fatalf("file complaint: %v", err)
 	}
 	return k
 }
 
 // lastAudit returns the newest audit entry.
-func (w *world) lastAudit(t *testing.T) crm.AuditEntry {
-	t.Helper()
-	es := w.store.AuditEntries()
+func (w *world) lastAudit(tb testing.TB) crm.AuditEntry {
+	tb.Helper()
+	es := w.store.Audit.Entries()
 	if len(es) == 0 {
-		t.Fatal("no audit entries")
+		tb.Fatal("no audit entries")
 	}
 	return es[len(es)-1]
 }
 
 // wantErr fails unless err carries code, and returns the *crm.Error.
-func wantErr(t *testing.T, err error, code string) *crm.Error {
-	t.Helper()
+func wantErr(tb testing.TB, err error, code string) *crm.Error {
+	tb.Helper()
 	if got := crm.ErrorCode(err); got != code {
-		t.Fatalf("error %v (code %q), want code %q", err, got, code)
+		tb.Fatalf("error %v (code %q), want code %q", err, got, code)
 	}
 	var e *crm.Error
 	errors.As(err, &e)
@@ -113,9 +114,9 @@ func wantErr(t *testing.T, err error, code string) *crm.Error {
 }
 
 // wantFields fails unless err names exactly fields (in any order).
-func wantFields(t *testing.T, err error, code string, fields ...string) {
-	t.Helper()
-	e := wantErr(t, err, code)
+func wantFields(tb testing.TB, err error, code string, fields ...string) {
+	tb.Helper()
+	e := wantErr(tb, err, code)
 	var got []string
 	for _, f := range e.Fields {
 		got = append(got, f.Field)
@@ -124,7 +125,7 @@ func wantFields(t *testing.T, err error, code string, fields ...string) {
 	want := slices.Clone(fields)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
-		t.Errorf("invalid fields %v, want %v", got, want)
+		tb.Errorf("invalid fields %v, want %v", got, want)
 	}
 }
 

@@ -12,14 +12,14 @@ import (
 
 const addr = "203.0.113.7"
 
-func portalWorld(t *testing.T) (*world, crm.Customer, crm.PortalLink) {
-	t.Helper()
-	w := newWorld(t)
-	c := w.customer(t, rep1, crm.CustomerInput{Name: "Li Wei", Phone: phoneA, Email: "li@x.cn", Company: "Acme",
+func portalWorld(tb testing.TB) (*world, crm.Customer, crm.PortalLink) {
+	tb.Helper()
+	w := newWorld(tb)
+	c := w.customer(tb, rep1, crm.CustomerInput{Name: "Li Wei", Phone: phoneA, Email: "li@x.cn", Company: "Acme",
 		Address: &crm.Address{Line1: "1 Main St", Country: "CN"}, NationalID: "110101199003077777"})
 	l, err := w.portal.CreateLink(ctx, rep1, c.ID)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return w, c, l
 }
@@ -76,7 +76,7 @@ func TestPortalUpdate(t *testing.T) {
 		if v.Phone != phoneBE164 || v.Address != nil || v.Email != "li@x.cn" {
 			t.Errorf("view after update %+v", v)
 		}
-		got, _ := w.store.GetCustomer(ctx, c.ID)
+		got, _ := w.store.Customers.GetCustomer(ctx, c.ID)
 		now := start.Add(time.Hour)
 		if got.Version != 2 || !got.VerifiedAt.Equal(now) || !got.ReviewDueAt.Equal(now.Add(180*24*time.Hour)) || got.Company != "Acme" || got.NationalID != c.NationalID {
 			t.Errorf("stored %+v", got)
@@ -87,7 +87,7 @@ func TestPortalUpdate(t *testing.T) {
 		}
 		_, err = w.portal.View(ctx, token(l), addr)
 		wantErr(t, err, crm.ENOTFOUND)
-		if h := w.store.ClaimHolder(crm.FieldPhone, phoneAE164); h != "" {
+		if h := w.store.Customers.ClaimHolder(crm.FieldPhone, phoneAE164); h != "" {
 			t.Errorf("the old phone is still claimed by %q", h)
 		}
 	})
@@ -139,7 +139,7 @@ func TestPortalUpdate(t *testing.T) {
 			w, c, l := portalWorld(t)
 			_, err := w.portal.Update(ctx, token(l), addr, tt.in)
 			wantFields(t, err, tt.code, tt.fields...)
-			if got, _ := w.store.GetCustomer(ctx, c.ID); got.Version != 1 {
+			if got, _ := w.store.Customers.GetCustomer(ctx, c.ID); got.Version != 1 {
 				t.Errorf("refused change stored version %d", got.Version)
 			}
 			if _, err := w.portal.View(ctx, token(l), addr); err != nil {

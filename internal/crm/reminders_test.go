@@ -37,12 +37,12 @@ func newRemindWorld(t *testing.T) *remindWorld {
 	return r
 }
 
-func (r *remindWorld) run(t *testing.T, at time.Time) crm.RunReport {
-	t.Helper()
+func (r *remindWorld) run(tb testing.TB, at time.Time) crm.RunReport {
+	tb.Helper()
 	r.clock.Set(at)
 	rep, err := r.reminders.Run(ctx, at)
 	if err != nil {
-		t.Fatalf("run at %v: %v", at, err)
+		tb.Fatalf("run at %v: %v", at, err)
 	}
 	return rep
 }
@@ -68,7 +68,7 @@ func TestReminderRun(t *testing.T) {
 		if rep.Created[crm.ReminderSLAWarning] != 1 || rep.Due != 1 || rep.Notified != 1 {
 			t.Errorf("report %+v", rep)
 		}
-		rem, err := r.store.GetReminder(ctx, crm.ReminderID(crm.ReminderSLAWarning, r.k.ID, r.k.SLAWarnAt))
+		rem, err := r.store.Reminders.GetReminder(ctx, crm.ReminderID(crm.ReminderSLAWarning, r.k.ID, r.k.SLAWarnAt))
 		if err != nil || rem.AssigneeID != "rep1" || rem.SubjectID != r.k.ID || rem.Status != crm.ReminderOpen {
 			t.Errorf("warning reminder %+v, %v", rem, err)
 		}
@@ -89,7 +89,7 @@ func TestReminderRun(t *testing.T) {
 		if rep.Created[crm.ReminderSLABreach] != 1 || len(rep.Created) != 1 {
 			t.Errorf("report %+v", rep)
 		}
-		k, _ := r.store.GetComplaint(ctx, r.k.ID)
+		k, _ := r.store.Complaints.GetComplaint(ctx, r.k.ID)
 		if k.SLABreachedAt.IsZero() || k.EscalationLevel != 0 || k.AssigneeID != "rep1" {
 			t.Errorf("complaint after breach %+v: want the breach flagged and no escalation by default", k)
 		}
@@ -103,7 +103,7 @@ func TestReminderRun(t *testing.T) {
 		if rep.Created[crm.ReminderFollowUp] != 1 {
 			t.Errorf("report %+v", rep)
 		}
-		rem, err := r.store.GetReminder(ctx, crm.ReminderID(crm.ReminderFollowUp, r.it.ID, start.Add(24*time.Hour)))
+		rem, err := r.store.Reminders.GetReminder(ctx, crm.ReminderID(crm.ReminderFollowUp, r.it.ID, start.Add(24*time.Hour)))
 		if err != nil || rem.AssigneeID != "rep1" || rem.CustomerID != r.a.ID || rem.SubjectType != "interaction" {
 			t.Errorf("follow-up reminder %+v, %v", rem, err)
 		}
@@ -143,11 +143,11 @@ func TestReminderBreachEscalation(t *testing.T) {
 	if rep.Created[crm.ReminderSLABreach] != 1 {
 		t.Fatalf("report %+v", rep)
 	}
-	k, _ := r.store.GetComplaint(ctx, r.k.ID)
+	k, _ := r.store.Complaints.GetComplaint(ctx, r.k.ID)
 	if k.EscalationLevel != 1 || k.AssigneeID != "lead1" || k.Version != r.k.Version+1 || k.SLABreachedAt.IsZero() {
 		t.Errorf("complaint after breach %+v", k)
 	}
-	tl, _ := r.store.ComplaintTimeline(ctx, r.k.ID)
+	tl, _ := r.store.Complaints.ComplaintTimeline(ctx, r.k.ID)
 	if last := tl[len(tl)-1]; last.Action != crm.ActionEscalate || last.ActorID != crm.SystemActor.ID || last.AssigneeID != "lead1" {
 		t.Errorf("timeline ends %+v", last)
 	}
@@ -198,7 +198,7 @@ func TestReminderConcurrentRuns(t *testing.T) {
 	}
 	// Warning, breach, follow-up and two reviews fall due by then; the
 	// complaint's warning and breach come one run apart.
-	if n := len(r.store.Reminders()); created != n {
+	if n := len(r.store.Reminders.All()); created != n {
 		t.Errorf("runs report %d created, store holds %d", created, n)
 	}
 	seen := map[string]bool{}
@@ -272,10 +272,10 @@ func TestReminderDone(t *testing.T) {
 		}
 	})
 	t.Run("AgainChangesNothing", func(t *testing.T) {
-		entries := len(r.store.AuditEntries())
+		entries := len(r.store.Audit.Entries())
 		r.clock.Advance(time.Hour)
 		got, err := r.reminders.Done(ctx, admin, id)
-		if err != nil || got.DoneBy != "rep1" || len(r.store.AuditEntries()) != entries {
+		if err != nil || got.DoneBy != "rep1" || len(r.store.Audit.Entries()) != entries {
 			t.Errorf("second done %+v, %v", got, err)
 		}
 	})

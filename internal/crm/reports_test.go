@@ -41,8 +41,8 @@ func TestDataQualityFromAggregates(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
-			w.store.AddCounts(crm.AggCustomers, tt.counts)
-			w.store.AddCounts(crm.AggWrites, tt.writes)
+			w.store.Aggregates.AddCounts(crm.AggCustomers, tt.counts)
+			w.store.Aggregates.AddCounts(crm.AggWrites, tt.writes)
 			rep, err := w.reports.DataQuality(ctx, admin)
 			if err != nil {
 				t.Fatal(err)
@@ -110,7 +110,7 @@ func TestDataQualityFromCustomers(t *testing.T) {
 	})
 	t.Run("StoredInvalid", func(t *testing.T) {
 		bad := crm.Customer{ID: "c_legacy", Name: "Legacy", Email: "legacy@", OwnerID: "rep1", CreatedAt: start, UpdatedAt: start, ReviewDueAt: start.AddDate(2, 0, 0), Version: 1}
-		if err := w.store.CreateCustomer(ctx, bad, false, crm.NewAudit(ctx, admin, "seed", "customer", bad.ID)); err != nil {
+		if err := w.store.Customers.CreateCustomer(ctx, bad, false, crm.NewAudit(ctx, admin, "seed", "customer", bad.ID)); err != nil {
 			t.Fatal(err)
 		}
 		rep, _ := w.reports.DataQuality(ctx, admin)
@@ -245,7 +245,7 @@ func TestComplaintReportPercentiles(t *testing.T) {
 			w := newWorld(t)
 			counts := crm.Counts{"complaints": 10, "resolved": 10, "resolveMs": 10 * 1000}
 			maps.Copy(counts, tt.hist)
-			w.store.AddCounts(crm.AggComplaintWeek(start), counts)
+			w.store.Aggregates.AddCounts(crm.AggComplaintWeek(start), counts)
 			rep, err := w.reports.Complaints(ctx, start, start)
 			if err != nil {
 				t.Fatal(err)

@@ -28,11 +28,11 @@ func rootCauseKey(text string) string {
 
 // contributions sums what every stored item counts for; callers hold the
 // lock.
-func (s *Store) contributions() (crm.Contribution, map[string]string) {
+func (s *db) contributions() (crm.Contribution, map[string]string) {
 	total := crm.Contribution{}
 	for _, r := range s.customers {
 		if !r.erased {
-			total.Add(s.Policy.CustomerContribution(r.c, r.claims))
+			total.Add(s.policy.CustomerContribution(r.c, r.claims))
 		}
 	}
 	labels := map[string]string{}
@@ -57,7 +57,7 @@ func (s *Store) contributions() (crm.Contribution, map[string]string) {
 }
 
 // Aggregates implements crm.AggregateStore.
-func (s *Store) Aggregates(_ context.Context, names []string) (map[string]crm.Counts, error) {
+func (s *AggregateStore) Aggregates(_ context.Context, names []string) (map[string]crm.Counts, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	total, _ := s.contributions()
@@ -70,7 +70,7 @@ func (s *Store) Aggregates(_ context.Context, names []string) (map[string]crm.Co
 }
 
 // RootCauseLabels implements crm.AggregateStore.
-func (s *Store) RootCauseLabels(_ context.Context, keys []string) (map[string]string, error) {
+func (s *AggregateStore) RootCauseLabels(_ context.Context, keys []string) (map[string]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, labels := s.contributions()
@@ -84,7 +84,7 @@ func (s *Store) RootCauseLabels(_ context.Context, keys []string) (map[string]st
 }
 
 // CountWrite implements crm.AggregateStore and crm.WriteCounter.
-func (s *Store) CountWrite(_ context.Context, at time.Time, accepted bool) error {
+func (s *AggregateStore) CountWrite(_ context.Context, at time.Time, accepted bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	attr := "rejected#" + at.UTC().Format("20060102")
@@ -97,7 +97,7 @@ func (s *Store) CountWrite(_ context.Context, at time.Time, accepted bool) error
 
 // AddCounts adds counts to an aggregate on top of what the stored state
 // contributes, for reports on figures no test would store item by item.
-func (s *Store) AddCounts(aggregate string, counts crm.Counts) {
+func (s *AggregateStore) AddCounts(aggregate string, counts crm.Counts) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.extra.Add(crm.Contribution{aggregate: counts})

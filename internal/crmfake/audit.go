@@ -9,8 +9,8 @@ import (
 )
 
 // AppendAudit implements crm.AuditLog.
-func (s *Store) AppendAudit(_ context.Context, a crm.Audit) error {
-	if err := s.before("AppendAudit"); err != nil {
+func (s *AuditLog) AppendAudit(_ context.Context, a crm.Audit) error {
+	if err := s.hook("AppendAudit"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -21,7 +21,7 @@ func (s *Store) AppendAudit(_ context.Context, a crm.Audit) error {
 
 // ListAudit implements crm.AuditLog: newest first, the last seven days
 // unless the filter says otherwise.
-func (s *Store) ListAudit(_ context.Context, f crm.AuditFilter, p crm.Page) ([]crm.AuditEntry, string, error) {
+func (s *AuditLog) ListAudit(_ context.Context, f crm.AuditFilter, p crm.Page) ([]crm.AuditEntry, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fp := "audit|" + f.EntityID + "|" + f.Actor + "|" + f.From.Format(time.RFC3339Nano) + "|" + f.To.Format(time.RFC3339Nano)
@@ -55,8 +55,8 @@ func padSeq(n int64) string {
 	return string(b)
 }
 
-// AuditEntries returns the whole trail, oldest first.
-func (s *Store) AuditEntries() []crm.AuditEntry {
+// Entries returns the whole trail, oldest first.
+func (s *AuditLog) Entries() []crm.AuditEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.audit)

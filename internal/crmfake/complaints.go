@@ -42,8 +42,8 @@ func slaMark(c crm.Complaint) string {
 
 // CreateComplaint implements crm.ComplaintStore: the customer must exist
 // and not be erased.
-func (s *Store) CreateComplaint(_ context.Context, c crm.Complaint, timeline []crm.TimelineEntry, notes []crm.Notification, a crm.Audit) error {
-	if err := s.before("CreateComplaint"); err != nil {
+func (s *ComplaintStore) CreateComplaint(_ context.Context, c crm.Complaint, timeline []crm.TimelineEntry, notes []crm.Notification, a crm.Audit) error {
+	if err := s.hook("CreateComplaint"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -63,7 +63,7 @@ func (s *Store) CreateComplaint(_ context.Context, c crm.Complaint, timeline []c
 }
 
 // GetComplaint implements crm.ComplaintStore.
-func (s *Store) GetComplaint(_ context.Context, id string) (crm.Complaint, error) {
+func (s *ComplaintStore) GetComplaint(_ context.Context, id string) (crm.Complaint, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, ok := s.complaints[id]
@@ -74,7 +74,7 @@ func (s *Store) GetComplaint(_ context.Context, id string) (crm.Complaint, error
 }
 
 // ComplaintTimeline implements crm.ComplaintStore.
-func (s *Store) ComplaintTimeline(_ context.Context, id string) ([]crm.TimelineEntry, error) {
+func (s *ComplaintStore) ComplaintTimeline(_ context.Context, id string) ([]crm.TimelineEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, ok := s.complaints[id]
@@ -85,8 +85,8 @@ func (s *Store) ComplaintTimeline(_ context.Context, id string) ([]crm.TimelineE
 }
 
 // UpdateComplaint implements crm.ComplaintStore.
-func (s *Store) UpdateComplaint(_ context.Context, prev, next crm.Complaint, entry crm.TimelineEntry, notes []crm.Notification, a crm.Audit) error {
-	if err := s.before("UpdateComplaint"); err != nil {
+func (s *ComplaintStore) UpdateComplaint(_ context.Context, prev, next crm.Complaint, entry crm.TimelineEntry, notes []crm.Notification, a crm.Audit) error {
+	if err := s.hook("UpdateComplaint"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -101,7 +101,7 @@ func (s *Store) UpdateComplaint(_ context.Context, prev, next crm.Complaint, ent
 	return nil
 }
 
-func (s *Store) putComplaint(rec *complaintRec, next crm.Complaint, entry crm.TimelineEntry) {
+func (s *db) putComplaint(rec *complaintRec, next crm.Complaint, entry crm.TimelineEntry) {
 	next = cloneComplaint(next)
 	next.Timeline = nil
 	rec.c, rec.mark = next, slaMark(next)
@@ -110,7 +110,7 @@ func (s *Store) putComplaint(rec *complaintRec, next crm.Complaint, entry crm.Ti
 
 // ListComplaints implements crm.ComplaintStore: newest first, or oldest
 // due first for the breach list.
-func (s *Store) ListComplaints(_ context.Context, f crm.ComplaintFilter, p crm.Page) ([]crm.Complaint, string, error) {
+func (s *ComplaintStore) ListComplaints(_ context.Context, f crm.ComplaintFilter, p crm.Page) ([]crm.Complaint, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var items []keyed[crm.Complaint]
@@ -129,7 +129,7 @@ func (s *Store) ListComplaints(_ context.Context, f crm.ComplaintFilter, p crm.P
 }
 
 // NextInRotation implements crm.ComplaintStore.
-func (s *Store) NextInRotation(_ context.Context, name string) (int64, error) {
+func (s *ComplaintStore) NextInRotation(_ context.Context, name string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counters[name]++
@@ -160,7 +160,7 @@ type notificationRec struct {
 }
 
 // recordPending records notes pending, each once; callers hold the lock.
-func (s *Store) recordPending(notes []crm.Notification) {
+func (s *db) recordPending(notes []crm.Notification) {
 	for _, n := range notes {
 		if _, ok := s.notifications[n.ID]; !ok {
 			s.notifications[n.ID] = &notificationRec{n: n, status: NotifyPending, leaseUntil: s.now().Add(lease)}
@@ -168,8 +168,18 @@ func (s *Store) recordPending(notes []crm.Notification) {
 	}
 }
 
-// MarkNotification implements crm.ComplaintStore and crm.ReminderStore.
-func (s *Store) MarkNotification(_ context.Context, n crm.Notification, delivered bool, attempts int, _ time.Time) error {
+// MarkNotification implements crm.ComplaintStore.
+func (s *ComplaintStore) MarkNotification(ctx context.Context, n crm.Notification, delivered bool, attempts int, at time.Time) error {
+	return s.markNotification(ctx, n, delivered, attempts, at)
+}
+
+// MarkNotification implements crm.ReminderStore.
+func (s *ReminderStore) MarkNotification(ctx context.Context, n crm.Notification, delivered bool, attempts int, at time.Time) error {
+	return s.markNotification(ctx, n, delivered, attempts, at)
+}
+
+// markNotification records the outcome of a delivery.
+func (s *db) markNotification(_ context.Context, n crm.Notification, delivered bool, attempts int, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	status := NotifyFailed
@@ -187,10 +197,10 @@ func (s *Store) MarkNotification(_ context.Context, n crm.Notification, delivere
 
 // NotificationStatus returns the recorded status of a notification ("" if
 // none was recorded) and its attempts.
-func (s *Store) NotificationStatus(id string) (string, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r, ok := s.notifications[id]; ok {
+func (s *Stores) NotificationStatus(id string) (string, int) {
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	if r, ok := s.db.notifications[id]; ok {
 		return r.status, r.attempts
 	}
 	return "", 0
@@ -198,11 +208,11 @@ func (s *Store) NotificationStatus(id string) (string, int) {
 
 // Notifications returns every recorded notification with the status given,
 // or all of them for "".
-func (s *Store) Notifications(status string) []crm.Notification {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Stores) Notifications(status string) []crm.Notification {
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
 	var out []crm.Notification
-	for _, r := range s.notifications {
+	for _, r := range s.db.notifications {
 		if status == "" || r.status == status {
 			out = append(out, r.n)
 		}

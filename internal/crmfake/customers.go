@@ -61,7 +61,7 @@ func reviewMark(c crm.Customer) string { return dueMark(crm.DueReview, c.ID, sor
 
 // duplicate returns the ECONFLICT for the lookup fields of c that another
 // customer holds, or nil.
-func (s *Store) duplicate(c crm.Customer, fields []string) error {
+func (s *db) duplicate(c crm.Customer, fields []string) error {
 	dup := &crm.Error{Code: crm.ECONFLICT, Message: "a customer with the same details already exists"}
 	for _, f := range fields {
 		v := lookupValue(c, f)
@@ -82,8 +82,8 @@ func (s *Store) duplicate(c crm.Customer, fields []string) error {
 }
 
 // CreateCustomer implements crm.CustomerStore.
-func (s *Store) CreateCustomer(_ context.Context, c crm.Customer, allowDuplicate bool, a crm.Audit) error {
-	if err := s.before("CreateCustomer"); err != nil {
+func (s *CustomerStore) CreateCustomer(_ context.Context, c crm.Customer, allowDuplicate bool, a crm.Audit) error {
+	if err := s.hook("CreateCustomer"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -114,7 +114,7 @@ func (s *Store) CreateCustomer(_ context.Context, c crm.Customer, allowDuplicate
 }
 
 // GetCustomer implements crm.CustomerStore.
-func (s *Store) GetCustomer(_ context.Context, id string) (crm.Customer, error) {
+func (s *CustomerStore) GetCustomer(_ context.Context, id string) (crm.Customer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, err := s.customer(id)
@@ -125,7 +125,7 @@ func (s *Store) GetCustomer(_ context.Context, id string) (crm.Customer, error) 
 }
 
 // customer returns the live record of id; callers hold the lock.
-func (s *Store) customer(id string) (*customerRec, error) {
+func (s *db) customer(id string) (*customerRec, error) {
 	rec, ok := s.customers[id]
 	switch {
 	case !ok:
@@ -137,8 +137,8 @@ func (s *Store) customer(id string) (*customerRec, error) {
 }
 
 // UpdateCustomer implements crm.CustomerStore.
-func (s *Store) UpdateCustomer(_ context.Context, prev, next crm.Customer, a crm.Audit) error {
-	if err := s.before("UpdateCustomer"); err != nil {
+func (s *CustomerStore) UpdateCustomer(_ context.Context, prev, next crm.Customer, a crm.Audit) error {
+	if err := s.hook("UpdateCustomer"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -152,7 +152,7 @@ func (s *Store) UpdateCustomer(_ context.Context, prev, next crm.Customer, a crm
 
 // updateCustomer checks and applies an update; callers hold the lock. A
 // taken claim wins over a lost race in the error, as in the DynamoDB store.
-func (s *Store) updateCustomer(prev, next crm.Customer) error {
+func (s *db) updateCustomer(prev, next crm.Customer) error {
 	if err := s.checkUpdate(prev, next); err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (s *Store) updateCustomer(prev, next crm.Customer) error {
 	return nil
 }
 
-func (s *Store) checkUpdate(prev, next crm.Customer) error {
+func (s *db) checkUpdate(prev, next crm.Customer) error {
 	rec, err := s.customer(prev.ID)
 	if err != nil {
 		return err
@@ -182,7 +182,7 @@ func (s *Store) checkUpdate(prev, next crm.Customer) error {
 
 // applyUpdate releases the claims prev held on values next no longer has
 // and claims next's new values.
-func (s *Store) applyUpdate(prev, next crm.Customer) {
+func (s *db) applyUpdate(prev, next crm.Customer) {
 	rec := s.customers[prev.ID]
 	claims := []string{}
 	for _, f := range lookupFields {
@@ -207,7 +207,7 @@ func (s *Store) applyUpdate(prev, next crm.Customer) {
 
 // ListCustomers implements crm.CustomerStore: newest first, or most
 // overdue first for a stale list.
-func (s *Store) ListCustomers(_ context.Context, f crm.CustomerFilter, p crm.Page) ([]crm.Customer, string, error) {
+func (s *CustomerStore) ListCustomers(_ context.Context, f crm.CustomerFilter, p crm.Page) ([]crm.Customer, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var items []keyed[crm.Customer]
@@ -227,8 +227,8 @@ func (s *Store) ListCustomers(_ context.Context, f crm.CustomerFilter, p crm.Pag
 
 // AddInteraction implements crm.CustomerStore: the customer must exist and
 // not be erased.
-func (s *Store) AddInteraction(_ context.Context, in crm.Interaction, a crm.Audit) error {
-	if err := s.before("AddInteraction"); err != nil {
+func (s *CustomerStore) AddInteraction(_ context.Context, in crm.Interaction, a crm.Audit) error {
+	if err := s.hook("AddInteraction"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -251,7 +251,7 @@ func (s *Store) AddInteraction(_ context.Context, in crm.Interaction, a crm.Audi
 }
 
 // ListInteractions implements crm.CustomerStore: newest first.
-func (s *Store) ListInteractions(_ context.Context, customerID string, p crm.Page) ([]crm.Interaction, string, error) {
+func (s *CustomerStore) ListInteractions(_ context.Context, customerID string, p crm.Page) ([]crm.Interaction, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var items []keyed[crm.Interaction]
@@ -271,8 +271,8 @@ func (s *Store) ListInteractions(_ context.Context, customerID string, p crm.Pag
 // EraseCustomer implements crm.CustomerStore: a tombstone replaces the
 // profile, the claims are released, and the customer's personal content
 // elsewhere is destroyed. Erasing again scrubs again.
-func (s *Store) EraseCustomer(_ context.Context, id string, a crm.Audit) error {
-	if err := s.before("EraseCustomer"); err != nil {
+func (s *CustomerStore) EraseCustomer(_ context.Context, id string, a crm.Audit) error {
+	if err := s.hook("EraseCustomer"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -321,14 +321,14 @@ func (s *Store) EraseCustomer(_ context.Context, id string, a crm.Audit) error {
 
 // ClaimHolder returns the id of the customer holding the uniqueness claim
 // on a normalized value of a lookup field, or "".
-func (s *Store) ClaimHolder(field, value string) string {
+func (s *CustomerStore) ClaimHolder(field, value string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.claims[claimKey(field, value)]
 }
 
 // Claims returns the lookup fields whose claim the customer holds.
-func (s *Store) Claims(id string) []string {
+func (s *CustomerStore) Claims(id string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rec, ok := s.customers[id]; ok {

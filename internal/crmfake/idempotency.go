@@ -22,7 +22,7 @@ type idemRec struct {
 }
 
 // BeginIdempotent implements crm.IdempotencyStore.
-func (s *Store) BeginIdempotent(_ context.Context, key, hash string, now time.Time) (*crm.SavedResponse, error) {
+func (s *IdempotencyStore) BeginIdempotent(_ context.Context, key, hash string, now time.Time) (*crm.SavedResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.idem[key]
@@ -43,7 +43,7 @@ func (s *Store) BeginIdempotent(_ context.Context, key, hash string, now time.Ti
 }
 
 // CompleteIdempotent implements crm.IdempotencyStore.
-func (s *Store) CompleteIdempotent(_ context.Context, key string, resp crm.SavedResponse, now time.Time) error {
+func (s *IdempotencyStore) CompleteIdempotent(_ context.Context, key string, resp crm.SavedResponse, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var hash string
@@ -55,7 +55,7 @@ func (s *Store) CompleteIdempotent(_ context.Context, key string, resp crm.Saved
 }
 
 // ReleaseIdempotent implements crm.IdempotencyStore.
-func (s *Store) ReleaseIdempotent(_ context.Context, key string) error {
+func (s *IdempotencyStore) ReleaseIdempotent(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.idem, key)

@@ -19,8 +19,8 @@ func (r *linkRec) valid(now time.Time) bool { return r.usedAt.IsZero() && now.Be
 
 // CreatePortalLink implements crm.PortalStore: the customer must exist and
 // not be erased.
-func (s *Store) CreatePortalLink(_ context.Context, l crm.PortalLink, a crm.Audit) error {
-	if err := s.before("CreatePortalLink"); err != nil {
+func (s *PortalStore) CreatePortalLink(_ context.Context, l crm.PortalLink, a crm.Audit) error {
+	if err := s.hook("CreatePortalLink"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -37,7 +37,7 @@ func (s *Store) CreatePortalLink(_ context.Context, l crm.PortalLink, a crm.Audi
 }
 
 // PortalLink implements crm.PortalStore.
-func (s *Store) PortalLink(_ context.Context, id string, now time.Time) (crm.PortalLink, error) {
+func (s *PortalStore) PortalLink(_ context.Context, id string, now time.Time) (crm.PortalLink, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.links[id]
@@ -49,8 +49,8 @@ func (s *Store) PortalLink(_ context.Context, id string, now time.Time) (crm.Por
 
 // UpdateCustomerByLink implements crm.PortalStore: the change and the use
 // of the link happen together or not at all.
-func (s *Store) UpdateCustomerByLink(_ context.Context, linkID string, prev, next crm.Customer, now time.Time, a crm.Audit) error {
-	if err := s.before("UpdateCustomerByLink"); err != nil {
+func (s *PortalStore) UpdateCustomerByLink(_ context.Context, linkID string, prev, next crm.Customer, now time.Time, a crm.Audit) error {
+	if err := s.hook("UpdateCustomerByLink"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -73,7 +73,7 @@ func (s *Store) UpdateCustomerByLink(_ context.Context, linkID string, prev, nex
 }
 
 // Allow implements crm.PortalStore with a fixed-window counter per key.
-func (s *Store) Allow(_ context.Context, key string, max int, window time.Duration, now time.Time) (bool, error) {
+func (s *PortalStore) Allow(_ context.Context, key string, max int, window time.Duration, now time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := key + "#" + strconv.FormatInt(now.Truncate(window).Unix(), 10)

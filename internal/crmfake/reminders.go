@@ -29,7 +29,7 @@ func parseMarkRef(ref string) (kind, id, mark string, ok bool) {
 
 // markOf returns where the mark of a referenced entity is kept; callers
 // hold the lock.
-func (s *Store) markOf(kind, id string) *string {
+func (s *db) markOf(kind, id string) *string {
 	switch kind {
 	case refCustomer:
 		if r, ok := s.customers[id]; ok {
@@ -49,7 +49,7 @@ func (s *Store) markOf(kind, id string) *string {
 
 // DueItems implements crm.ReminderStore: every mark due at or before asOf,
 // oldest first, in pages of up to 100.
-func (s *Store) DueItems(ctx context.Context, asOf time.Time, each func([]crm.Due) error) error {
+func (s *ReminderStore) DueItems(ctx context.Context, asOf time.Time, each func([]crm.Due) error) error {
 	s.mu.Lock()
 	below := sortTime(asOf) + "$"
 	var due []crm.Due
@@ -95,7 +95,7 @@ func (s *Store) DueItems(ctx context.Context, asOf time.Time, each func([]crm.Du
 // clearMark removes the mark, or moves it to the next threshold, if it is
 // still the one read, and for a complaint records which threshold was
 // met; callers hold the lock.
-func (s *Store) clearMark(rec crm.ReminderRecord, kind, id, mark string) bool {
+func (s *db) clearMark(rec crm.ReminderRecord, kind, id, mark string) bool {
 	m := s.markOf(kind, id)
 	if m == nil || *m != mark {
 		return false
@@ -116,8 +116,8 @@ func (s *Store) clearMark(rec crm.ReminderRecord, kind, id, mark string) bool {
 }
 
 // RecordReminder implements crm.ReminderStore.
-func (s *Store) RecordReminder(_ context.Context, rec crm.ReminderRecord) (bool, error) {
-	if err := s.before("RecordReminder"); err != nil {
+func (s *ReminderStore) RecordReminder(_ context.Context, rec crm.ReminderRecord) (bool, error) {
+	if err := s.hook("RecordReminder"); err != nil {
 		return false, err
 	}
 	kind, id, mark, ok := parseMarkRef(rec.Due.Mark)
@@ -165,7 +165,7 @@ func (s *Store) RecordReminder(_ context.Context, rec crm.ReminderRecord) (bool,
 }
 
 // GetReminder implements crm.ReminderStore.
-func (s *Store) GetReminder(_ context.Context, id string) (crm.Reminder, error) {
+func (s *ReminderStore) GetReminder(_ context.Context, id string) (crm.Reminder, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.reminders[id]
@@ -177,8 +177,8 @@ func (s *Store) GetReminder(_ context.Context, id string) (crm.Reminder, error) 
 
 // CompleteReminder implements crm.ReminderStore: the stored status must
 // still be prev's.
-func (s *Store) CompleteReminder(_ context.Context, prev, next crm.Reminder, a crm.Audit) error {
-	if err := s.before("CompleteReminder"); err != nil {
+func (s *ReminderStore) CompleteReminder(_ context.Context, prev, next crm.Reminder, a crm.Audit) error {
+	if err := s.hook("CompleteReminder"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -194,7 +194,7 @@ func (s *Store) CompleteReminder(_ context.Context, prev, next crm.Reminder, a c
 
 // ListReminders implements crm.ReminderStore: an assignee's reminders,
 // oldest due first.
-func (s *Store) ListReminders(_ context.Context, f crm.ReminderFilter, p crm.Page) ([]crm.Reminder, string, error) {
+func (s *ReminderStore) ListReminders(_ context.Context, f crm.ReminderFilter, p crm.Page) ([]crm.Reminder, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var items []keyed[crm.Reminder]
@@ -209,7 +209,7 @@ func (s *Store) ListReminders(_ context.Context, f crm.ReminderFilter, p crm.Pag
 
 // UndeliveredNotifications implements crm.ReminderStore: pending and
 // failed notifications whose lease has run out.
-func (s *Store) UndeliveredNotifications(_ context.Context, each func([]crm.Notification) error) error {
+func (s *ReminderStore) UndeliveredNotifications(_ context.Context, each func([]crm.Notification) error) error {
 	s.mu.Lock()
 	now := s.now()
 	var out []crm.Notification
@@ -228,7 +228,7 @@ func (s *Store) UndeliveredNotifications(_ context.Context, each func([]crm.Noti
 
 // ClaimNotification implements crm.ReminderStore: it takes the lease and
 // counts the attempt.
-func (s *Store) ClaimNotification(_ context.Context, n crm.Notification) (int, bool, error) {
+func (s *ReminderStore) ClaimNotification(_ context.Context, n crm.Notification) (int, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -241,8 +241,8 @@ func (s *Store) ClaimNotification(_ context.Context, n crm.Notification) (int, b
 	return r.attempts, true, nil
 }
 
-// Reminders returns every stored reminder, ordered by id.
-func (s *Store) Reminders() []crm.Reminder {
+// All returns every stored reminder, ordered by id.
+func (s *ReminderStore) All() []crm.Reminder {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]crm.Reminder, 0, len(s.reminders))

@@ -14,28 +14,66 @@ import (
 )
 
 var (
-	_ crm.CustomerStore    = (*Store)(nil)
-	_ crm.ComplaintStore   = (*Store)(nil)
-	_ crm.AuditLog         = (*Store)(nil)
-	_ crm.ReminderStore    = (*Store)(nil)
-	_ crm.PortalStore      = (*Store)(nil)
-	_ crm.AggregateStore   = (*Store)(nil)
-	_ crm.WriteCounter     = (*Store)(nil)
-	_ crm.IdempotencyStore = (*Store)(nil)
+	_ crm.CustomerStore    = (*CustomerStore)(nil)
+	_ crm.ComplaintStore   = (*ComplaintStore)(nil)
+	_ crm.AuditLog         = (*AuditLog)(nil)
+	_ crm.ReminderStore    = (*ReminderStore)(nil)
+	_ crm.PortalStore      = (*PortalStore)(nil)
+	_ crm.AggregateStore   = (*AggregateStore)(nil)
+	_ crm.WriteCounter     = (*AggregateStore)(nil)
+	_ crm.IdempotencyStore = (*IdempotencyStore)(nil)
 )
 
-// Store keeps everything in memory. The zero value is not ready: use New.
-type Store struct {
-	// Now is the store's own clock: notification leases, expiry of
-	// idempotency records, audit times. Defaults to time.Now.
-	Now func() time.Time
-	// Policy judges customers for the aggregates (CustomerContribution).
-	Policy crm.Policy
+// Stores is a fake of each store interface, all sharing one in-memory
+// database, so that what one writes the others see: erasing a customer
+// scrubs its complaints and revokes its links, filing a complaint needs
+// the customer, the aggregates count what is stored.
+type Stores struct {
+	Customers   *CustomerStore
+	Complaints  *ComplaintStore
+	Audit       *AuditLog
+	Reminders   *ReminderStore
+	Portal      *PortalStore
+	Aggregates  *AggregateStore
+	Idempotency *IdempotencyStore
 	// Before, if set, runs before each write with the write's name
 	// ("CreateCustomer", "UpdateCustomer", …) and without the lock held,
 	// so a test can slip a concurrent change in or fail the write with
 	// the error it returns.
 	Before func(op string) error
+
+	db *db
+}
+
+// CustomerStore is the fake crm.CustomerStore.
+type CustomerStore struct{ *db }
+
+// ComplaintStore is the fake crm.ComplaintStore.
+type ComplaintStore struct{ *db }
+
+// AuditLog is the fake crm.AuditLog: one hash chain.
+type AuditLog struct{ *db }
+
+// ReminderStore is the fake crm.ReminderStore.
+type ReminderStore struct{ *db }
+
+// PortalStore is the fake crm.PortalStore.
+type PortalStore struct{ *db }
+
+// AggregateStore is the fake crm.AggregateStore and crm.WriteCounter.
+type AggregateStore struct{ *db }
+
+// IdempotencyStore is the fake crm.IdempotencyStore.
+type IdempotencyStore struct{ *db }
+
+// db is the state every fake shares. Every method takes its one lock, so
+// each call is atomic like the transaction it stands for.
+type db struct {
+	owner *Stores
+	// clock is the stores' own: notification leases, audit times.
+	clock func() time.Time
+	// policy judges customers for the aggregates (CustomerContribution).
+	policy crm.Policy
 
 	mu            sync.Mutex
 	customers     map[string]*customerRec
@@ -53,34 +91,39 @@ type Store struct {
 	extra         crm.Contribution
 }
 
-// New returns an empty store judging customers by policy.
-func New(policy crm.Policy, now func() time.Time) *Store {
+// New returns empty stores that judge customers by policy and read the
+// time from now (time.Now if nil).
+func New(policy crm.Policy, now func() time.Time) *Stores {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{
-		Now: now, Policy: policy,
+	d := &db{
+		clock: now, policy: policy,
 		customers: map[string]*customerRec{}, claims: map[string]string{}, interactions: map[string]*interactionRec{},
 		complaints: map[string]*complaintRec{}, notifications: map[string]*notificationRec{}, counters: map[string]int64{},
 		links: map[string]*linkRec{}, rates: map[string]int{}, reminders: map[string]crm.Reminder{},
 		idem: map[string]*idemRec{}, writes: crm.Counts{}, extra: crm.Contribution{},
 	}
+	s := &Stores{Customers: &CustomerStore{d}, Complaints: &ComplaintStore{d}, Audit: &AuditLog{d}, Reminders: &ReminderStore{d},
+		Portal: &PortalStore{d}, Aggregates: &AggregateStore{d}, Idempotency: &IdempotencyStore{d}, db: d}
+	d.owner = s
+	return s
 }
 
-func (s *Store) now() time.Time { return s.Now().UTC() }
+func (s *db) now() time.Time { return s.clock().UTC() }
 
-func (s *Store) before(op string) error {
-	if s.Before == nil {
+func (s *db) hook(op string) error {
+	if s.owner.Before == nil {
 		return nil
 	}
-	return s.Before(op)
+	return s.owner.Before(op)
 }
 
 // sortTime formats t so that strings order as instants do.
 func sortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
 
 // appendAudit adds an entry to the hash chain; callers hold the lock.
-func (s *Store) appendAudit(a crm.Audit) {
+func (s *db) appendAudit(a crm.Audit) {
 	roles := make([]string, len(a.Actor.Roles))
 	for i, r := range a.Actor.Roles {
 		roles[i] = string(r)

@@ -49,7 +49,7 @@ func (s *db) markOf(kind, id string) *string {
 
 // DueItems implements crm.ReminderStore: every mark due at or before asOf,
 // oldest first, in pages of up to 100.
-func (s *ReminderStore) DueItems(ctx context.Context, asOf time.Time, each func([]crm.Due) error) error {
+func (s *ReminderStore) DueItems(_ context.Context, asOf time.Time, each func([]crm.Due) error) error {
 	s.mu.Lock()
 	below := sortTime(asOf) + "$"
 	var due []crm.Due

@@ -22,6 +22,8 @@ type Notifier struct {
 	mu       sync.Mutex
 	sent     []crm.Notification
 	attempts int
+	failN    int
+	failErr  error
 }
 
 // Notify implements crm.Notifier.
@@ -29,6 +31,10 @@ func (r *Notifier) Notify(_ context.Context, n crm.Notification) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.attempts++
+	if r.failN > 0 {
+		r.failN--
+		return r.failErr
+	}
 	if r.Fail != nil && r.Fail(n) {
 		return ErrDelivery
 	}
@@ -55,4 +61,15 @@ func (r *Notifier) Reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sent, r.attempts = nil, 0
+}
+
+// FailNext makes the next n calls of Notify return err (ErrDelivery when
+// err is nil), before Fail is consulted.
+func (r *Notifier) FailNext(n int, err error) {
+	if err == nil {
+		err = ErrDelivery
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failN, r.failErr = n, err
 }

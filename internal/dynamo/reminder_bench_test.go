@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/crmfake"
 	"github.com/clientele-crm/clientele/internal/dynamo"
-	"github.com/clientele-crm/clientele/internal/notify"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
 
@@ -75,7 +75,7 @@ func BenchmarkReminderRun(b *testing.B) {
 		b.Fatal(err)
 	}
 	run := &crm.Reminders{Store: store.Reminders(), Customers: store.Customers(), Portal: e.Services.API.Portal, SLA: e.Config.SLA,
-		Breach: e.Config.Breach, Notifier: notify.NewRecorder(), Now: time.Now}
+		Breach: e.Config.Breach, Notifier: &crmfake.Notifier{}, Now: time.Now}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	seeded := 0
 	for _, size := range []int{10_000, 100_000} {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/crmfake"
 	"github.com/clientele-crm/clientele/internal/notify"
 )
 
@@ -29,16 +30,16 @@ func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
 func half() float64 { return 0.5 }
 
 func TestRetryingSucceedsAfterFailures(t *testing.T) {
-	rec := notify.NewRecorder()
+	rec := &crmfake.Notifier{}
 	var sl sleepRecorder
 	r := notify.NewRetrying(rec, notify.RetryOptions{Sleep: sl.sleep, Rand: half})
 
-	rec.FailNext(2, nil)
+	rec.FailNext(2, notify.ErrUnavailable)
 	n := sample("n-1")
 	if err := r.Notify(context.Background(), n); err != nil {
 		t.Fatalf("Notify: %v", err)
 	}
-	if got := rec.Calls(); got != 3 {
+	if got := rec.Attempts(); got != 3 {
 		t.Errorf("attempts = %d, want 3", got)
 	}
 	if got := rec.Sent(); !slices.Equal(got, []crm.Notification{n}) {
@@ -106,7 +107,11 @@ func TestRetryingStops(t *testing.T) {
 					return ctx.Err()
 				}}
 			},
-			next:      func(context.CancelFunc) crm.Notifier { r := notify.NewRecorder(); r.FailNext(10, nil); return r },
+			next: func(context.CancelFunc) crm.Notifier {
+				r := &crmfake.Notifier{}
+				r.FailNext(10, notify.ErrUnavailable)
+				return r
+			},
 			wantCalls: 1,
 			wantErr:   context.Canceled,
 		},
@@ -134,7 +139,7 @@ func TestRetryingStops(t *testing.T) {
 					Sleep:     func(context.Context, time.Duration) error { panic("slept for a permanent error") },
 				}
 			},
-			next:      func(context.CancelFunc) crm.Notifier { r := notify.NewRecorder(); r.FailNext(10, permanent); return r },
+			next:      func(context.CancelFunc) crm.Notifier { r := &crmfake.Notifier{}; r.FailNext(10, permanent); return r },
 			wantCalls: 1,
 			wantErr:   permanent,
 		},
@@ -173,8 +178,8 @@ func TestRetryingBackoff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := notify.NewRecorder()
-			rec.FailNext(100, nil)
+			rec := &crmfake.Notifier{}
+			rec.FailNext(100, notify.ErrUnavailable)
 			var sl sleepRecorder
 			r := notify.NewRetrying(rec, notify.RetryOptions{
 				Attempts:  6,
@@ -197,8 +202,8 @@ func TestRetryingBackoff(t *testing.T) {
 }
 
 func TestRetryingDefaultSleepHonoursDeadline(t *testing.T) {
-	rec := notify.NewRecorder()
-	rec.FailNext(10, nil)
+	rec := &crmfake.Notifier{}
+	rec.FailNext(10, notify.ErrUnavailable)
 	r := notify.NewRetrying(rec, notify.RetryOptions{BaseDelay: time.Hour, MaxDelay: time.Hour})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()

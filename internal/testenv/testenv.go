@@ -32,11 +32,11 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/crmfake"
 	"github.com/clientele-crm/clientele/internal/ddblocal"
 	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/envelope"
 	"github.com/clientele-crm/clientele/internal/gateway"
-	"github.com/clientele-crm/clientele/internal/notify"
 	"github.com/clientele-crm/clientele/internal/phone"
 	"github.com/clientele-crm/clientele/internal/streams"
 )
@@ -87,7 +87,7 @@ type Env struct {
 	// Logs holds every log line the services wrote.
 	Logs *LockedBuffer
 	// Notifier records every notification the services sent.
-	Notifier *notify.Recorder
+	Notifier *crmfake.Notifier
 	edges    app.Edges
 }
 
@@ -128,7 +128,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &Env{TB: tb, Config: cfg, Logs: &LockedBuffer{}, Notifier: notify.NewRecorder()}
+	e := &Env{TB: tb, Config: cfg, Logs: &LockedBuffer{}, Notifier: &crmfake.Notifier{}}
 	awsCfg, err := cfg.AWS(ctx)
 	if err != nil {
 		tb.Fatal(err)

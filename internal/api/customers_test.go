@@ -371,13 +371,18 @@ func TestDuplicates(t *testing.T) {
 		"SameNationalID":       {"name": "Other", "phone": "13900139000", "nationalId": "110101-19900307-4258"},
 	} {
 		t.Run("Err"+name, func(t *testing.T) {
+			// Another rep learns which field collides, not whose customer.
 			r := post(e, bob, "/customers", body)
 			m := r.Map(t)
-			if r.Status != http.StatusConflict || m["duplicateOf"] != id {
+			if r.Status != http.StatusConflict || m["duplicateOf"] != nil || !strings.Contains(string(r.Body), `"code":"duplicate"`) {
 				t.Fatalf("status %d %s", r.Status, r.Body)
 			}
-			if strings.Contains(string(r.Body), "Li Wei") || strings.Contains(string(r.Body), "alice") {
+			if strings.Contains(string(r.Body), "Li Wei") || strings.Contains(string(r.Body), "alice") || strings.Contains(string(r.Body), id) {
 				t.Fatalf("the conflict leaks the other customer: %s", r.Body)
+			}
+			// The owner, who may read it, is told which customer it is.
+			if m := post(e, alice, "/customers", body).Map(t); m["duplicateOf"] != id {
+				t.Fatalf("the owner's conflict: %v", m)
 			}
 		})
 	}

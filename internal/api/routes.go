@@ -43,8 +43,8 @@ func (r Route) Public() bool { return len(r.Roles) == 0 }
 var (
 	all           = crm.Roles
 	customerWrite = []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService}
-	// Finance may patch too, but the field table lets it change only billing
-	// and national ID: the details only it and admins read.
+	// Finance may patch too, but the field table lets it change only
+	// billing, which only it and admins read.
 	customerPatch = []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService, crm.RoleFinance}
 	complaintRead = []crm.Role{crm.RoleAdmin, crm.RoleService, crm.RoleSales, crm.RoleAuditor}
 	complaintWork = []crm.Role{crm.RoleAdmin, crm.RoleService}

@@ -116,7 +116,8 @@ type CustomerStore interface {
 	// holds one of them, unless allowDuplicate.
 	CreateCustomer(ctx context.Context, c Customer, allowDuplicate bool, a Audit) error
 	// GetCustomer returns ENOTFOUND if the customer does not exist, EGONE if
-	// it was erased.
+	// it was erased; with EGONE, the customer's ID and OwnerID (where the
+	// store kept it) are set and nothing else.
 	GetCustomer(ctx context.Context, id string) (Customer, error)
 	// UpdateCustomer replaces prev with next when the stored version is still
 	// prev.Version. Returns EPRECONDITION when it is not, ENOTFOUND when the

@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -66,20 +67,51 @@ func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, a
 	c.ReviewDueAt = s.Policy.ReviewDue(c)
 	audit := NewAudit(ctx, actor, "customer.create", "customer", c.ID, changedFields(CustomerInput{}, std)...)
 	if err := s.Store.CreateCustomer(ctx, c, allowDuplicate, audit); err != nil {
-		return Customer{}, err
+		return Customer{}, s.refusedDuplicate(ctx, actor, err, audit)
 	}
 	return c, nil
+}
+
+// refusedDuplicate handles a write the store refused. A duplicate is
+// recorded in the audit trail (outcome conflict, naming the colliding
+// fields), so that someone testing contacts or ID numbers against the CRM
+// shows up; and the id of the customer it collided with is kept from a
+// caller who may not read that customer, so the 409 names the fields only.
+// Other errors pass through.
+func (s *Customers) refusedDuplicate(ctx context.Context, actor Actor, err error, a Audit) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != ECONFLICT || e.DuplicateOf == "" {
+		return err
+	}
+	a.Outcome, a.ChangedFields = OutcomeConflict, nil
+	for _, f := range e.Fields {
+		a.ChangedFields = append(a.ChangedFields, f.Field)
+	}
+	if err := s.Audit.AppendAudit(ctx, a); err != nil {
+		// Fail closed: an unrecorded probe is not answered.
+		return err
+	}
+	if actor.OwnScopeOnly() {
+		if dup, err := s.Store.GetCustomer(ctx, e.DuplicateOf); err != nil || dup.OwnerID != actor.ID {
+			concealed := *e
+			concealed.DuplicateOf = ""
+			return &concealed
+		}
+	}
+	return e
 }
 
 // Get returns the customer if the actor may see it. Returns ENOTFOUND when it
 // does not exist or belongs to another rep.
 func (s *Customers) Get(ctx context.Context, actor Actor, id string) (Customer, error) {
 	c, err := s.Store.GetCustomer(ctx, id)
+	// Scope first: an erased customer is gone (410) only to those who
+	// could see it; to another rep it never existed.
+	if (err == nil || ErrorCode(err) == EGONE) && actor.OwnScopeOnly() && c.OwnerID != actor.ID {
+		return Customer{}, Errorf(ENOTFOUND, "customer %s not found", id)
+	}
 	if err != nil {
 		return Customer{}, err
-	}
-	if actor.OwnScopeOnly() && c.OwnerID != actor.ID {
-		return Customer{}, Errorf(ENOTFOUND, "customer %s not found", id)
 	}
 	return c, nil
 }
@@ -136,7 +168,7 @@ func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch 
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
 	audit := NewAudit(ctx, actor, "customer.update", "customer", id, changedFields(prev.Input(), std)...)
 	if err := s.Store.UpdateCustomer(ctx, prev, next, audit); err != nil {
-		return Customer{}, err
+		return Customer{}, s.refusedDuplicate(ctx, actor, err, audit)
 	}
 	return next, nil
 }
@@ -201,6 +233,13 @@ func (s *Customers) List(ctx context.Context, actor Actor, f CustomerFilter, p P
 	}
 	if f.Stale {
 		f.AsOf = s.now()
+	}
+	// An exact-match lookup confirms a value: only for roles that may read
+	// that field unmasked.
+	for field, v := range map[string]string{FieldPhone: f.Phone, FieldEmail: f.Email} {
+		if v != "" && !CanSeeFull(actor.Roles, field) {
+			return nil, "", Errorf(EFORBIDDEN, "your role may not look customers up by %s", field)
+		}
 	}
 	var v Invalid
 	if f.Phone != "" {

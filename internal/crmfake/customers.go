@@ -118,6 +118,10 @@ func (s *CustomerStore) GetCustomer(_ context.Context, id string) (crm.Customer,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, err := s.customer(id)
+	if crm.ErrorCode(err) == crm.EGONE {
+		// As the tombstone does: the id and the owner, nothing else.
+		return crm.Customer{ID: id, OwnerID: s.customers[id].c.OwnerID}, err
+	}
 	if err != nil {
 		return crm.Customer{}, err
 	}

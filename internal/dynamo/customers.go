@@ -355,7 +355,12 @@ func (s *Table) getCustomer(ctx context.Context, id string) (crm.Customer, []str
 		return crm.Customer{}, nil, crm.Errorf(crm.ENOTFOUND, "customer %s not found", id)
 	}
 	if t, _ := out.Item["type"].(*types.AttributeValueMemberS); t != nil && t.Value == entityTombstone {
-		return crm.Customer{}, nil, crm.Errorf(crm.EGONE, "customer %s was erased", id)
+		owner, _ := out.Item["ownerId"].(*types.AttributeValueMemberS)
+		gone := crm.Customer{ID: id}
+		if owner != nil {
+			gone.OwnerID = owner.Value
+		}
+		return gone, nil, crm.Errorf(crm.EGONE, "customer %s was erased", id)
 	}
 	return s.fromCustomerItem(ctx, out.Item)
 }

@@ -17,7 +17,8 @@ import (
 const entityTombstone = "tombstone"
 
 // tombstoneItem replaces an erased customer's profile: it proves the
-// customer existed and was erased, by whom and when, and nothing else.
+// customer existed and was erased, by whom and when, whose it was, and
+// nothing else.
 type tombstoneItem struct {
 	PK        string    `dynamodbav:"PK"`
 	SK        string    `dynamodbav:"SK"`
@@ -25,7 +26,10 @@ type tombstoneItem struct {
 	ID        string    `dynamodbav:"id"`
 	ErasedAt  time.Time `dynamodbav:"erasedAt"`
 	ErasedBy  string    `dynamodbav:"erasedBy"`
-	ExpiresAt *int64    `dynamodbav:"expiresAt,omitempty"`
+	// OwnerID is kept (a staff id, not personal data) so that a rep who
+	// could not see the customer is not told it existed and was erased.
+	OwnerID   string `dynamodbav:"ownerId,omitempty"`
+	ExpiresAt *int64 `dynamodbav:"expiresAt,omitempty"`
 }
 
 // EraseCustomer implements crm.CustomerStore. One transaction replaces the
@@ -44,7 +48,7 @@ func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) e
 	}
 	now := s.now().UTC()
 	tomb, err := attributevalue.MarshalMap(tombstoneItem{PK: customerPK(id), SK: skProfile, Type: entityTombstone, ID: id,
-		ErasedAt: now, ErasedBy: a.Actor.ID, ExpiresAt: expiry(now, s.retention.Tombstones)})
+		ErasedAt: now, ErasedBy: a.Actor.ID, OwnerID: c.OwnerID, ExpiresAt: expiry(now, s.retention.Tombstones)})
 	if err != nil {
 		return fmt.Errorf("marshal tombstone: %w", err)
 	}

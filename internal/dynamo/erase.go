@@ -20,12 +20,12 @@ const entityTombstone = "tombstone"
 // customer existed and was erased, by whom and when, whose it was, and
 // nothing else.
 type tombstoneItem struct {
-	PK        string    `dynamodbav:"PK"`
-	SK        string    `dynamodbav:"SK"`
-	Type      string    `dynamodbav:"type"`
-	ID        string    `dynamodbav:"id"`
-	ErasedAt  time.Time `dynamodbav:"erasedAt"`
-	ErasedBy  string    `dynamodbav:"erasedBy"`
+	PK       string    `dynamodbav:"PK"`
+	SK       string    `dynamodbav:"SK"`
+	Type     string    `dynamodbav:"type"`
+	ID       string    `dynamodbav:"id"`
+	ErasedAt time.Time `dynamodbav:"erasedAt"`
+	ErasedBy string    `dynamodbav:"erasedBy"`
 	// OwnerID is kept (a staff id, not personal data) so that a rep who
 	// could not see the customer is not told it existed and was erased.
 	OwnerID   string `dynamodbav:"ownerId,omitempty"`

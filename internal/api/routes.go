@@ -68,6 +68,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, handler: func(s *Services) http.Handler { return handleInteractionList(s.Customers) }},
 		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: admin, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerImport(s.Customers, s.Customers.Policy) }},
 		{Method: "POST", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handlePortalLinkCreate(s.Portal) }},
+		{Method: "DELETE", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, handler: func(s *Services) http.Handler { return handlePortalLinksRevoke(s.Portal) }},
 		// The portal answers the customer, who has no account: the signed,
 		// expiring, single-use token in the path is the credential.
 		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalGet(s.Portal) }},

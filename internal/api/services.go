@@ -77,6 +77,9 @@ type (
 	portalLinker interface {
 		CreateLink(ctx context.Context, a crm.Actor, customerID string) (crm.PortalLink, error)
 	}
+	portalRevoker interface {
+		RevokeLinks(ctx context.Context, a crm.Actor, customerID string) (int, error)
+	}
 	portalViewer interface {
 		View(ctx context.Context, token, clientAddr string) (crm.PortalView, error)
 	}

@@ -24,8 +24,26 @@ import (
 // record one of them cannot apply is reported with everything after it.
 func StreamHandler(svc *Services, log *slog.Logger) func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	emf := &kpiEmitter{svc: svc, every: time.Minute}
-	c := consumer.New(log, emf.maybeEmit, aggregateView{agg: svc.Table.Aggregates(), policy: svc.ReportPolicy})
+	c := consumer.New(log, emf.maybeEmit,
+		aggregateView{agg: svc.Table.Aggregates(), policy: svc.ReportPolicy},
+		ownerView{customers: svc.Table.Customers()})
 	return c.Handle
+}
+
+// ownerView moves a customer's complaints, reminders and links along when
+// the customer changes owner.
+type ownerView struct{ customers *dynamo.Customers }
+
+func (ownerView) Name() string { return "owner" }
+
+// Apply re-points what hangs off a customer whose owner changed.
+func (v ownerView) Apply(ctx context.Context, r consumer.Record) error {
+	id, at, ok := dynamo.OwnerChange(r.Old, r.New)
+	if !ok {
+		return nil
+	}
+	_, err := v.customers.Reassigned(ctx, id, at)
+	return err
 }
 
 // aggregateView keeps the report aggregates from the stream.

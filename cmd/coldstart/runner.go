@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// sample is one cold start: exec to the first GET .../next, and exec to
+// the response to the one event.
+type sample struct {
+	init, total time.Duration
+}
+
+// runner starts function processes against a runtime API, one at a time.
+type runner struct {
+	api *runtimeAPI
+	// env is the environment every process gets, before its own additions.
+	env []string
+	// timeout bounds one process's init plus its invocation.
+	timeout time.Duration
+}
+
+// run execs path with env added to the runner's, hands it event once it
+// asks for one, waits for its answer and kills it. It returns the timings,
+// the answer, and what the process wrote to stderr (capped).
+func (rn *runner) run(ctx context.Context, path string, env []string, event []byte) (sample, result, string, error) {
+	inv := rn.api.begin(event)
+	defer rn.api.end(inv)
+
+	stderr := &tailBuffer{max: 256 << 10}
+	cmd := exec.Command(path)
+	cmd.Env = append(append([]string(nil), rn.env...), env...)
+	cmd.Stderr = stderr
+	// Its own process group, so that kill reaches anything it spawned;
+	// and killed by the kernel should this program die first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return sample{}, result{}, "", fmt.Errorf("start %s: %w", path, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	kill := func() {
+		if !stopped {
+			stopped = true
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	}
+	defer kill()
+
+	timer := time.NewTimer(rn.timeout)
+	defer timer.Stop()
+	var s sample
+	select {
+	case t := <-inv.next:
+		s.init = t.Sub(start)
+	case res := <-inv.done:
+		// An init error posted before any GET .../next.
+		return s, res, stderr.String(), fmt.Errorf("init failed: %s", describe(res))
+	case err := <-exited:
+		stopped = true
+		return s, result{}, stderr.String(), fmt.Errorf("exited during init (%v)", err)
+	case <-timer.C:
+		return s, result{}, stderr.String(), fmt.Errorf("no GET .../next within %s", rn.timeout)
+	case <-ctx.Done():
+		return s, result{}, stderr.String(), ctx.Err()
+	}
+	var res result
+	select {
+	case res = <-inv.done:
+		s.total = res.at.Sub(start)
+	case err := <-exited:
+		stopped = true
+		return s, result{}, stderr.String(), fmt.Errorf("exited during its invocation (%v)", err)
+	case <-timer.C:
+		return s, result{}, stderr.String(), fmt.Errorf("no response within %s", rn.timeout)
+	case <-ctx.Done():
+		return s, result{}, stderr.String(), ctx.Err()
+	}
+	kill()
+	return s, res, stderr.String(), nil
+}
+
+// apiResponse is the part of an API Gateway HTTP API (payload 2.0)
+// response the benchmark checks.
+type apiResponse struct {
+	StatusCode int    `json:"statusCode"`
+	Body       string `json:"body"`
+}
+
+// checkAPIResponse accepts a response whose status is 2xx or 4xx: the
+// function initialized and answered the request. A 5xx, an invocation or
+// init error, or something that is not an API response means the
+// measurement is not of a working function.
+func checkAPIResponse(res result) (apiResponse, error) {
+	if res.kind != kindResponse {
+		return apiResponse{}, fmt.Errorf("function reported %s", describe(res))
+	}
+	var r apiResponse
+	if err := json.Unmarshal(res.body, &r); err != nil || r.StatusCode == 0 {
+		return apiResponse{}, errors.New("response is not an API Gateway response (no statusCode)")
+	}
+	if r.StatusCode < 200 || r.StatusCode >= 500 || (r.StatusCode >= 300 && r.StatusCode < 400) {
+		return r, fmt.Errorf("API response status %d", r.StatusCode)
+	}
+	return r, nil
+}
+
+// describe names a result for an error message: its kind and, for errors,
+// the runtime's error type and message. Response bodies are not quoted,
+// since they may hold a customer's data.
+func describe(res result) string {
+	if res.kind == kindResponse {
+		return "a response"
+	}
+	var e struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}
+	_ = json.Unmarshal(res.body, &e)
+	t := e.Type
+	if t == "" {
+		t = res.errorType
+	}
+	return fmt.Sprintf("%s %s: %s", res.kind, t, e.Message)
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	max int
+
+	mu  sync.Mutex
+	buf []byte
+}
+
+// Write never fails, so that os/exec keeps draining the process's output.
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > b.max {
+		b.buf = append(b.buf[:0], b.buf[len(b.buf)-b.max:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+// lastLines returns at most n trailing lines of s, for error messages.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -8,13 +8,15 @@ CLI       := bin/clientele
 PORT      ?= 8080
 ROLE      ?= sales
 FN        ?= customers
+# Cold starts per binary for `make coldstart`.
+COLDSTART_N ?= 15
 # Node 22 for CDK synthesis and template tests (jsii); installed into the
 # cache on first use.
 NODE_BIN   = $(shell scripts/node22.sh)
 
 export PORT
 
-.PHONY: run test token invoke remind reports-rebuild outbox audit-verify build synth bench check fmt clean
+.PHONY: run test token invoke remind reports-rebuild outbox audit-verify build synth bench coldstart check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -79,6 +81,15 @@ synth: build
 ## bench: benchmarks against DynamoDB Local; report in docs/benchmarks.md
 bench: build $(CLI)
 	scripts/bench.sh docs/bench-output.txt
+
+## coldstart: cold start of every function against the SDK floor; report in docs/coldstart.md
+# exec, so that the SIGTERM make forwards reaches the benchmark, which then
+# stops DynamoDB Local and the function it is running.
+coldstart: bin/coldstart
+	exec bin/coldstart -go "$(GO)" -n $(COLDSTART_N) -o docs/coldstart.md
+
+bin/coldstart: FORCE
+	@$(GO) build -o $@ ./cmd/coldstart
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -141,7 +141,7 @@ func (r *report) writeMarkdown(w io.Writer, m machine) error {
 	fl := r.floor()
 	b := &strings.Builder{}
 	fmt.Fprintf(b, "## Cold start: each function against the SDK floor\n\n")
-	fmt.Fprintf(b, "Measured by `make coldstart` (`go run ./cmd/coldstart -n %d`) on %s: %s, %d cores (%s), %s, commit %s.\n\n",
+	fmt.Fprintf(b, "Measured by `cmd/coldstart` (`make coldstart`), %d cold starts per binary, on %s: %s, %d cores (%s), %s, commit %s.\n\n",
 		r.n, m.date, m.os, m.cores, m.cpu, m.goVersion, m.commit)
 	fmt.Fprintf(b, "Each binary is built for linux/amd64 with the bootstrap flags (`CGO_ENABLED=0 -tags lambda.norpc -trimpath -ldflags \"-s -w\"`), "+
 		"exec'd fresh %d times, interleaved round-robin with the others, against a local Lambda Runtime API and DynamoDB Local. "+

@@ -72,7 +72,7 @@ func (r *report) topPkgs(rw row) string {
 		if i == r.top {
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s %.2f", p.pkg, p.ms))
+		parts = append(parts, fmt.Sprintf("%s %.2f", strings.TrimPrefix(p.pkg, "github.com/"), p.ms))
 	}
 	if len(parts) == 0 {
 		return "–"
@@ -141,8 +141,8 @@ func (r *report) writeMarkdown(w io.Writer, m machine) error {
 	fl := r.floor()
 	b := &strings.Builder{}
 	fmt.Fprintf(b, "## Cold start: each function against the SDK floor\n\n")
-	fmt.Fprintf(b, "Measured by `cmd/coldstart` (`make coldstart`), %d cold starts per binary, on %s: %s, %d cores (%s), %s, commit %s.\n\n",
-		r.n, m.date, m.os, m.cores, m.cpu, m.goVersion, m.commit)
+	fmt.Fprintf(b, "Measured by `cmd/coldstart` (`make coldstart`), %d cold starts per binary, on %s: %s, %d cores (%s), %s, commit %s; load average %s as the run ended.\n\n",
+		r.n, m.date, m.os, m.cores, m.cpu, m.goVersion, m.commit, or(m.load, "unknown"))
 	fmt.Fprintf(b, "Each binary is built for linux/amd64 with the bootstrap flags (`CGO_ENABLED=0 -tags lambda.norpc -trimpath -ldflags \"-s -w\"`), "+
 		"exec'd fresh %d times, interleaved round-robin with the others, against a local Lambda Runtime API and DynamoDB Local. "+
 		"*init* is exec to the first `GET …/invocation/next`; *init + first invoke* is exec to the `POST …/response` to one API Gateway request. "+
@@ -213,6 +213,9 @@ func maxOf(ds []time.Duration) time.Duration {
 type machine struct {
 	date, os, cpu, goVersion, commit string
 	cores                            int
+	// load is /proc/loadavg's 1-minute figure when the run ended: other
+	// work on the machine is the main source of noise.
+	load string
 }
 
 // describeMachine reads the machine's description: CPU model from
@@ -234,6 +237,11 @@ func describeMachine(goCmd, root string) machine {
 		}
 		f.Close()
 	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			m.load = f[0]
+		}
+	}
 	m.goVersion = runtime.Version()
 	if out, err := exec.Command(goCmd, "env", "GOVERSION").Output(); err == nil {
 		m.goVersion = strings.TrimSpace(string(out))
@@ -250,4 +258,11 @@ func describeMachine(goCmd, root string) machine {
 		}
 	}
 	return m
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -86,7 +86,9 @@ func newClients(ctx context.Context, getenv func(string) string, table string) (
 }
 
 // get reads one item, consistently, as a function's reads are. The item
-// need not exist: the round trip is the point.
+// need not exist: the round trip is the point. PK and SK are the main
+// table's key attributes (internal/dynamo's MainTable), written out here
+// because importing the store would link what the floor is to leave out.
 func (c *clients) get(ctx context.Context) (bool, error) {
 	out, err := c.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(c.table),

@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	root := fs.String("root", ".", "the module's root directory")
 	goCmd := fs.String("go", "go", "the go command that builds the binaries")
 	top := fs.Int("top", 3, "packages to list per binary from GODEBUG=inittrace=1")
+	traces := fs.Int("traces", 3, "runs per binary with GODEBUG=inittrace=1; each package's figure is the median")
 	limit := fs.Duration("timeout", 20*time.Minute, "give up on the whole run after this long")
 	perRun := fs.Duration("run-timeout", 30*time.Second, "give up on one process's init and invocation after this long")
 	var eventFlags, envFlags listFlag
@@ -59,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *n < 1 || *top < 0 || fs.NArg() > 0 {
+	if *n < 1 || *top < 0 || *traces < 1 || fs.NArg() > 0 {
 		return errors.New("usage: coldstart [-n N] [-o FILE] [-event name=file] [-env KEY=VALUE]")
 	}
 	overrides := map[string]string{}
@@ -129,11 +130,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		rep.rows = append(rep.rows, rw)
 	}
 	fmt.Fprintln(stderr, "tracing package init (GODEBUG=inittrace=1)…")
-	for i := range rep.rows {
-		if err := b.trace(ctx, &rep.rows[i]); err != nil {
-			return err
+	runs := make([][][]pkgInit, len(rep.rows))
+	for range *traces {
+		for i := range rep.rows {
+			pkgs, err := b.trace(ctx, &rep.rows[i])
+			if err != nil {
+				return err
+			}
+			runs[i] = append(runs[i], pkgs)
 		}
 	}
+	for i := range rep.rows {
+		rep.rows[i].initPkgs, rep.rows[i].initTraceMS = combineTraces(runs[i])
+	}
+	rep.traces = *traces
 	// Round-robin, each round starting one binary further on, so that
 	// neither machine noise nor the order of the list favours any binary.
 	for it := range *n {
@@ -339,18 +349,21 @@ func (b *bench) invoke(ctx context.Context, bin binary, ev []byte, env []string)
 	return apiResponse{}, fmt.Errorf("%s: %w; its last output:\n%s", bin.name, err, lastLines(stderr, 20))
 }
 
-// trace runs the binary once with GODEBUG=inittrace=1 and keeps where its
-// package initialization went.
-func (b *bench) trace(ctx context.Context, rw *row) error {
+// trace runs the binary once with GODEBUG=inittrace=1 and returns where
+// its package initialization went.
+func (b *bench) trace(ctx context.Context, rw *row) ([]pkgInit, error) {
 	_, res, stderr, err := b.rn.run(ctx, rw.path, append(functionEnv(rw.name), "GODEBUG=inittrace=1"), b.events[rw.name])
 	if err == nil {
 		_, err = checkAPIResponse(res)
 	}
 	if err != nil {
-		return fmt.Errorf("%s with inittrace: %w", rw.name, err)
+		return nil, fmt.Errorf("%s with inittrace: %w", rw.name, err)
 	}
-	rw.initPkgs, rw.initTraceMS = parseInittrace(stderr)
-	return nil
+	pkgs, _ := parseInittrace(stderr)
+	if len(pkgs) == 0 {
+		return nil, fmt.Errorf("%s printed no inittrace lines", rw.name)
+	}
+	return pkgs, nil
 }
 
 // measure runs one timed cold start.

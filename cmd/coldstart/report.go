@@ -30,10 +30,13 @@ type row struct {
 
 // report is a whole run's figures, the floor last.
 type report struct {
-	rows  []row
-	n     int
-	top   int
-	notes []string
+	rows []row
+	n    int
+	top  int
+	// traces is how many inittrace runs each binary's figures are the
+	// median of.
+	traces int
+	notes  []string
 }
 
 func (r *report) floor() *row {
@@ -174,7 +177,7 @@ func (r *report) writeMarkdown(w io.Writer, m machine) error {
 		}
 		fmt.Fprintln(b, line+" | "+rw.event+" |")
 	}
-	fmt.Fprintf(b, "\nWhere package initialization goes (one run each with `GODEBUG=inittrace=1`; clock ms summed per package, before `main` runs, the top %d):\n\n", r.top)
+	fmt.Fprintf(b, "\nWhere package initialization goes, before `main` runs (`GODEBUG=inittrace=1`: clock ms per package, the median of %d runs each; the top %d):\n\n", max(r.traces, 1), r.top)
 	fmt.Fprintln(b, "| binary | all packages | top packages (ms) |")
 	fmt.Fprintln(b, "|---|---:|---|")
 	for _, rw := range r.rows {

@@ -65,11 +65,54 @@ func parseInittrace(stderr string) (pkgs []pkgInit, total float64) {
 	for p, ms := range sum {
 		pkgs = append(pkgs, pkgInit{pkg: p, ms: ms})
 	}
+	sortPkgs(pkgs)
+	return pkgs, total
+}
+
+// combineTraces merges several inittrace runs of one binary: each
+// package's median over the runs (a run that did not list it counts as 0),
+// slowest first, and the median of the runs' totals. One run alone is at
+// the mercy of whatever else the machine was doing.
+func combineTraces(runs [][]pkgInit) (pkgs []pkgInit, total float64) {
+	per := map[string][]float64{}
+	var totals []float64
+	for _, run := range runs {
+		var t float64
+		for _, p := range run {
+			per[p.pkg] = append(per[p.pkg], p.ms)
+			t += p.ms
+		}
+		totals = append(totals, t)
+	}
+	for p, v := range per {
+		for len(v) < len(runs) {
+			v = append(v, 0)
+		}
+		pkgs = append(pkgs, pkgInit{pkg: p, ms: medianFloat(v)})
+	}
+	sortPkgs(pkgs)
+	return pkgs, medianFloat(totals)
+}
+
+// medianFloat is median for plain numbers.
+func medianFloat(vs []float64) float64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
+}
+
+func sortPkgs(pkgs []pkgInit) {
 	slices.SortFunc(pkgs, func(a, b pkgInit) int {
 		if c := cmp.Compare(b.ms, a.ms); c != 0 {
 			return c
 		}
 		return strings.Compare(a.pkg, b.pkg)
 	})
-	return pkgs, total
 }

@@ -118,3 +118,25 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+func TestCombineTraces(t *testing.T) {
+	runs := [][]pkgInit{
+		{{"github.com/nyaruka/phonenumbers", 6}, {"runtime", 0.1}},
+		{{"github.com/nyaruka/phonenumbers", 23}, {"runtime", 0.1}, {"os", 2.8}},
+		{{"github.com/nyaruka/phonenumbers", 7}, {"runtime", 0.3}},
+	}
+	pkgs, total := combineTraces(runs)
+	want := []pkgInit{{"github.com/nyaruka/phonenumbers", 7}, {"runtime", 0.1}, {"os", 0}}
+	if len(pkgs) != len(want) {
+		t.Fatalf("got %v, want %v", pkgs, want)
+	}
+	for i := range want {
+		if pkgs[i].pkg != want[i].pkg || math.Abs(pkgs[i].ms-want[i].ms) > 1e-9 {
+			t.Errorf("package %d = %v, want %v", i, pkgs[i], want[i])
+		}
+	}
+	// Totals 6.1, 25.9, 7.3: the median is the middle run's.
+	if math.Abs(total-7.3) > 1e-9 {
+		t.Errorf("total = %v, want 7.3", total)
+	}
+}

@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	root := fs.String("root", ".", "the module's root directory")
 	goCmd := fs.String("go", "go", "the go command that builds the binaries")
 	top := fs.Int("top", 3, "packages to list per binary from GODEBUG=inittrace=1")
-	traces := fs.Int("traces", 3, "runs per binary with GODEBUG=inittrace=1; each package's figure is the median")
+	traces := fs.Int("traces", 5, "runs per binary with GODEBUG=inittrace=1; each package's figure is the median")
 	limit := fs.Duration("timeout", 20*time.Minute, "give up on the whole run after this long")
 	perRun := fs.Duration("run-timeout", 30*time.Second, "give up on one process's init and invocation after this long")
 	var eventFlags, envFlags listFlag

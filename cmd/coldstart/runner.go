@@ -56,39 +56,72 @@ func (rn *runner) run(ctx context.Context, path string, env []string, event []by
 			<-exited
 		}
 	}
-	defer kill()
 
+	s, res, err := rn.wait(ctx, inv, start, exited, func() { stopped = true })
+	// Killed and reaped before stderr is read, so that everything the
+	// process wrote is in it.
+	kill()
+	return s, res, stderr.String(), err
+}
+
+// wait waits for the process to ask for its event and answer it, to exit,
+// or to run out of time. markExited is called when the process has exited
+// of its own accord.
+func (rn *runner) wait(ctx context.Context, inv *invocation, start time.Time, exited <-chan error, markExited func()) (sample, result, error) {
 	timer := time.NewTimer(rn.timeout)
 	defer timer.Stop()
+	// A fast process can ask for its event and answer it before this
+	// goroutine looks, and select picks among ready channels at random: so
+	// whatever ends the wait first takes the init instant if it is there.
 	var s sample
-	select {
-	case t := <-inv.next:
-		s.init = t.Sub(start)
-	case res := <-inv.done:
-		// An init error posted before any GET .../next.
-		return s, res, stderr.String(), fmt.Errorf("init failed: %s", describe(res))
-	case err := <-exited:
-		stopped = true
-		return s, result{}, stderr.String(), fmt.Errorf("exited during init (%v)", err)
-	case <-timer.C:
-		return s, result{}, stderr.String(), fmt.Errorf("no GET .../next within %s", rn.timeout)
-	case <-ctx.Done():
-		return s, result{}, stderr.String(), ctx.Err()
+	initDone := false
+	takeNext := func() {
+		if !initDone {
+			select {
+			case t := <-inv.next:
+				s.init, initDone = t.Sub(start), true
+			default:
+			}
+		}
 	}
-	var res result
-	select {
-	case res = <-inv.done:
+	answered := func(res result) (sample, result, error) {
+		if !initDone {
+			// An init error posted before any GET .../next.
+			return s, res, fmt.Errorf("init failed: %s", describe(res))
+		}
 		s.total = res.at.Sub(start)
-	case err := <-exited:
-		stopped = true
-		return s, result{}, stderr.String(), fmt.Errorf("exited during its invocation (%v)", err)
-	case <-timer.C:
-		return s, result{}, stderr.String(), fmt.Errorf("no response within %s", rn.timeout)
-	case <-ctx.Done():
-		return s, result{}, stderr.String(), ctx.Err()
+		return s, res, nil
 	}
-	kill()
-	return s, res, stderr.String(), nil
+	for {
+		select {
+		case t := <-inv.next:
+			s.init, initDone = t.Sub(start), true
+		case res := <-inv.done:
+			takeNext()
+			return answered(res)
+		case err := <-exited:
+			markExited()
+			takeNext()
+			select {
+			case res := <-inv.done:
+				// It answered, then exited: the answer still counts.
+				return answered(res)
+			default:
+			}
+			if !initDone {
+				return s, result{}, fmt.Errorf("exited during init (%v)", err)
+			}
+			return s, result{}, fmt.Errorf("exited during its invocation (%v)", err)
+		case <-timer.C:
+			takeNext()
+			if !initDone {
+				return s, result{}, fmt.Errorf("no GET .../next within %s", rn.timeout)
+			}
+			return s, result{}, fmt.Errorf("no response within %s", rn.timeout)
+		case <-ctx.Done():
+			return s, result{}, ctx.Err()
+		}
+	}
 }
 
 // apiResponse is the part of an API Gateway HTTP API (payload 2.0)

@@ -296,3 +296,28 @@ func TestCheckAPIResponse(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitBothReady covers a process that asked for its event and answered
+// before the runner looked: both channels are ready, and the answer must
+// count with its init, whichever select picks.
+func TestWaitBothReady(t *testing.T) {
+	rn := &runner{timeout: time.Second}
+	start := time.Now()
+	for i := range 50 {
+		inv := &invocation{next: make(chan time.Time, 1), done: make(chan result, 1)}
+		inv.next <- start.Add(10 * time.Millisecond)
+		inv.done <- result{kind: kindResponse, at: start.Add(15 * time.Millisecond)}
+		exited := make(chan error, 1)
+		if i%2 == 1 {
+			// It also exited after answering.
+			exited <- errors.New("exit status 2")
+		}
+		s, res, err := rn.wait(context.Background(), inv, start, exited, func() {})
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if s.init != 10*time.Millisecond || s.total != 15*time.Millisecond || res.kind != kindResponse {
+			t.Fatalf("run %d: sample %+v, result %s; want 10ms, 15ms, a response", i, s, res.kind)
+		}
+	}
+}

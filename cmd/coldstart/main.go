@@ -109,13 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	api := newRuntimeAPI(*perRun)
-	addr, stopAPI, err := serveRuntimeAPI(ctx, api)
-	if err != nil {
-		return err
-	}
-	defer stopAPI()
-	rn := &runner{api: api, timeout: *perRun, env: append(lambdaEnv(addr, endpoint, table, state), envFlags...)}
+	rn := &runner{timeout: *perRun, env: append(lambdaEnv(endpoint, table, state), envFlags...)}
 
 	b := &bench{rn: rn, root: *root, stderr: stderr}
 	rep := &report{n: *n, top: *top}
@@ -221,9 +215,8 @@ func createTables(ctx context.Context, endpoint, table string) (drop func(), err
 // with Clientele's configuration pointing at the local table and keyring.
 // Credentials are dummies in the environment, as Lambda puts the role's
 // there, so no client goes looking for an instance metadata service.
-func lambdaEnv(runtimeAPI, endpoint, table, state string) []string {
+func lambdaEnv(endpoint, table, state string) []string {
 	return []string{
-		"AWS_LAMBDA_RUNTIME_API=" + runtimeAPI,
 		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
@@ -343,10 +336,20 @@ func (b *bench) invoke(ctx context.Context, bin binary, ev []byte, env []string)
 			return r, nil
 		}
 	}
+	return apiResponse{}, failure(ctx, bin.name, err, stderr)
+}
+
+// failure describes a run that went wrong, with the process's last output:
+// its log lines or, when it was stuck, its goroutines' stacks.
+func failure(ctx context.Context, what string, err error, stderr string) error {
 	if ctx.Err() != nil {
-		return apiResponse{}, ctx.Err()
+		return ctx.Err()
 	}
-	return apiResponse{}, fmt.Errorf("%s: %w; its last output:\n%s", bin.name, err, lastLines(stderr, 20))
+	lines := 20
+	if errors.Is(err, errStuck) {
+		lines = 80
+	}
+	return fmt.Errorf("%s: %w; its last output:\n%s", what, err, lastLines(stderr, lines))
 }
 
 // trace runs the binary once with GODEBUG=inittrace=1 and returns where
@@ -357,7 +360,7 @@ func (b *bench) trace(ctx context.Context, rw *row) ([]pkgInit, error) {
 		_, err = checkAPIResponse(res)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s with inittrace: %w", rw.name, err)
+		return nil, failure(ctx, rw.name+" with inittrace", err, stderr)
 	}
 	pkgs, _ := parseInittrace(stderr)
 	if len(pkgs) == 0 {
@@ -373,10 +376,7 @@ func (b *bench) measure(ctx context.Context, rw *row) (sample, error) {
 		_, err = checkAPIResponse(res)
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return s, ctx.Err()
-		}
-		return s, fmt.Errorf("%s: %w; its last output:\n%s", rw.name, err, lastLines(stderr, 20))
+		return s, failure(ctx, rw.name, err, stderr)
 	}
 	return s, nil
 }

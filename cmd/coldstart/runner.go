@@ -12,15 +12,19 @@ import (
 	"time"
 )
 
+// errStuck marks a process that ran out of time.
+var errStuck = errors.New("stuck")
+
 // sample is one cold start: exec to the first GET .../next, and exec to
 // the response to the one event.
 type sample struct {
 	init, total time.Duration
 }
 
-// runner starts function processes against a runtime API, one at a time.
+// runner starts function processes, one at a time, each against a runtime
+// API of its own: a request a killed process left in flight then cannot
+// reach the next process's API and take its event.
 type runner struct {
-	api *runtimeAPI
 	// env is the environment every process gets, before its own additions.
 	env []string
 	// timeout bounds one process's init plus its invocation.
@@ -31,12 +35,17 @@ type runner struct {
 // asks for one, waits for its answer and kills it. It returns the timings,
 // the answer, and what the process wrote to stderr (capped).
 func (rn *runner) run(ctx context.Context, path string, env []string, event []byte) (sample, result, string, error) {
-	inv := rn.api.begin(event)
-	defer rn.api.end(inv)
+	api := newRuntimeAPI(rn.timeout)
+	inv := api.begin(event)
+	addr, stopAPI, err := serveRuntimeAPI(ctx, api)
+	if err != nil {
+		return sample{}, result{}, "", err
+	}
+	defer stopAPI()
 
 	stderr := &tailBuffer{max: 256 << 10}
 	cmd := exec.Command(path)
-	cmd.Env = append(append([]string(nil), rn.env...), env...)
+	cmd.Env = append(append(append([]string(nil), rn.env...), "AWS_LAMBDA_RUNTIME_API="+addr), env...)
 	cmd.Stderr = stderr
 	// Its own process group, so that kill reaches anything it spawned;
 	// and killed by the kernel should this program die first.
@@ -58,6 +67,16 @@ func (rn *runner) run(ctx context.Context, path string, env []string, event []by
 	}
 
 	s, res, err := rn.wait(ctx, inv, start, exited, func() { stopped = true })
+	if errors.Is(err, errStuck) && !stopped {
+		// SIGQUIT makes a Go program print every goroutine's stack: where
+		// it was stuck is in its last output.
+		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGQUIT)
+		select {
+		case <-exited:
+			stopped = true
+		case <-time.After(2 * time.Second):
+		}
+	}
 	// Killed and reaped before stderr is read, so that everything the
 	// process wrote is in it.
 	kill()
@@ -115,9 +134,9 @@ func (rn *runner) wait(ctx context.Context, inv *invocation, start time.Time, ex
 		case <-timer.C:
 			takeNext()
 			if !initDone {
-				return s, result{}, fmt.Errorf("no GET .../next within %s", rn.timeout)
+				return s, result{}, fmt.Errorf("%w: no GET .../next within %s", errStuck, rn.timeout)
 			}
-			return s, result{}, fmt.Errorf("no response within %s", rn.timeout)
+			return s, result{}, fmt.Errorf("%w: no response within %s", errStuck, rn.timeout)
 		case <-ctx.Done():
 			return s, result{}, ctx.Err()
 		}

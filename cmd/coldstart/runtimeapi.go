@@ -44,9 +44,9 @@ type invocation struct {
 }
 
 // runtimeAPI serves the Lambda Runtime API (2018-06-01) to one function
-// process at a time. Each process gets exactly one event, as a cold start
-// does; its further GET .../next calls wait until it is killed, as Lambda
-// freezes a function between events.
+// process. The process gets exactly one event, as a cold start does; its
+// further GET .../next calls wait until it is killed, as Lambda freezes a
+// function between events.
 type runtimeAPI struct {
 	// deadline is how long each invocation is given, as the function's
 	// timeout does on Lambda.
@@ -61,8 +61,7 @@ func newRuntimeAPI(deadline time.Duration) *runtimeAPI {
 	return &runtimeAPI{deadline: deadline}
 }
 
-// begin makes event the one the next process gets. The caller must call
-// end before beginning another.
+// begin makes event the one the process gets.
 func (a *runtimeAPI) begin(event []byte) *invocation {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -75,16 +74,6 @@ func (a *runtimeAPI) begin(event []byte) *invocation {
 	}
 	a.cur = inv
 	return inv
-}
-
-// end detaches inv, so that a late request from its (killed) process
-// cannot be mistaken for the next process's.
-func (a *runtimeAPI) end(inv *invocation) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cur == inv {
-		a.cur = nil
-	}
 }
 
 // handler returns the runtime API's routes.

@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 // 60 ms in init, "status5xx" answers 503.
 func fakeFunction(mode string) {
 	status := http.StatusOK
+	fmt.Fprintln(os.Stderr, "runtime API at", os.Getenv("AWS_LAMBDA_RUNTIME_API"))
 	switch mode {
 	case "crash":
 		fmt.Fprintln(os.Stderr, "fake: configuration missing")
@@ -145,12 +146,6 @@ func TestRuntimeAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("EndedInvocationRefused", func(t *testing.T) {
-		api.end(inv)
-		if code := post(t, base+"/invocation/"+id+"/error", `{}`, nil); code != http.StatusBadRequest {
-			t.Errorf("error after end = %d, want 400", code)
-		}
-	})
 }
 
 func TestRuntimeAPIErrors(t *testing.T) {
@@ -159,7 +154,6 @@ func TestRuntimeAPIErrors(t *testing.T) {
 
 	t.Run("InvocationError", func(t *testing.T) {
 		inv := api.begin([]byte(`{}`))
-		defer api.end(inv)
 		h := http.Header{"Lambda-Runtime-Function-Error-Type": {"Runtime.Unknown"}}
 		if code := post(t, base+"/invocation/"+inv.id+"/error", `{"errorMessage":"boom","errorType":"errorString"}`, h); code != http.StatusAccepted {
 			t.Fatalf("error = %d, want 202", code)
@@ -174,7 +168,6 @@ func TestRuntimeAPIErrors(t *testing.T) {
 	})
 	t.Run("InitError", func(t *testing.T) {
 		inv := api.begin([]byte(`{}`))
-		defer api.end(inv)
 		if code := post(t, base+"/init/error", `{"errorMessage":"no table","errorType":"Config"}`, nil); code != http.StatusAccepted {
 			t.Fatalf("init error = %d, want 202", code)
 		}
@@ -182,9 +175,9 @@ func TestRuntimeAPIErrors(t *testing.T) {
 			t.Errorf("result kind = %s, want %s", res.kind, kindInitError)
 		}
 	})
-	t.Run("NothingBegun", func(t *testing.T) {
+	t.Run("SecondInitErrorRefused", func(t *testing.T) {
 		if code := post(t, base+"/init/error", `{}`, nil); code != http.StatusBadRequest {
-			t.Errorf("init error with no process = %d, want 400", code)
+			t.Errorf("init error after a result = %d, want 400", code)
 		}
 	})
 }
@@ -192,12 +185,11 @@ func TestRuntimeAPIErrors(t *testing.T) {
 // fakeRunner runs the test binary as a function in the given mode.
 func fakeRunner(t *testing.T) (*runner, string) {
 	t.Helper()
-	api, addr := startAPI(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &runner{api: api, timeout: 20 * time.Second, env: []string{"AWS_LAMBDA_RUNTIME_API=" + addr}}, self
+	return &runner{timeout: 20 * time.Second}, self
 }
 
 func TestRunner(t *testing.T) {
@@ -219,6 +211,23 @@ func TestRunner(t *testing.T) {
 		}
 		if s.init <= 0 || s.total < s.init {
 			t.Errorf("sample = %+v, want 0 < init ≤ total", s)
+		}
+	})
+	t.Run("APIGoneWithTheProcess", func(t *testing.T) {
+		// A request the killed process left in flight must not reach the
+		// next process's API, where it would take that process's event.
+		_, _, stderr, err := rn.run(ctx, self, []string{envFakeFunction + "=ok"}, event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, addr, ok := strings.Cut(strings.SplitN(stderr, "\n", 2)[0], "runtime API at ")
+		if !ok || addr == "" {
+			t.Fatalf("the fake did not print its runtime API: %q", stderr)
+		}
+		resp, err := http.Get("http://" + addr + "/2018-06-01/runtime/invocation/next")
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("the runtime API at %s still answers (%d) after its process ended", addr, resp.StatusCode)
 		}
 	})
 	t.Run("InitTimeIncludesInitWork", func(t *testing.T) {

@@ -16,7 +16,7 @@ NODE_BIN   = $(shell scripts/node22.sh)
 
 export PORT
 
-.PHONY: run test token invoke remind reports-rebuild outbox audit-verify build synth bench coldstart check fmt clean
+.PHONY: run test token invoke remind reports-rebuild outbox audit-verify build synth bench check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -83,6 +83,7 @@ bench: build $(CLI)
 	scripts/bench.sh docs/bench-output.txt
 
 ## coldstart: cold start of every function against the SDK floor; report in docs/coldstart.md
+.PHONY: coldstart
 # exec, so that the SIGTERM make forwards reaches the benchmark, which then
 # stops DynamoDB Local and the function it is running.
 coldstart: bin/coldstart

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -18,7 +19,13 @@ import (
 
 var endpoint string
 
+// TestMain starts DynamoDB Local, except with -short (the fast tier, which
+// runs without Java): then the tests that need it are skipped.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
 	ep, stop, err := ddblocal.TestEndpoint()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -34,6 +41,7 @@ func TestMain(m *testing.M) {
 // dropped when the test ends.
 func newTable(t *testing.T) (string, *dynamodb.Client) {
 	t.Helper()
+	needDynamoDB(t)
 	ctx := context.Background()
 	db, err := ddblocal.Client(ctx, endpoint)
 	if err != nil {
@@ -49,6 +57,13 @@ func newTable(t *testing.T) (string, *dynamodb.Client) {
 		}
 	})
 	return table, db
+}
+
+func needDynamoDB(t *testing.T) {
+	t.Helper()
+	if endpoint == "" {
+		t.Skip("needs DynamoDB Local, which -short does not start")
+	}
 }
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -89,6 +104,7 @@ func TestFloorReadsTheLocalTable(t *testing.T) {
 }
 
 func TestFloorErrors(t *testing.T) {
+	needDynamoDB(t)
 	ctx := context.Background()
 	t.Run("ErrNoTableName", func(t *testing.T) {
 		if err := run(ctx, env(map[string]string{"DYNAMODB_ENDPOINT": endpoint})); err == nil {

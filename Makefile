@@ -8,6 +8,8 @@ CLI       := bin/clientele
 PORT      ?= 8080
 ROLE      ?= sales
 FN        ?= customers
+# Cold starts per binary for `make coldstart`.
+COLDSTART_N ?= 15
 # Node 22 for CDK synthesis and template tests (jsii); installed into the
 # cache on first use.
 NODE_BIN   = $(shell scripts/node22.sh)
@@ -85,6 +87,16 @@ synth: build
 ## bench: benchmarks against DynamoDB Local; report in docs/benchmarks.md
 bench: build $(CLI)
 	scripts/bench.sh docs/bench-output.txt
+
+## coldstart: cold start of every function against the SDK floor; report in docs/coldstart.md
+.PHONY: coldstart
+# exec, so that the SIGTERM make forwards reaches the benchmark, which then
+# stops DynamoDB Local and the function it is running.
+coldstart: bin/coldstart
+	exec bin/coldstart -go "$(GO)" -n $(COLDSTART_N) -o docs/coldstart.md
+
+bin/coldstart: FORCE
+	@$(GO) build -o $@ ./cmd/coldstart
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -21,6 +21,8 @@ type Handler struct {
 	routes map[string]routeHandler
 	log    *slog.Logger
 	audit  crm.AuditLog
+	access crm.AccessCounter
+	now    func() time.Time
 }
 
 type routeHandler struct {
@@ -37,7 +39,7 @@ func NewHandler(svc Services, function string) *Handler {
 	if svc.Now == nil {
 		svc.Now = time.Now
 	}
-	h := &Handler{routes: map[string]routeHandler{}, log: svc.Logger, audit: svc.Audit}
+	h := &Handler{routes: map[string]routeHandler{}, log: svc.Logger, audit: svc.Audit, access: svc.Access, now: svc.Now}
 	for _, rt := range Routes() {
 		if function != "" && rt.Function != function {
 			continue
@@ -87,6 +89,13 @@ func (h *Handler) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		denied.Outcome = crm.OutcomeDenied
 		if err := h.audit.AppendAudit(ctx, denied); err != nil {
 			log.LogAttrs(ctx, slog.LevelError, "denied attempt not audited", slog.String("error", err.Error()))
+		}
+	}
+	if rec.status == http.StatusForbidden && a.ID != "" && h.access != nil {
+		// Every refusal counts toward the caller's day in the access
+		// report; a lost count loses one count, never the answer.
+		if err := h.access.CountAccess(ctx, a.ID, h.now(), crm.AccessRefused); err != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "refusal not counted", slog.String("error", err.Error()))
 		}
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "request",

@@ -87,6 +87,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/reports/data-quality", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleSales}, handler: func(s *Services) http.Handler { return handleReportDataQuality(s.Reports) }},
 		{Method: "GET", Path: "/reports/complaints", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleService}, handler: func(s *Services) http.Handler { return handleReportComplaints(s.Reports) }},
 		{Method: "GET", Path: "/reports/customers", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleReportCustomers(s.Reports) }},
+		{Method: "GET", Path: "/reports/access", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleReportAccess(s.Reports) }},
 		{Method: "POST", Path: "/reminders/{id}/done", Function: FnReminders, Roles: all, Idempotent: true, handler: func(s *Services) http.Handler { return handleReminderDone(s.Reminders) }},
 	}
 }

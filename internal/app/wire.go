@@ -86,12 +86,12 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	svc := &Services{Table: table, DB: e.DB, Out: e.Out, ReportPolicy: cfg.Policy}
 	svc.ReportPolicy.ParsePhone = crm.CanonicalE164
 	audit := table.AuditLog()
-	s := api.Services{Audit: audit, Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now}
+	s := api.Services{Audit: audit, Access: table.AccessLog(), Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now}
 	// Customers back the customer routes, and the self-service links that
 	// the reminder run sends.
 	if fn.serves(api.FnCustomers) || fn.serves(api.FnReminders) {
 		s.Customers = &crm.Customers{Store: table.Customers(), Complaints: table.Complaints(), Audit: audit,
-			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates()}
+			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates(), Access: s.Access, Dropped: dropped(e.Logger)}
 		s.Portal = &crm.Portal{Customers: s.Customers, Store: table.PortalLinks(), Tokens: table.PortalTokens(),
 			BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
 	}
@@ -104,10 +104,19 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 			SLA: cfg.SLA, Breach: cfg.Breach, Notifier: e.Notifier, Now: time.Now}
 	}
 	if fn.serves(api.FnReports) {
-		s.Reports = &crm.Reports{Store: table.Aggregates(), Targets: cfg.Targets, QualityPeriod: cfg.QualityPeriod, Now: time.Now}
+		s.Reports = &crm.Reports{Store: table.Aggregates(), Targets: cfg.Targets, QualityPeriod: cfg.QualityPeriod, Now: time.Now,
+			AccessLog: table.AccessLog(), AccessThreshold: cfg.AccessThreshold}
 	}
 	svc.API = s
 	return svc, nil
+}
+
+// dropped logs a best-effort record that failed: the request it belongs
+// to was answered as if it had not.
+func dropped(log *slog.Logger) func(ctx context.Context, what string, err error) {
+	return func(ctx context.Context, what string, err error) {
+		log.LogAttrs(ctx, slog.LevelWarn, "record dropped", slog.String("what", what), slog.String("error", err.Error()))
+	}
 }
 
 // Open makes the edges of a function on AWS, or against DynamoDB Local

@@ -20,6 +20,13 @@ type Customers struct {
 	// Writes, if set, counts writes accepted and refused by validation,
 	// for the invalid-entry rate.
 	Writes WriteCounter
+	// Access, if set, counts probes, duplicate probes and sensitive reads
+	// per user for the access report.
+	Access AccessCounter
+	// Dropped, if set, is told of a best-effort record that failed (a
+	// count, a probe's audit entry), so that it is logged: the request
+	// itself is answered as if it had not.
+	Dropped func(ctx context.Context, what string, err error)
 }
 
 // WriteCounter counts customer writes by outcome.
@@ -72,6 +79,19 @@ func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, a
 	return c, nil
 }
 
+// probe records a request for a customer outside the actor's scope: an
+// audit entry (outcome not_found) and the access count. Both are
+// best-effort: the answer is the 404 either way, so that a failure to
+// record cannot tell the caller the customer exists.
+func (s *Customers) probe(ctx context.Context, actor Actor, id string) {
+	a := NewAudit(ctx, actor, "customer.read", "customer", id)
+	a.Outcome = OutcomeNotFound
+	if err := s.Audit.AppendAudit(ctx, a); err != nil && s.Dropped != nil {
+		s.Dropped(ctx, "probe audit entry", err)
+	}
+	countAccess(ctx, s.Access, s.Dropped, actor, s.now(), AccessProbe)
+}
+
 // refusedDuplicate handles a write the store refused. A duplicate is
 // recorded in the audit trail (outcome conflict, naming the colliding
 // fields), so that someone testing contacts or ID numbers against the CRM
@@ -91,6 +111,7 @@ func (s *Customers) refusedDuplicate(ctx context.Context, actor Actor, err error
 		// Fail closed: an unrecorded probe is not answered.
 		return err
 	}
+	countAccess(ctx, s.Access, s.Dropped, actor, s.now(), AccessDuplicate)
 	if actor.OwnScopeOnly() {
 		if dup, err := s.Store.GetCustomer(ctx, e.DuplicateOf); err != nil || dup.OwnerID != actor.ID {
 			concealed := *e
@@ -106,8 +127,10 @@ func (s *Customers) refusedDuplicate(ctx context.Context, actor Actor, err error
 func (s *Customers) Get(ctx context.Context, actor Actor, id string) (Customer, error) {
 	c, err := s.Store.GetCustomer(ctx, id)
 	// Scope first: an erased customer is gone (410) only to those who
-	// could see it; to another rep it never existed.
+	// could see it; to another rep it never existed. Asking for one that
+	// exists outside one's scope is a probe, and on record as one.
 	if (err == nil || ErrorCode(err) == EGONE) && actor.OwnScopeOnly() && c.OwnerID != actor.ID {
+		s.probe(ctx, actor, id)
 		return Customer{}, Errorf(ENOTFOUND, "customer %s not found", id)
 	}
 	if err != nil {
@@ -219,7 +242,13 @@ func (s *Customers) SensitiveRead(ctx context.Context, actor Actor, c Customer, 
 	if len(fields) == 0 && action != "customer.export" {
 		return nil
 	}
-	return s.Audit.AppendAudit(ctx, NewAudit(ctx, actor, action, "customer", c.ID, fields...))
+	if err := s.Audit.AppendAudit(ctx, NewAudit(ctx, actor, action, "customer", c.ID, fields...)); err != nil {
+		return err
+	}
+	if len(fields) > 0 {
+		countAccess(ctx, s.Access, s.Dropped, actor, s.now(), AccessSensitive)
+	}
+	return nil
 }
 
 // List returns one page of the customers the actor may see that match f. A

@@ -76,6 +76,10 @@ type Config struct {
 	// ReminderInterval is how often the local runtime runs the reminder
 	// job (REMINDER_INTERVAL; "off" never). On AWS the schedule does.
 	ReminderInterval time.Duration
+	// Stage names the deployment (STAGE), set by the stack; it is the
+	// dimension of the published KPIs, so that two stages in one account
+	// do not trip each other's alarms. Empty locally.
+	Stage string
 }
 
 // Load reads the configuration from getenv. Every problem is reported at
@@ -104,6 +108,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ReminderInterval: 15 * time.Minute,
 		Targets:          crm.DefaultTargets,
 		QualityPeriod:    30 * 24 * time.Hour,
+		Stage:            getenv("STAGE"),
 	}
 	if getenv("PORTAL_BASE_URL") == "" && c.Keyring == "kms" {
 		// On AWS the portal's host is the deployment's own choice; without
@@ -416,6 +421,8 @@ type Services struct {
 	Out io.Writer
 	// DB is the DynamoDB client the store uses.
 	DB dynamo.DB
+	// Stage is Config.Stage, the KPIs' dimension.
+	Stage string
 }
 
 // Build wires the store and the services for cfg.
@@ -432,7 +439,7 @@ func Build(ctx context.Context, cfg Config, db dynamo.DB, kr envelope.Keyring, n
 	reports := &crm.Reports{Store: store, Targets: cfg.Targets, QualityPeriod: cfg.QualityPeriod, Now: time.Now}
 	deps := &api.Deps{Customers: customers, Complaints: complaints, Audit: store, Portal: portal, Reminders: reminders, Reports: reports,
 		Idempotency: store, Health: store.Ping, Logger: log, Now: time.Now}
-	return &Services{Store: store, Deps: deps, Policy: cfg.Policy, Out: os.Stdout, DB: db}, nil
+	return &Services{Store: store, Deps: deps, Policy: cfg.Policy, Out: os.Stdout, DB: db, Stage: cfg.Stage}, nil
 }
 
 // Start reads the configuration from getenv and builds the services against

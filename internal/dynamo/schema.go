@@ -7,11 +7,32 @@ import (
 )
 
 // Index describes one global secondary index: string partition and sort keys,
-// every attribute projected.
+// and what it projects. Every write copies the projected attributes of an
+// item into each index it appears in, so an index projects what its readers
+// read and no more.
 type Index struct {
 	Name         string
 	PartitionKey string
 	SortKey      string
+	// KeysOnly projects only the table's and the index's keys; Include
+	// projects those and the attributes named. With neither, every
+	// attribute is projected.
+	KeysOnly bool
+	Include  []string
+}
+
+// ProjectAll reports whether the index projects every attribute.
+func (ix Index) ProjectAll() bool { return !ix.KeysOnly && len(ix.Include) == 0 }
+
+// projection is the DynamoDB form of the index's projection.
+func (ix Index) projection() *types.Projection {
+	switch {
+	case ix.ProjectAll():
+		return &types.Projection{ProjectionType: types.ProjectionTypeAll}
+	case len(ix.Include) == 0:
+		return &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
+	}
+	return &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: ix.Include}
 }
 
 // TableDef is the single description of a table's keys and indexes. The CDK
@@ -110,7 +131,7 @@ func (t TableDef) CreateTableInput(name string) *dynamodb.CreateTableInput {
 				{AttributeName: aws.String(ix.PartitionKey), KeyType: types.KeyTypeHash},
 				{AttributeName: aws.String(ix.SortKey), KeyType: types.KeyTypeRange},
 			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+			Projection: ix.projection(),
 		})
 	}
 	return &dynamodb.CreateTableInput{

@@ -26,7 +26,7 @@ func deadLetterQueue(scope constructs.Construct, id string) awssqs.Queue {
 // ten retries, then the record's coordinates in a dead-letter queue. The
 // consumer applies each record once however often it comes, so retries are
 // safe.
-func newReportsConsumer(scope constructs.Construct, fn awslambda.Function, table awsdynamodb.ITable) awssqs.Queue {
+func newReportsConsumer(scope constructs.Construct, fn awslambda.IFunction, table awsdynamodb.ITable) awssqs.Queue {
 	dlq := deadLetterQueue(scope, "ReportsStreamDLQ")
 	fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(table, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,

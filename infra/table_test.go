@@ -10,7 +10,7 @@ import (
 
 func TestTable(t *testing.T) {
 	s := stackTemplate(t)
-	keyID, _ := s.only(t, "AWS::KMS::Key")
+	keyID := s.logicalID(t, "Key")
 	tables := s.ofType("AWS::DynamoDB::Table")
 
 	t.Run("MainAndAuditTablesOnly", func(t *testing.T) {

@@ -105,11 +105,23 @@ func newHTTPAPI(scope constructs.Construct, st *Stage, opsKey awskms.IKey, route
 			Integration: integrations[r.Function],
 			Authorizer:  auth,
 		})
+		if r.Public() {
+			suppress(route, "AwsSolutions-APIG4", publicReason(r))
+		}
 		made = append(made, route)
 	}
 
 	configureStage(scope, st, opsKey, httpAPI, routes, made)
 	return httpAPI
+}
+
+// publicReason is why route r, which API Gateway does not authorize, is
+// public by design.
+func publicReason(r api.Route) string {
+	if routeClass(r) == "health" {
+		return "Public by the API contract: health check and the OpenAPI document, which reveal no data; throttled by the stage's health limit"
+	}
+	return "Customer self-service: the caller is a customer with no account, authenticated by the signed, expiring, single-use token in the path, which the function verifies; throttled by the stage's public limit, apart from staff routes"
 }
 
 // routeClass is which throttle of the stage a route falls under.

@@ -73,6 +73,10 @@ func newUsers(scope constructs.Construct, st *Stage) users {
 		props.Email = awscognito.UserPoolEmail_WithSES(ses)
 	}
 	pool := awscognito.NewUserPool(scope, jsii.String("UserPool"), props)
+	if !st.Auth.ThreatProtection {
+		suppress(pool, "AwsSolutions-COG3",
+			"Threat protection is a stage setting (auth.threatProtection) because it needs Cognito's Plus plan, billed per active user; this stage's file turns it off. MFA is required regardless")
+	}
 
 	domain := pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{
 		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: jsii.String(st.Auth.DomainPrefix)},

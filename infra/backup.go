@@ -55,9 +55,12 @@ func newBackups(scope constructs.Construct, st *Stage, key awskms.IKey, tables .
 	for _, t := range tables {
 		resources = append(resources, awsbackup.BackupResource_FromDynamoDbTable(t))
 	}
-	plan.AddSelection(jsii.String("Tables"), &awsbackup.BackupSelectionOptions{
+	selection := plan.AddSelection(jsii.String("Tables"), &awsbackup.BackupSelectionOptions{
 		Resources: &resources,
 	})
+	suppress(selection, "AwsSolutions-IAM4",
+		"AWS Backup's own service-role policy, which it maintains as the service's needs change; the role can be assumed by AWS Backup only, and the selection names the two tables",
+		"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup")
 	return plan
 }
 

@@ -17,7 +17,7 @@ func newDeployments(scope constructs.Construct, st *Stage, names []string, fns m
 	}
 	for _, name := range names {
 		watched := a.byFunction[name]
-		awscodedeploy.NewLambdaDeploymentGroup(scope, jsii.String("Deploy"+exportedName(name)), &awscodedeploy.LambdaDeploymentGroupProps{
+		group := awscodedeploy.NewLambdaDeploymentGroup(scope, jsii.String("Deploy"+exportedName(name)), &awscodedeploy.LambdaDeploymentGroupProps{
 			Alias:            fns[name].alias,
 			DeploymentConfig: awscodedeploy.LambdaDeploymentConfig_CANARY_10PERCENT_5MINUTES(),
 			Alarms:           &watched,
@@ -26,5 +26,8 @@ func newDeployments(scope constructs.Construct, st *Stage, names []string, fns m
 				DeploymentInAlarm: jsii.Bool(true),
 			},
 		})
+		suppress(group, "AwsSolutions-IAM4",
+			"CodeDeploy's own limited policy for Lambda deployments (invoke hooks, update aliases, read alarms), which AWS maintains with the service; the role can be assumed by CodeDeploy only",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited")
 	}
 }

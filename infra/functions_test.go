@@ -75,6 +75,33 @@ func TestFunctions(t *testing.T) {
 				}
 			})
 
+			t.Run("WritesOnlyItsOwnLogGroup", func(t *testing.T) {
+				role := functionRole(t, s, id)
+				if r := s.resources[role]["Properties"].(map[string]any); r["ManagedPolicyArns"] != nil {
+					t.Errorf("role %s has managed policies %v", role, r["ManagedPolicyArns"])
+				}
+				cfg, _ := fn["LoggingConfig"].(map[string]any)
+				group, _ := cfg["LogGroup"].(map[string]any)
+				found := false
+				for _, st := range s.allowStatements() {
+					if !slices.ContainsFunc(st.roles, func(r any) bool { return mentions(r, role) }) {
+						continue
+					}
+					for _, a := range st.actions {
+						if !strings.HasPrefix(a, "logs:") {
+							continue
+						}
+						found = true
+						if want := []any{getAtt(group["Ref"].(string), "Arn")}; !reflect.DeepEqual(st.resources, want) {
+							t.Errorf("%s on %v, want only the function's log group", a, st.resources)
+						}
+					}
+				}
+				if !found {
+					t.Error("the role may not write logs")
+				}
+			})
+
 			t.Run("Traced", func(t *testing.T) {
 				if got := fn["TracingConfig"]; !reflect.DeepEqual(got, map[string]any{"Mode": "Active"}) {
 					t.Errorf("TracingConfig = %v, want Active", got)

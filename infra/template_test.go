@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/clientele-crm/clientele/internal/api"
 )
@@ -83,6 +84,9 @@ func stageTemplate(tb testing.TB, name string) *synthesized {
 				return
 			}
 		}
+		// cdk-nag's AwsSolutions pack runs as an aspect when the app
+		// synthesizes; its findings are the stacks' annotations.
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 		for _, n := range testStages {
 			if synthed[n], synthErr = synthesize(stacks[n], api.Routes()); synthErr != nil {
 				return

@@ -74,6 +74,29 @@ const (
 
 // MainTable holds customers, their interactions, uniqueness claims,
 // complaints with their timelines, notifications and idempotency records.
+//
+// Every index projects every attribute because a reader of each decodes
+// whole items from it, sealed fields included (the sealed map and its
+// wrapped data key, attrSealed and attrEDK, share one name across kinds, so
+// an INCLUDE that serves complaints copies customers' sealed fields too):
+//
+//   - GSI1, owner/assignee: customer lists decode profiles, complaint lists
+//     complaints (subject and description sealed), reminder lists whole
+//     reminders.
+//   - GSI2, segment/status/kind: segment lists decode profiles, status lists
+//     complaints, reminder lists reminders (tag pointers alone are small).
+//   - GSI3, kind: every customer, every complaint.
+//   - GSI4, due: stale customers' profiles, open complaints at SLA risk,
+//     undelivered notifications.
+//   - GSI5, subject: complaints of a customer are decoded; erasure reads only
+//     keys from it, but shares the index.
+//   - GSI6, GSI7, severity and scope: only complaints have these keys, and
+//     their lists decode them.
+//   - GSI8, marks: the reminder run needs a customer's or interaction's
+//     plain attributes only, but escalates complaints, which it decodes.
+//
+// Narrowing one needs its readers to fetch items by key after the index
+// (a KEYS_ONLY index and a BatchGetItem), trading write capacity for reads.
 var MainTable = TableDef{
 	PartitionKey: attrPK,
 	SortKey:      attrSK,
@@ -101,7 +124,9 @@ const (
 )
 
 // AuditTable holds the hash-chained audit log, apart from the data it
-// describes, so that the functions can be granted only to add to it.
+// describes, so that the functions can be granted only to add to it. Its
+// indexes project every attribute: each lists whole entries, whose every
+// field is part of the hash a reader may verify.
 var AuditTable = TableDef{
 	PartitionKey: attrPK,
 	SortKey:      attrSK,

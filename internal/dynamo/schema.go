@@ -125,8 +125,8 @@ const (
 
 // AuditTable holds the hash-chained audit log, apart from the data it
 // describes, so that the functions can be granted only to add to it. Its
-// indexes project every attribute: each lists whole entries, whose every
-// field is part of the hash a reader may verify.
+// indexes project every attribute: the audit list decodes whole entries
+// from each, and the entries are small and written once.
 var AuditTable = TableDef{
 	PartitionKey: attrPK,
 	SortKey:      attrSK,

@@ -11,7 +11,7 @@ FN        ?= customers
 STAGE     ?= dev
 # The cdk CLI, for deploy and diff; any release that reads the cloud
 # assembly schema of the pinned aws-cdk-lib.
-CDK_CLI   ?= aws-cdk@2
+CDK_CLI   ?= aws-cdk@2.1031.2
 # Node 22 for CDK synthesis and template tests (jsii); installed into the
 # cache on first use. A plain assignment in the recipe, not $(shell …), so
 # that a failure of the script stops make instead of leaving the machine's

@@ -89,15 +89,15 @@ synth: build
 	@$(GO) build -v -o bin/cdk-app ./infra/cmd/app 2>&1 | sed -u 's/^/  compiled /'
 	@echo "synth: synthesizing stage $(STAGE) on Node (jsii)"
 	@$(WITH_NODE); CDK_OUTDIR=cdk.out/$(STAGE) CDK_CONTEXT_JSON='{"stage":"$(STAGE)"}' bin/cdk-app
-	@echo "template: cdk.out/$(STAGE)/Clientele-$(STAGE).template.json"
+	@ls cdk.out/$(STAGE)/*.template.json
 
-## deploy: build, then `cdk deploy` STAGE (needs the cdk CLI and AWS credentials)
+## deploy: build, then `cdk deploy` STAGE's stacks (the API's, and its edge if the stage has one; needs AWS credentials)
 deploy: build
-	$(WITH_NODE); npx --yes $(CDK_CLI) deploy -c stage=$(STAGE) Clientele-$(STAGE)
+	$(WITH_NODE); npx --yes $(CDK_CLI) deploy -c stage=$(STAGE) --all
 
 ## diff: what `make deploy` would change in STAGE
 diff: build
-	$(WITH_NODE); npx --yes $(CDK_CLI) diff -c stage=$(STAGE) Clientele-$(STAGE)
+	$(WITH_NODE); npx --yes $(CDK_CLI) diff -c stage=$(STAGE) --all
 
 ## bench: benchmarks against DynamoDB Local; report in docs/benchmarks.md
 bench: build $(CLI)

@@ -14,7 +14,7 @@ import (
 // warning in either stage; what it would find and is accepted is
 // suppressed beside the construct, with the reason.
 func TestNag(t *testing.T) {
-	for _, stage := range testStages {
+	for _, stage := range append(testStages, "prod/edge") {
 		s := stageTemplate(t, stage)
 		t.Run(stage, func(t *testing.T) {
 			ann := assertions.Annotations_FromStack(s.stack)

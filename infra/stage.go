@@ -58,6 +58,21 @@ type Stage struct {
 	// AlarmEmail, when set, is subscribed to the alarm topic (the address
 	// must confirm the subscription).
 	AlarmEmail string `json:"alarmEmail,omitempty"`
+	// Edge, when set, puts CloudFront with AWS WAF in front of the
+	// public paths, in a stack of its own (NewEdgeStack).
+	Edge *Edge `json:"edge,omitempty"`
+}
+
+// Edge is CloudFront with AWS WAF in front of the API's public paths. Its
+// origin is the API's custom domain (api.domainName).
+type Edge struct {
+	// DomainName is the public name of the distribution, with an ACM
+	// certificate in us-east-1 (CertificateArn), as CloudFront requires.
+	DomainName     string `json:"domainName"`
+	CertificateArn string `json:"certificateArn"`
+	// RateLimit is how many requests one client IP may make in five
+	// minutes before the web ACL blocks it.
+	RateLimit int `json:"rateLimit"`
 }
 
 // FunctionConfig sizes one function.
@@ -295,6 +310,20 @@ func (s *Stage) Validate() error {
 	}
 	if s.AlarmEmail != "" && !strings.Contains(s.AlarmEmail, "@") {
 		bad("alarmEmail %q: an email address", s.AlarmEmail)
+	}
+	if e := s.Edge; e != nil {
+		if s.API.DomainName == "" {
+			bad("edge: needs api.domainName, the origin CloudFront forwards to")
+		}
+		if e.DomainName == "" || e.DomainName == s.API.DomainName {
+			bad("edge.domainName %q: a name of its own, not api.domainName", e.DomainName)
+		}
+		if !strings.HasPrefix(e.CertificateArn, "arn:aws") || !strings.Contains(e.CertificateArn, ":"+EdgeRegion+":") {
+			bad("edge.certificateArn %q: an ACM certificate in %s, as CloudFront requires", e.CertificateArn, EdgeRegion)
+		}
+		if e.RateLimit < 10 {
+			bad("edge.rateLimit %d: at least 10 requests per five minutes (AWS WAF's minimum)", e.RateLimit)
+		}
 	}
 	return errors.Join(errs...)
 }

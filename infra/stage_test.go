@@ -90,3 +90,17 @@ func TestStageTargetsFollowQualityTargets(t *testing.T) {
 		t.Errorf("Targets() = %+v, want %+v", got, want)
 	}
 }
+
+func TestStageValidateEdge(t *testing.T) {
+	s, err := LoadStage(stageFile("dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Edge = &Edge{DomainName: "portal.example.com", CertificateArn: "arn:aws:acm:eu-west-1:111111111111:certificate/x", RateLimit: 5}
+	err = s.Validate()
+	for _, want := range []string{"edge: needs api.domainName", "edge.certificateArn", "in us-east-1", "edge.rateLimit 5"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want %q", err, want)
+		}
+	}
+}

@@ -70,6 +70,11 @@ func run(getenv func(string) string) error {
 	}
 	app := awscdk.NewApp(appProps)
 	infra.NewStack(app, infra.StackName(stage.Name), props)
+	if stage.Edge != nil {
+		infra.NewEdgeStack(app, stage, awscdk.StackProps{
+			Description: jsii.String("Clientele CRM public edge (" + stage.Name + ")"),
+		})
+	}
 	app.Synth(nil)
 	return nil
 }

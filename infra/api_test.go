@@ -210,3 +210,22 @@ func TestCORS(t *testing.T) {
 		t.Error("credentials (cookies) are allowed; the API takes bearer tokens only")
 	}
 }
+
+func TestCustomDomain(t *testing.T) {
+	prod, dev := stackTemplate(t), stageTemplate(t, "dev")
+	apiID, _ := prod.only(t, "AWS::ApiGatewayV2::Api")
+	domainID, domain := prod.only(t, "AWS::ApiGatewayV2::DomainName")
+	if domain["DomainName"] != prod.stage.API.DomainName {
+		t.Errorf("DomainName = %v, want %s", domain["DomainName"], prod.stage.API.DomainName)
+	}
+	if cfg := jsonString(domain["DomainNameConfigurations"]); !strings.Contains(cfg, prod.stage.API.CertificateArn) {
+		t.Errorf("DomainNameConfigurations = %s, want the stage's certificate", cfg)
+	}
+	_, mapping := prod.only(t, "AWS::ApiGatewayV2::ApiMapping")
+	if !reflect.DeepEqual(mapping["ApiId"], ref(apiID)) || !mentions(mapping["DomainName"], domainID) {
+		t.Errorf("ApiMapping = %v, want the API on the domain", mapping)
+	}
+	if n := len(dev.ofType("AWS::ApiGatewayV2::DomainName")); n != 0 {
+		t.Errorf("dev, without api.domainName, has %d custom domains", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/clientele-crm/clientele/internal/crm"
@@ -53,6 +54,20 @@ func testUsers(t *testing.T, s *synthesized) {
 		enforced := addOns["AdvancedSecurityMode"] == "ENFORCED"
 		if enforced != s.stage.Auth.ThreatProtection {
 			t.Errorf("UserPoolAddOns = %v, want enforced = %v", addOns, s.stage.Auth.ThreatProtection)
+		}
+	})
+
+	t.Run("EmailSenderAsTheStageSays", func(t *testing.T) {
+		email, _ := pool["EmailConfiguration"].(map[string]any)
+		if s.stage.Auth.SESFromAddress == "" {
+			if email["EmailSendingAccount"] == "DEVELOPER" {
+				t.Errorf("EmailConfiguration = %v, want Cognito's default sender", email)
+			}
+			return
+		}
+		if email["EmailSendingAccount"] != "DEVELOPER" || !strings.Contains(jsonString(email["From"]), s.stage.Auth.SESFromAddress) ||
+			!strings.Contains(jsonString(email["SourceArn"]), ":identity/"+s.stage.Auth.SESFromAddress) {
+			t.Errorf("EmailConfiguration = %v, want SES from %s", email, s.stage.Auth.SESFromAddress)
 		}
 	})
 

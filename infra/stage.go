@@ -308,6 +308,9 @@ func (s *Stage) Validate() error {
 	if a.SESRegion != "" && a.SESFromAddress == "" {
 		bad("auth.sesRegion: only with auth.sesFromAddress")
 	}
+	if a.SESFromAddress != "" && a.SESRegion == "" && s.Region == "" {
+		bad("auth.sesRegion: needed with auth.sesFromAddress when the stage names no region (the SES identity's region)")
+	}
 	if s.AlarmEmail != "" && !strings.Contains(s.AlarmEmail, "@") {
 		bad("alarmEmail %q: an email address", s.AlarmEmail)
 	}

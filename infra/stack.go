@@ -1,10 +1,13 @@
-// Package infra is Clientele's AWS CDK stack: the main DynamoDB table and the
-// append-only audit log, both encrypted with a customer-managed KMS key and
-// backed up by AWS Backup; one Lambda per function of the route table; the
-// reminder job's schedule and the reports function's stream consumer; alarms
-// and notifications topics; a Cognito user pool whose groups are the roles;
-// and an HTTP API whose routes are the route table. The app that synthesizes
-// it is infra/cmd/app.
+// Package infra is Clientele's AWS CDK stack, one per stage (stages/*.json,
+// see Stage): the main DynamoDB table and the append-only audit log, both
+// encrypted with a customer-managed KMS key and, where the stage says so,
+// backed up by AWS Backup; one Lambda per function of the route table, each
+// behind a live alias; the reminder job's schedule and the reports function's
+// stream consumer; alarms, a dashboard and the notifications topic; a Cognito
+// user pool whose groups are the roles, with hosted sign-in for the web and
+// mobile clients; and an HTTP API whose routes are the route table. An
+// optional second stack puts CloudFront and AWS WAF in front of the public
+// paths (NewEdgeStack). The app that synthesizes them is infra/cmd/app.
 package infra
 
 import (

@@ -128,14 +128,21 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	if sp.StackName == nil {
 		sp.StackName = jsii.String(StackName(st.Name))
 	}
-	if sp.Env == nil && (st.Account != "" || st.Region != "") {
-		sp.Env = &awscdk.Environment{}
+	// The stage file's account and region win over the ones the cdk CLI
+	// takes from the caller's credentials: deploying prod into whatever
+	// account the shell points at is the mistake they prevent.
+	if st.Account != "" || st.Region != "" {
+		env := awscdk.Environment{}
+		if sp.Env != nil {
+			env = *sp.Env
+		}
 		if st.Account != "" {
-			sp.Env.Account = jsii.String(st.Account)
+			env.Account = jsii.String(st.Account)
 		}
 		if st.Region != "" {
-			sp.Env.Region = jsii.String(st.Region)
+			env.Region = jsii.String(st.Region)
 		}
+		sp.Env = &env
 	}
 	stack := awscdk.NewStack(scope, &id, &sp)
 	tags := awscdk.Tags_Of(stack)

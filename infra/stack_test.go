@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
 	"github.com/clientele-crm/clientele/internal/api"
 )
 
@@ -120,5 +123,31 @@ func TestValidateStageFunctions(t *testing.T) {
 	p := &StackProps{Stage: st, Routes: []api.Route{{Method: "GET", Path: "/healthz", Function: "customers"}}, CodeDir: func(fn string) string { return filepath.Join(dir, fn) }}
 	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "functions.customer: no such function") {
 		t.Fatalf("Validate() = %v, want the unknown function named", err)
+	}
+}
+
+func TestStageEnvironmentWins(t *testing.T) {
+	st := loadStage(t, "dev")
+	st.Account, st.Region = "111111111111", "eu-west-1"
+	dir := t.TempDir()
+	for _, fn := range Functions(api.Routes()) {
+		if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fn, "bootstrap"), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	props := &StackProps{
+		// What the cdk CLI would pass from other credentials.
+		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("222222222222"), Region: jsii.String("us-east-2")}},
+		Stage:      st, Routes: api.Routes(), CodeDir: func(fn string) string { return filepath.Join(dir, fn) },
+	}
+	if err := props.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	stack := NewStack(newTestApp(), StackName(st.Name), props)
+	if *stack.Account() != st.Account || *stack.Region() != st.Region || *stack.StackName() != "Clientele-dev" {
+		t.Errorf("stack %s in %s/%s, want Clientele-dev in the stage's %s/%s", *stack.StackName(), *stack.Account(), *stack.Region(), st.Account, st.Region)
 	}
 }

@@ -170,6 +170,7 @@ var knownSettings = []string{
 
 var (
 	stageName    = regexp.MustCompile(`^[a-z][a-z0-9]{1,11}$`)
+	accountID    = regexp.MustCompile(`^\d{12}$`)
 	domainPrefix = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 	customScheme = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://`)
 )
@@ -218,7 +219,7 @@ func (s *Stage) Validate() error {
 	if !stageName.MatchString(s.Name) {
 		bad("name %q: 2 to 12 lower-case letters and digits, starting with a letter", s.Name)
 	}
-	if s.Account != "" && !regexp.MustCompile(`^\d{12}$`).MatchString(s.Account) {
+	if s.Account != "" && !accountID.MatchString(s.Account) {
 		bad("account %q: 12 digits", s.Account)
 	}
 	for name := range s.Settings {

@@ -21,7 +21,6 @@ import (
 type function struct {
 	fn    awslambda.Function
 	alias awslambda.Alias
-	logs  awslogs.LogGroup
 }
 
 // newFunctions returns one Lambda function per name, keyed by name, each
@@ -114,7 +113,7 @@ func newFunctions(scope constructs.Construct, st *Stage, names []string, codeDir
 			AliasName: jsii.String("live"),
 			Version:   fn.CurrentVersion(),
 		})
-		fns[name] = &function{fn: fn, alias: alias, logs: logs}
+		fns[name] = &function{fn: fn, alias: alias}
 	}
 	return fns
 }

@@ -630,9 +630,14 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 	post(e, alice, "/customers", map[string]any{"name": "Li Wei", "phone": phoneRaw})
 	post(e, alice, "/customers", map[string]any{"name": "Li Wei", "phone": "bad " + phoneRaw, "email": "x" + emailNorm + "@"})
 	patch(e, alice, "/customers/"+id, `"9"`, map[string]any{"email": emailNorm})
+	e.Do(testenv.Request{Method: "GET", Path: "/customers/" + id, Token: alice,
+		Header: map[string]string{"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"}})
 	logs := e.Logs.String()
 	if !strings.Contains(logs, `"route":"POST /customers"`) {
 		t.Fatalf("no request logs captured")
+	}
+	if !strings.Contains(logs, `"traceId":"1-5759e988-bd862e3fe1be46a994272793"`) {
+		t.Errorf("the request's trace id is not logged")
 	}
 	for _, secret := range []string{"Li Wei", phoneE164, "13800138000", emailNorm, nationalID, street} {
 		if strings.Contains(logs, secret) {

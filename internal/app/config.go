@@ -66,6 +66,10 @@ type Config struct {
 	// AccessThreshold flags a user whose refused requests and probes in a
 	// day reach it (ACCESS_ALERT_THRESHOLD).
 	AccessThreshold int64
+	// Stage names the deployment (STAGE), set by the stack; it is the
+	// dimension of the published KPIs, so that two stages in one account
+	// do not trip each other's alarms. Empty locally.
+	Stage string
 }
 
 // Load reads the configuration from getenv. Every problem is reported at
@@ -96,6 +100,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ReminderInterval: 15 * time.Minute,
 		Targets:          crm.DefaultTargets,
 		QualityPeriod:    30 * 24 * time.Hour,
+		Stage:            getenv("STAGE"),
 	}
 	if getenv("PORTAL_BASE_URL") == "" && c.Keyring == "kms" {
 		// On AWS the portal's host is the deployment's own choice; without

@@ -87,18 +87,23 @@ func (k *kpiEmitter) maybeEmit(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	line, _ := json.Marshal(EMF(rep, time.Now()))
+	line, _ := json.Marshal(EMF(rep, k.svc.Stage, time.Now()))
 	k.svc.Out.Write(append(line, '\n'))
 }
 
-// EMF renders the KPIs of a data-quality report in Embedded Metric Format.
-func EMF(rep crm.DataQualityReport, at time.Time) map[string]any {
-	return map[string]any{
+// EMF renders the KPIs of a data-quality report in Embedded Metric Format,
+// with the dimension Stage when stage is set.
+func EMF(rep crm.DataQualityReport, stage string, at time.Time) map[string]any {
+	dims := [][]string{{}}
+	if stage != "" {
+		dims = [][]string{{"Stage"}}
+	}
+	m := map[string]any{
 		"_aws": map[string]any{
 			"Timestamp": at.UnixMilli(),
 			"CloudWatchMetrics": []any{map[string]any{
 				"Namespace":  MetricNamespace,
-				"Dimensions": [][]string{{}},
+				"Dimensions": dims,
 				"Metrics": []any{
 					map[string]any{"Name": "CompletenessRate", "Unit": "None"},
 					map[string]any{"Name": "TimelinessRate", "Unit": "None"},
@@ -114,6 +119,10 @@ func EMF(rep crm.DataQualityReport, at time.Time) map[string]any {
 		"InvalidRate":      rep.InvalidRate,
 		"Customers":        rep.Customers,
 	}
+	if stage != "" {
+		m["Stage"] = stage
+	}
+	return m
 }
 
 // MetricNamespace is where the KPIs are published.

@@ -58,6 +58,8 @@ type Services struct {
 	Out io.Writer
 	// DB is the DynamoDB client the table uses.
 	DB dynamo.DB
+	// Stage is Config.Stage, the KPIs' dimension.
+	Stage string
 }
 
 // Edges are the clients a process runs against, made by Open on AWS and
@@ -83,7 +85,7 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	if err != nil {
 		return nil, fmt.Errorf("open table: %w", err)
 	}
-	svc := &Services{Table: table, DB: e.DB, Out: e.Out, ReportPolicy: cfg.Policy}
+	svc := &Services{Table: table, DB: e.DB, Out: e.Out, ReportPolicy: cfg.Policy, Stage: cfg.Stage}
 	svc.ReportPolicy.ParsePhone = crm.CanonicalE164
 	audit := table.AuditLog()
 	s := api.Services{Audit: audit, Access: table.AccessLog(), Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now}

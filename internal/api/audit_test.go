@@ -55,6 +55,8 @@ func TestAuditTrail(t *testing.T) {
 		"customer.verify/alice/success/verifiedAt",
 		"customer.interaction/alice/success/interactions",
 		"customer.update/root/success/nationalId,billing",
+		// The PATCH's answer shows them in full: a sensitive read too.
+		"customer.read_sensitive/root/success/billing,nationalId",
 		"customer.read_sensitive/fin/success/billing,nationalId",
 		"PATCH /customers/{id}/alice/denied/",
 	}

@@ -250,7 +250,12 @@ func cmdToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	roles := api.ParseGroups(*role)
+	var roles []string
+	for _, r := range strings.Split(*role, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			roles = append(roles, r)
+		}
+	}
 	for _, r := range roles {
 		if !validRole(r) {
 			return fmt.Errorf("unknown role %q: use admin, sales, service, finance or auditor", r)

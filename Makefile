@@ -14,7 +14,7 @@ NODE_BIN   = $(shell scripts/node22.sh)
 
 export PORT
 
-.PHONY: run test test-fast token invoke remind reports-rebuild outbox audit-verify build synth bench check fmt clean
+.PHONY: run test test-fast fuzz vulncheck deps token invoke remind reports-rebuild outbox audit-verify build synth bench check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -35,6 +35,42 @@ test: check $(CLI)
 ## DynamoDB Local and CDK template tests, which `make test` runs)
 test-fast: check
 	$(GO) test -short -count=1 $$($(GO) list ./... | grep -v '/infra')
+
+## fuzz: every fuzz target for $(FUZZTIME) each (default 30s); their seed
+## corpora (testdata/fuzz) already run as ordinary tests in `make test`
+FUZZTIME ?= 30s
+fuzz:
+	@summary=""; \
+	for f in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go')); do \
+	  dir=./$$(dirname $$f); \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$t in $$dir for $(FUZZTIME)"; \
+	    start=$$(date +%s); \
+	    $(GO) test -short -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$dir 2>&1 | grep -v '^fuzz: elapsed' | tail -n 4; \
+	    summary="$$summary$$(printf '%-20s %-22s %4ss' $$t $$dir $$(( $$(date +%s) - start )))\n"; \
+	  done; \
+	done; \
+	printf "\nfuzzed (wall time per target):\n$$summary"
+
+# The vulnerability scanner runs at a pinned version without becoming a
+# module dependency.
+GOVULNCHECK_VERSION ?= v1.9.0
+VULNDB ?= https://vuln.go.dev
+
+## vulncheck: known vulnerabilities in the code's call graph (needs the Go
+## vulnerability database; not part of `make test`)
+vulncheck:
+	@if ! curl -fsS -m 10 -o /dev/null "$(VULNDB)/index/db.json.gz" 2>/dev/null; then \
+	  echo "vulncheck: the Go vulnerability database ($(VULNDB)) is not reachable from this machine; nothing was checked."; \
+	  echo "vulncheck: run 'make vulncheck' where it is, or set VULNDB to a mirror."; \
+	  exit 2; \
+	fi
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) -db "$(VULNDB)" ./...
+
+## deps: modules with newer versions available (through the module proxy)
+# -e: a module whose version list the proxy refuses is reported, not fatal.
+deps:
+	@$(GO) list -m -u -e -f '{{if not .Main}}{{if .Update}}{{.Path}} {{.Version}} -> {{.Update.Version}}{{if .Indirect}} (indirect){{end}}{{else if .Error}}{{.Path}} {{.Version}}: newer versions could not be listed{{end}}{{end}}' all | grep . || echo "every module is at its newest version"
 
 ## check: formatting, vet and module tidiness
 check:

@@ -31,14 +31,14 @@ func NewCursors(key []byte) *Cursors {
 func (c *Cursors) Seal(plain []byte) string {
 	nonce := make([]byte, c.aead.NonceSize())
 	_, _ = rand.Read(nonce)
-	return base64.RawURLEncoding.EncodeToString(c.aead.Seal(nonce, nonce, plain, nil))
+	return tokenEncoding.EncodeToString(c.aead.Seal(nonce, nonce, plain, nil))
 }
 
 // Open returns what token sealed, and false for a token Seal did not make
-// under this key.
+// under this key, including another spelling of one it made.
 func (c *Cursors) Open(token string) ([]byte, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) < c.aead.NonceSize() {
+	raw, err := tokenEncoding.DecodeString(token)
+	if err != nil || len(raw) < c.aead.NonceSize()+c.aead.Overhead() {
 		return nil, false
 	}
 	plain, err := c.aead.Open(nil, raw[:c.aead.NonceSize()], raw[c.aead.NonceSize():], nil)

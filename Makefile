@@ -40,17 +40,20 @@ test-fast: check
 ## corpora (testdata/fuzz) already run as ordinary tests in `make test`
 FUZZTIME ?= 30s
 fuzz:
-	@summary=""; \
+	@summary=""; failed=0; out=$$(mktemp); \
 	for f in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go')); do \
 	  dir=./$$(dirname $$f); \
 	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
-	    echo "== $$t in $$dir for $(FUZZTIME)"; \
 	    start=$$(date +%s); \
-	    $(GO) test -short -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$dir 2>&1 | grep -v '^fuzz: elapsed' | tail -n 4; \
-	    summary="$$summary$$(printf '%-20s %-22s %4ss' $$t $$dir $$(( $$(date +%s) - start )))\n"; \
+	    if $(GO) test -short -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$dir >$$out 2>&1; then result=ok; \
+	    else result=FAILED; failed=1; grep -v '^fuzz: elapsed' $$out; fi; \
+	    execs=$$(grep -o 'execs: [0-9]*' $$out | tail -n 1 | cut -d' ' -f2); \
+	    line=$$(printf '%-18s %-20s %4ss %10s execs  %s' $$t $$dir $$(( $$(date +%s) - start )) "$${execs:-?}" $$result); \
+	    echo "$$line"; summary="$$summary$$line\n"; \
 	  done; \
-	done; \
-	printf "\nfuzzed (wall time per target):\n$$summary"
+	done; rm -f $$out; \
+	printf "\nfuzzed for $(FUZZTIME) each (wall time includes building):\n$$summary"; \
+	exit $$failed
 
 # The vulnerability scanner runs at a pinned version without becoming a
 # module dependency.

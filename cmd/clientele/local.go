@@ -113,7 +113,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return fmt.Errorf("listen on 127.0.0.1:%s: %w", port, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := localServer(h, defaultTimeouts)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	base := "http://127.0.0.1:" + port
@@ -233,6 +233,22 @@ func cmdRemind(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	return runErr
+}
+
+// serverTimeouts bound how long one client can hold a connection of the
+// local server.
+type serverTimeouts struct{ header, read, write, idle time.Duration }
+
+// defaultTimeouts follow what API Gateway allows a request: 10 MiB read in
+// well under a minute, and no answer later than its 30-second integration
+// timeout (with room for the slowest local DynamoDB).
+var defaultTimeouts = serverTimeouts{header: 10 * time.Second, read: 60 * time.Second, write: 60 * time.Second, idle: 120 * time.Second}
+
+// localServer is the local gateway's HTTP server: without read, write and
+// idle timeouts, a client that trickles a body or never reads its answer
+// holds a connection and its goroutine forever.
+func localServer(h http.Handler, t serverTimeouts) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.header, ReadTimeout: t.read, WriteTimeout: t.write, IdleTimeout: t.idle}
 }
 
 func signingKeyPath(cfg app.Config) string { return filepath.Join(cfg.StateDir, "jwt-signing-key.pem") }

@@ -313,10 +313,15 @@ func TestPortalRateLimits(t *testing.T) {
 	})
 	t.Run("UpdatesCountToo", func(t *testing.T) {
 		w, _, l := portalWorld(t)
-		for range crm.PortalPerToken {
-			_, _ = w.portal.Update(ctx, token(l), addr, crm.PortalInput{Email: ptr("bad")})
+		_, err := w.portal.Update(ctx, token(l), addr, crm.PortalInput{Email: ptr("bad")})
+		wantErr(t, err, crm.EINVALID)
+		for i := 2; i <= crm.PortalPerToken; i++ {
+			if _, err := w.portal.View(ctx, token(l), addr); err != nil {
+				t.Fatalf("view %d: %v", i, err)
+			}
 		}
-		_, err := w.portal.Update(ctx, token(l), addr, crm.PortalInput{Email: ptr("good@x.cn")})
+		// Within the link's budget of corrections, but over its hour.
+		_, err = w.portal.Update(ctx, token(l), addr, crm.PortalInput{Email: ptr("good@x.cn")})
 		wantErr(t, err, crm.ETHROTTLED)
 	})
 }

@@ -205,8 +205,9 @@ func (p *Portal) markSpent(key string, until time.Time) {
 		p.spent = map[string]time.Time{}
 	}
 	if len(p.spent) >= maxSpent {
+		now := p.Customers.now()
 		for k, u := range p.spent {
-			if !u.After(until.Add(-24 * time.Hour)) {
+			if !u.After(now) {
 				delete(p.spent, k)
 			}
 		}

@@ -8,13 +8,21 @@ CLI       := bin/clientele
 PORT      ?= 8080
 ROLE      ?= sales
 FN        ?= customers
+# Cold starts per binary for `make coldstart`.
+COLDSTART_N ?= 15
+STAGE     ?= dev
+# The cdk CLI, for deploy and diff; any release that reads the cloud
+# assembly schema of the pinned aws-cdk-lib.
+CDK_CLI   ?= aws-cdk@2.1031.2
 # Node 22 for CDK synthesis and template tests (jsii); installed into the
-# cache on first use.
-NODE_BIN   = $(shell scripts/node22.sh)
+# cache on first use. A plain assignment in the recipe, not $(shell …), so
+# that a failure of the script stops make instead of leaving the machine's
+# own Node on PATH.
+WITH_NODE  = nodebin="$$(scripts/node22.sh)"; PATH="$$nodebin:$$PATH"
 
 export PORT
 
-.PHONY: run test test-fast fuzz vulncheck deps token invoke remind reports-rebuild outbox audit-verify build synth bench check fmt clean
+.PHONY: run test test-fast fuzz vulncheck deps token invoke remind reports-rebuild outbox audit-verify build synth deploy diff bench check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -28,7 +36,7 @@ $(CLI): FORCE
 
 ## test: every test — unit, DynamoDB Local integration, CDK template tests
 test: check $(CLI)
-	PATH="$(NODE_BIN):$$PATH" $(CLI) with-dynamodb -- $(GO) test -count=1 ./...
+	$(WITH_NODE); $(CLI) with-dynamodb -- $(GO) test -count=1 ./...
 
 ## test-fast: the fast tier, without Java or Node: domain services and
 ## handlers against in-memory fakes, and every unit test (-short skips the
@@ -110,20 +118,47 @@ audit-verify: $(CLI)
 build: $(addprefix bin/,$(addsuffix /bootstrap,$(FUNCTIONS)))
 	@ls -l $^
 
+# Touched after the build: go build leaves an up-to-date binary alone, and
+# the CDK app refuses binaries older than the newest source.
 bin/%/bootstrap: FORCE
 	@test -f functions/$*/main.go
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" -o $@ ./functions/$*
+	@touch $@
 
 FORCE:
 
-## synth: the CloudFormation template in cdk.out, offline, no AWS account
+## synth: STAGE's CloudFormation template in cdk.out/$(STAGE), offline, no AWS account
+# The first run compiles the AWS CDK's Go bindings, which takes minutes: go
+# build -v names each package as it is compiled, so the wait shows progress;
+# later runs come from the build cache.
 synth: build
-	PATH="$(NODE_BIN):$$PATH" CDK_OUTDIR=cdk.out $(GO) run ./infra/cmd/app
-	@echo "template: cdk.out/Clientele.template.json"
+	@echo "synth: compiling the CDK app (the first time: several minutes; each line is a package done)"
+	@$(GO) build -v -o bin/cdk-app ./infra/cmd/app 2>&1 | sed -u 's/^/  compiled /'
+	@echo "synth: synthesizing stage $(STAGE) on Node (jsii)"
+	@$(WITH_NODE); CDK_OUTDIR=cdk.out/$(STAGE) CDK_CONTEXT_JSON='{"stage":"$(STAGE)"}' bin/cdk-app
+	@ls cdk.out/$(STAGE)/*.template.json
+
+## deploy: build, then `cdk deploy` STAGE's stacks (the API's, and its edge if the stage has one; needs AWS credentials)
+deploy: build
+	$(WITH_NODE); npx --yes $(CDK_CLI) deploy -c stage=$(STAGE) --all
+
+## diff: what `make deploy` would change in STAGE
+diff: build
+	$(WITH_NODE); npx --yes $(CDK_CLI) diff -c stage=$(STAGE) --all
 
 ## bench: benchmarks against DynamoDB Local; report in docs/benchmarks.md
 bench: build $(CLI)
 	scripts/bench.sh docs/bench-output.txt
+
+## coldstart: cold start of every function against the SDK floor; report in docs/coldstart.md
+.PHONY: coldstart
+# exec, so that the SIGTERM make forwards reaches the benchmark, which then
+# stops DynamoDB Local and the function it is running.
+coldstart: bin/coldstart
+	exec bin/coldstart -go "$(GO)" -n $(COLDSTART_N) -o docs/coldstart.md
+
+bin/coldstart: FORCE
+	@$(GO) build -o $@ ./cmd/coldstart
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -14,7 +14,8 @@ import (
 // publish to that encrypted topic.
 func TestAlarms(t *testing.T) {
 	s := stackTemplate(t)
-	keyID, _ := s.only(t, "AWS::KMS::Key")
+	keyID := s.logicalID(t, "OperationsKey")
+	dataKeyID := s.logicalID(t, "Key")
 	topicID := s.logicalID(t, "Alarms")
 	alarms := s.ofType("AWS::CloudWatch::Alarm")
 	reminders, reports := s.functions[api.FnReminders], s.functions[api.FnReports]
@@ -34,8 +35,15 @@ func TestAlarms(t *testing.T) {
 		}
 	}
 	kpi := func(metric string) map[string]any {
-		return map[string]any{"Namespace": "Clientele", "MetricName": metric, "Statistic": "Average", "Period": float64(3600)}
+		return map[string]any{"Namespace": "Clientele", "MetricName": metric, "Statistic": "Average", "Period": float64(3600),
+			"Dimensions": []any{map[string]any{"Name": "Stage", "Value": s.stage.Name}}}
 	}
+	table := func(metric, id string) map[string]any {
+		return map[string]any{"Namespace": "AWS/DynamoDB", "MetricName": metric, "Statistic": "Sum", "Period": float64(300),
+			"Dimensions": []any{map[string]any{"Name": "TableName", "Value": ref(id)}}}
+	}
+	apiID, _ := s.only(t, "AWS::ApiGatewayV2::Api")
+	targets := s.stage.Targets()
 	const (
 		ge = "GreaterThanOrEqualToThreshold"
 		gt = "GreaterThanThreshold"
@@ -46,27 +54,83 @@ func TestAlarms(t *testing.T) {
 		cmp       string
 		threshold float64
 	}{
-		"ReminderDLQAlarm":           {queue(reminderDLQ), ge, 1},
-		"ReminderRunFailedAlarm":     {lambda("Errors", reminders, "Sum", 900), ge, 1},
-		"ReportsConsumerErrorsAlarm": {lambda("Errors", reports, "Sum", 300), ge, 1},
-		"ReportsStreamDLQAlarm":      {queue(streamDLQ), ge, 1},
-		"ReportsIteratorAgeAlarm":    {lambda("IteratorAge", reports, "Maximum", 300), gt, 300000},
-		"CompletenessTargetAlarm":    {kpi("CompletenessRate"), lt, 0.95},
-		"TimelinessTargetAlarm":      {kpi("TimelinessRate"), lt, 0.98},
-		"DuplicatesTargetAlarm":      {kpi("DuplicateRate"), gt, 0.03},
-		"InvalidTargetAlarm":         {kpi("InvalidRate"), gt, 0.02},
+		"ReminderDLQAlarm":              {queue(reminderDLQ), ge, 1},
+		"ReminderRunFailedAlarm":        {lambda("Errors", reminders, "Sum", 60*float64(s.stage.ReminderRateMinutes)), ge, 1},
+		"ReportsStreamDLQAlarm":         {queue(streamDLQ), ge, 1},
+		"ReportsIteratorAgeAlarm":       {lambda("IteratorAge", reports, "Maximum", 300), gt, 300000},
+		"CompletenessTargetAlarm":       {kpi("CompletenessRate"), lt, targets.Completeness},
+		"TimelinessTargetAlarm":         {kpi("TimelinessRate"), lt, targets.Timeliness},
+		"DuplicatesTargetAlarm":         {kpi("DuplicateRate"), gt, targets.Duplicates},
+		"InvalidTargetAlarm":            {kpi("InvalidRate"), gt, targets.Invalid},
+		"TableReadThrottlesAlarm":       {table("ReadThrottleEvents", s.mainTable), ge, 1},
+		"TableWriteThrottlesAlarm":      {table("WriteThrottleEvents", s.mainTable), ge, 1},
+		"AuditTableReadThrottlesAlarm":  {table("ReadThrottleEvents", s.auditTable), ge, 1},
+		"AuditTableWriteThrottlesAlarm": {table("WriteThrottleEvents", s.auditTable), ge, 1},
+		"FlaggedUsersAlarm": {map[string]any{"Namespace": "Clientele", "MetricName": "FlaggedUsers", "Statistic": "Maximum", "Period": float64(300),
+			"Dimensions": []any{map[string]any{"Name": "Stage", "Value": s.stage.Name}}}, ge, 1},
+		"ApiLatencyAlarm": {map[string]any{"Namespace": "AWS/ApiGateway", "MetricName": "Latency", "ExtendedStatistic": "p99", "Period": float64(300),
+			"Dimensions": []any{map[string]any{"Name": "ApiId", "Value": ref(apiID)}}}, ge, 5000},
 	}
+	for name, fnID := range s.functions {
+		id := exportedName(name)
+		timeout := float64(s.stage.Function(name).TimeoutSeconds) * 1000
+		want[id+"ErrorsAlarm"] = struct {
+			metric    map[string]any
+			cmp       string
+			threshold float64
+		}{lambda("Errors", fnID, "Sum", 300), ge, 1}
+		want[id+"ThrottlesAlarm"] = struct {
+			metric    map[string]any
+			cmp       string
+			threshold float64
+		}{lambda("Throttles", fnID, "Sum", 300), ge, 1}
+		want[id+"IntegrityAlarm"] = struct {
+			metric    map[string]any
+			cmp       string
+			threshold float64
+		}{map[string]any{"Namespace": "Clientele", "MetricName": "IntegrityFailures-" + name, "Statistic": "Sum", "Period": float64(300),
+			"Dimensions": []any{map[string]any{"Name": "Stage", "Value": s.stage.Name}}}, ge, 1}
+		d := lambda("Duration", fnID, "", 300)
+		delete(d, "Statistic")
+		d["ExtendedStatistic"] = "p99"
+		want[id+"DurationAlarm"] = struct {
+			metric    map[string]any
+			cmp       string
+			threshold float64
+		}{d, ge, 0.8 * timeout}
+	}
+	// Alarms on metric math: a rate, and a sum over operations.
+	math := map[string]float64{"Api5xxRateAlarm": 1, "TableSystemErrorsAlarm": 1, "AuditTableSystemErrorsAlarm": 1}
 
 	t.Run("AllKnown", func(t *testing.T) {
-		if len(alarms) != len(want) {
-			t.Errorf("%d alarms, want %d", len(alarms), len(want))
+		if len(alarms) != len(want)+len(math) {
+			t.Errorf("%d alarms, want %d", len(alarms), len(want)+len(math))
 		}
 	})
 
-	t.Run("EveryAlarmNotifiesTheAlarmTopic", func(t *testing.T) {
+	for construct, threshold := range math {
+		t.Run(construct, func(t *testing.T) {
+			a := alarms[s.logicalID(t, construct)]
+			if a["Metrics"] == nil || a["Threshold"] != threshold {
+				t.Errorf("Metrics %v, Threshold %v, want metric math and %v", a["Metrics"], a["Threshold"], threshold)
+			}
+		})
+	}
+
+	t.Run("Api5xxRateIsErrorsOverRequests", func(t *testing.T) {
+		m := jsonString(alarms[s.logicalID(t, "Api5xxRateAlarm")]["Metrics"])
+		if !containsAll(m, `"5xx"`, `"Count"`, `100 * errors / MAX([errors, requests])`, apiID) {
+			t.Errorf("Metrics = %s, want 5xx over Count of the API", m)
+		}
+	})
+
+	t.Run("EveryAlarmNotifiesTheAlarmTopicAndClears", func(t *testing.T) {
 		for id, a := range alarms {
 			if got := a["AlarmActions"]; !reflect.DeepEqual(got, []any{ref(topicID)}) {
 				t.Errorf("alarm %s: AlarmActions = %v, want [%v]", id, got, ref(topicID))
+			}
+			if got := a["OKActions"]; !reflect.DeepEqual(got, []any{ref(topicID)}) {
+				t.Errorf("alarm %s: OKActions = %v, want [%v]", id, got, ref(topicID))
 			}
 			if a["AlarmDescription"] == nil {
 				t.Errorf("alarm %s has no description for the on-call", id)
@@ -86,9 +150,6 @@ func TestAlarms(t *testing.T) {
 					t.Errorf("%s = %v, want %v", k, a[k], v)
 				}
 			}
-			if _, ok := w.metric["Dimensions"]; !ok && a["Dimensions"] != nil {
-				t.Errorf("Dimensions = %v, want none (the KPIs are published without)", a["Dimensions"])
-			}
 			if a["ComparisonOperator"] != w.cmp || a["Threshold"] != w.threshold {
 				t.Errorf("%v %v, want %s %v", a["ComparisonOperator"], a["Threshold"], w.cmp, w.threshold)
 			}
@@ -98,14 +159,31 @@ func TestAlarms(t *testing.T) {
 		})
 	}
 
-	t.Run("TopicEncryptedWithStackKey", func(t *testing.T) {
+	t.Run("TopicEncryptedWithOperationsKey", func(t *testing.T) {
 		topic, _ := s.resources[topicID]["Properties"].(map[string]any)
 		if !reflect.DeepEqual(topic["KmsMasterKeyId"], getAtt(keyID, "Arn")) {
-			t.Errorf("KmsMasterKeyId = %v, want the stack's key", topic["KmsMasterKeyId"])
+			t.Errorf("KmsMasterKeyId = %v, want the operations key", topic["KmsMasterKeyId"])
 		}
-		if topic["DisplayName"] != "Clientele alarms" {
+		if topic["DisplayName"] != "Clientele "+s.stage.Name+" alarms" {
 			t.Errorf("DisplayName = %v", topic["DisplayName"])
 		}
+	})
+
+	t.Run("PersonalDataKeyRefusesServices", func(t *testing.T) {
+		key, _ := s.resources[dataKeyID]["Properties"].(map[string]any)
+		doc, _ := key["KeyPolicy"].(map[string]any)
+		for _, st := range list(doc["Statement"]) {
+			st, _ := st.(map[string]any)
+			if p, _ := st["Principal"].(map[string]any); p["Service"] != nil {
+				t.Errorf("the personal-data key allows the service %v: %v", p["Service"], st)
+			}
+		}
+	})
+
+	t.Run("EmailSubscribed", func(t *testing.T) {
+		s.hasProperties(t, "AWS::SNS::Subscription", map[string]any{
+			"Protocol": "email", "Endpoint": s.stage.AlarmEmail, "TopicArn": ref(topicID),
+		})
 	})
 
 	sourceAccount := map[string]any{"aws:SourceAccount": ref("AWS::AccountId")}
@@ -117,7 +195,7 @@ func TestAlarms(t *testing.T) {
 		var found []map[string]any
 		for _, st := range list(doc["Statement"]) {
 			st, _ := st.(map[string]any)
-			if reflect.DeepEqual(st["Principal"], cloudwatch) {
+			if reflect.DeepEqual(st["Principal"], cloudwatch) || st["Sid"] == "CloudWatchAlarmsOfThisAccount" {
 				found = append(found, st)
 			}
 		}

@@ -4,23 +4,18 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/clientele-crm/clientele/internal/api"
-)
-
-// Stage throttling, per second across all callers. It caps what a leaked
-// token or a runaway client can cost; the API is for staff, not the public.
-const (
-	throttleRate  = 50
-	throttleBurst = 100
 )
 
 // accessLogFormat is the JSON line API Gateway writes per request. It names
@@ -37,19 +32,51 @@ var accessLogFormat = map[string]string{
 	"sub":              "$context.authorizer.claims.sub",
 }
 
-// newHTTPAPI returns the HTTP API with one route per entry of routes, each
-// integrated with its function (payload format 2.0). Routes that are not
-// Public require a valid user pool token for the app client; which roles may
-// call a route is decided by the function, from the token's groups.
-func newHTTPAPI(scope constructs.Construct, routes []api.Route, fns map[string]awslambda.IFunction, u users) awsapigatewayv2.HttpApi {
-	httpAPI := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		Description: jsii.String("Clientele CRM API"),
-	})
+// CORS, as API.md's conventions say: the headers a web client sends and
+// the ones it must be able to read.
+var (
+	corsAllowHeaders  = []string{"Authorization", "Content-Type", "If-Match", "Idempotency-Key"}
+	corsExposeHeaders = []string{"ETag", "Location", "Retry-After"}
+)
 
+// newHTTPAPI returns the HTTP API with one route per entry of routes, each
+// integrated with its function's live alias (payload format 2.0). Routes
+// that are not Public require a valid user pool token of one of the app
+// clients; which roles may call a route is decided by the function, from the
+// token's groups.
+func newHTTPAPI(scope constructs.Construct, st *Stage, opsKey awskms.IKey, routes []api.Route, fns map[string]awslambda.IFunction, u users) awsapigatewayv2.HttpApi {
+	props := &awsapigatewayv2.HttpApiProps{
+		ApiName:     jsii.String("clientele-" + st.Name),
+		Description: jsii.String("Clientele CRM API (" + st.Name + ")"),
+	}
+	if origins := st.CORSOrigins(); len(origins) > 0 {
+		// API Gateway answers preflights itself and adds the headers to
+		// the functions' responses, for listed origins only.
+		props.CorsPreflight = &awsapigatewayv2.CorsPreflightOptions{
+			AllowOrigins:  jsii.Strings(origins...),
+			AllowHeaders:  jsii.Strings(corsAllowHeaders...),
+			ExposeHeaders: jsii.Strings(corsExposeHeaders...),
+			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
+				awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_PUT,
+				awsapigatewayv2.CorsHttpMethod_PATCH, awsapigatewayv2.CorsHttpMethod_DELETE,
+			},
+			MaxAge: awscdk.Duration_Hours(jsii.Number(1)),
+		}
+	}
+	if st.API.DomainName != "" {
+		domain := awsapigatewayv2.NewDomainName(scope, jsii.String("ApiDomain"), &awsapigatewayv2.DomainNameProps{
+			DomainName:  jsii.String(st.API.DomainName),
+			Certificate: awscertificatemanager.Certificate_FromCertificateArn(scope, jsii.String("ApiCertificate"), jsii.String(st.API.CertificateArn)),
+		})
+		props.DefaultDomainMapping = &awsapigatewayv2.DomainMappingOptions{DomainName: domain}
+	}
+	httpAPI := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), props)
+
+	clients := u.clients()
 	jwt := awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("UserPoolAuthorizer"), u.pool,
 		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
 			AuthorizerName:  jsii.String("cognito"),
-			UserPoolClients: &[]awscognito.IUserPoolClient{u.client},
+			UserPoolClients: &clients,
 		})
 	none := awsapigatewayv2.NewHttpNoneAuthorizer()
 
@@ -63,6 +90,7 @@ func newHTTPAPI(scope constructs.Construct, routes []api.Route, fns map[string]a
 			})
 	}
 
+	var made []constructs.IConstruct
 	for _, r := range routes {
 		var auth awsapigatewayv2.IHttpRouteAuthorizer = jwt
 		if r.Public() {
@@ -71,24 +99,57 @@ func newHTTPAPI(scope constructs.Construct, routes []api.Route, fns map[string]a
 		// Construct ids may not contain "/"; the key stays readable in
 		// the construct tree and the logical id stays unique.
 		id := "Route " + strings.ReplaceAll(r.Key(), "/", "|")
-		awsapigatewayv2.NewHttpRoute(httpAPI, jsii.String(id), &awsapigatewayv2.HttpRouteProps{
+		route := awsapigatewayv2.NewHttpRoute(httpAPI, jsii.String(id), &awsapigatewayv2.HttpRouteProps{
 			HttpApi:     httpAPI,
 			RouteKey:    awsapigatewayv2.HttpRouteKey_With(jsii.String(r.Path), awsapigatewayv2.HttpMethod(r.Method)),
 			Integration: integrations[r.Function],
 			Authorizer:  auth,
 		})
+		if r.Public() {
+			suppress(route, "AwsSolutions-APIG4", publicReason(r))
+		}
+		made = append(made, route)
 	}
 
-	configureStage(scope, httpAPI)
+	configureStage(scope, st, opsKey, httpAPI, routes, made)
 	return httpAPI
+}
+
+// publicReason is why route r, which API Gateway does not authorize, is
+// public by design.
+func publicReason(r api.Route) string {
+	if routeClass(r) == "health" {
+		return "Public by the API contract: health check and the OpenAPI document, which reveal no data; throttled by the stage's health limit"
+	}
+	return "Customer self-service: the caller is a customer with no account, authenticated by the signed, expiring, single-use token in the path, which the function verifies; throttled by the stage's public limit, apart from staff routes"
+}
+
+// routeClass is which throttle of the stage a route falls under.
+func routeClass(r api.Route) string {
+	switch {
+	case !r.Public():
+		return "staff"
+	case r.Path == "/healthz" || r.Path == "/openapi.json":
+		return "health"
+	}
+	return "public"
 }
 
 // configureStage adds access logging and throttling to the API's default
 // stage. The HttpApi construct offers neither for the stage it creates, so
 // they are set on the underlying CloudFormation resource.
-func configureStage(scope constructs.Construct, httpAPI awsapigatewayv2.HttpApi) {
+//
+// Throttles are per route: every route gets its class's limit (staff,
+// public, health), so that anonymous callers of the portal and survey
+// routes, which anyone on the internet can reach, cannot use up the limit
+// of the staff's routes. The default route settings, which would be one
+// stage-wide limit, are the staff's and cover any route added without a
+// class.
+func configureStage(scope constructs.Construct, st *Stage, opsKey awskms.IKey, httpAPI awsapigatewayv2.HttpApi, routes []api.Route, made []constructs.IConstruct) {
 	logs := awslogs.NewLogGroup(scope, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
-		Retention: awslogs.RetentionDays_ONE_MONTH,
+		Retention:     st.logRetention(),
+		RemovalPolicy: removalPolicy(st),
+		EncryptionKey: opsKey,
 	})
 	format, _ := json.Marshal(accessLogFormat) // a map of strings always marshals
 
@@ -97,8 +158,19 @@ func configureStage(scope constructs.Construct, httpAPI awsapigatewayv2.HttpApi)
 		DestinationArn: logs.LogGroupArn(),
 		Format:         jsii.String(string(format)),
 	})
+	throttles := map[string]Throttle{"staff": st.API.Staff, "public": st.API.Public, "health": st.API.Health}
 	stage.SetDefaultRouteSettings(&awsapigatewayv2.CfnStage_RouteSettingsProperty{
-		ThrottlingRateLimit:  jsii.Number(throttleRate),
-		ThrottlingBurstLimit: jsii.Number(throttleBurst),
+		ThrottlingRateLimit:  jsii.Number(st.API.Staff.Rate),
+		ThrottlingBurstLimit: jsii.Number(st.API.Staff.Burst),
 	})
+	perRoute := make(map[string]any, len(routes))
+	for _, r := range routes {
+		t := throttles[routeClass(r)]
+		perRoute[r.Key()] = map[string]any{"ThrottlingRateLimit": t.Rate, "ThrottlingBurstLimit": t.Burst}
+	}
+	stage.SetRouteSettings(perRoute)
+	// Route settings name routes by key, which must exist first.
+	for _, c := range made {
+		stage.Node().AddDependency(c)
+	}
 }

@@ -9,20 +9,32 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
-// users is the identity side of the stack: the pool that issues staff tokens
-// and the client that web and mobile apps sign in through.
+// users is the identity side of the stack: the pool that issues staff
+// tokens, its hosted sign-in domain, and the app clients of the web console
+// and the mobile app. Machine clients (a resource server with its scopes and
+// a client-credentials client) are added to the same pool beside these.
 type users struct {
 	pool   awscognito.UserPool
-	client awscognito.UserPoolClient
+	domain awscognito.UserPoolDomain
+	web    awscognito.UserPoolClient
+	mobile awscognito.UserPoolClient
+}
+
+// clients returns the app clients whose tokens the API accepts.
+func (u users) clients() []awscognito.IUserPoolClient {
+	return []awscognito.IUserPoolClient{u.web, u.mobile}
 }
 
 // newUsers returns the staff user pool with one group per crm.Role; the API
 // reads a caller's roles from the token's cognito:groups claim.
 //
-// Staff are invited by an administrator, never self-registered, because every
-// account can read personal data.
-func newUsers(scope constructs.Construct) users {
-	pool := awscognito.NewUserPool(scope, jsii.String("UserPool"), &awscognito.UserPoolProps{
+// Staff are invited by an administrator, never self-registered, and must
+// use an authenticator app as a second factor, because every account can
+// read personal data. SMS is not offered: it needs an SNS role and spend,
+// and is open to SIM swapping.
+func newUsers(scope constructs.Construct, st *Stage) users {
+	props := &awscognito.UserPoolProps{
+		UserPoolName:        jsii.String("clientele-" + st.Name + "-staff"),
 		SelfSignUpEnabled:   jsii.Bool(false),
 		SignInAliases:       &awscognito.SignInAliases{Email: jsii.Bool(true)},
 		SignInCaseSensitive: jsii.Bool(false),
@@ -35,26 +47,47 @@ func newUsers(scope constructs.Construct) users {
 			RequireSymbols:       jsii.Bool(true),
 			TempPasswordValidity: awscdk.Duration_Days(jsii.Number(3)),
 		},
-		// Authenticator apps only: SMS would need an SNS role and spend.
-		Mfa:                awscognito.Mfa_OPTIONAL,
+		Mfa:                awscognito.Mfa_REQUIRED,
 		MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
 		AccountRecovery:    awscognito.AccountRecovery_EMAIL_ONLY,
-		DeletionProtection: jsii.Bool(true),
-		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		DeletionProtection: jsii.Bool(st.Retain),
+		RemovalPolicy:      removalPolicy(st),
+		UserInvitation: &awscognito.UserInvitationConfig{
+			EmailSubject: jsii.String("Your Clientele account"),
+			EmailBody: jsii.String("Your Clientele user name is {username} and your temporary password is {####}. " +
+				"Sign in within three days; you will be asked for a new password and an authenticator app."),
+		},
+		FeaturePlan: awscognito.FeaturePlan_ESSENTIALS,
+	}
+	if st.Auth.ThreatProtection {
+		// Threat protection (compromised credentials, risky sign-ins)
+		// blocks rather than only reports; it needs the Plus plan.
+		props.FeaturePlan = awscognito.FeaturePlan_PLUS
+		props.StandardThreatProtectionMode = awscognito.StandardThreatProtectionMode_FULL_FUNCTION
+	}
+	if a := st.Auth; a.SESFromAddress != "" {
+		ses := &awscognito.UserPoolSESOptions{FromEmail: jsii.String(a.SESFromAddress), FromName: jsii.String("Clientele")}
+		if a.SESRegion != "" {
+			ses.SesRegion = jsii.String(a.SESRegion)
+		}
+		props.Email = awscognito.UserPoolEmail_WithSES(ses)
+	}
+	pool := awscognito.NewUserPool(scope, jsii.String("UserPool"), props)
+	if !st.Auth.ThreatProtection {
+		suppress(pool, "AwsSolutions-COG3",
+			"Threat protection is a stage setting (auth.threatProtection) because it needs Cognito's Plus plan, billed per active user; this stage's file turns it off. MFA is required regardless")
+	}
+
+	domain := pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{
+		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: jsii.String(st.Auth.DomainPrefix)},
+		// The classic hosted UI works without a branding resource; the
+		// newer managed login shows an error page until one is made.
+		ManagedLoginVersion: awscognito.ManagedLoginVersion_CLASSIC_HOSTED_UI,
 	})
 
-	// A public client: a secret cannot be kept in a browser or a mobile app.
-	// OAuth is off because there is no hosted UI; apps sign in with SRP.
-	client := pool.AddClient(jsii.String("AppClient"), &awscognito.UserPoolClientOptions{
-		GenerateSecret:             jsii.Bool(false),
-		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
-		DisableOAuth:               jsii.Bool(true),
-		PreventUserExistenceErrors: jsii.Bool(true),
-		EnableTokenRevocation:      jsii.Bool(true),
-		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
-		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
-		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
-	})
+	u := users{pool: pool, domain: domain}
+	u.web = appClient(pool, "WebClient", st.Auth.WebCallbackURLs, st.Auth.WebLogoutURLs)
+	u.mobile = appClient(pool, "MobileClient", st.Auth.MobileCallbackURLs, st.Auth.MobileCallbackURLs)
 
 	for _, role := range crm.Roles {
 		awscognito.NewCfnUserPoolGroup(scope, jsii.String("Group"+exportedName(string(role))), &awscognito.CfnUserPoolGroupProps{
@@ -63,5 +96,29 @@ func newUsers(scope constructs.Construct) users {
 			Description: jsii.String("Clientele role " + string(role)),
 		})
 	}
-	return users{pool: pool, client: client}
+	return u
+}
+
+// appClient returns a public app client that signs in through the hosted
+// pages with the authorization code grant; the apps use PKCE, which is the
+// protection a public client has, since a secret cannot be kept in a
+// browser or a mobile app. No password flow is enabled, so MFA and threat
+// protection cannot be bypassed by an app that collects passwords itself.
+func appClient(pool awscognito.UserPool, id string, callbacks, logouts []string) awscognito.UserPoolClient {
+	return pool.AddClient(jsii.String(id), &awscognito.UserPoolClientOptions{
+		GenerateSecret: jsii.Bool(false),
+		AuthFlows:      &awscognito.AuthFlow{},
+		OAuth: &awscognito.OAuthSettings{
+			Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
+			Scopes:       &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL(), awscognito.OAuthScope_PROFILE()},
+			CallbackUrls: jsii.Strings(callbacks...),
+			LogoutUrls:   jsii.Strings(logouts...),
+		},
+		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
+		PreventUserExistenceErrors: jsii.Bool(true),
+		EnableTokenRevocation:      jsii.Bool(true),
+		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
+		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
+		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
+	})
 }

@@ -15,13 +15,22 @@ import (
 // the first of each month, kept a year. Point-in-time recovery covers the
 // last 35 days of each table; the backups outlive a table's deletion and
 // reach back a year. The vault is retained with the stack's deletion.
-func newBackups(scope constructs.Construct, key awskms.IKey, tables ...awsdynamodb.ITable) awsbackup.BackupPlan {
+//
+// Both names carry the stage: the CDK otherwise names the plan literally
+// "BackupPlan" and the vault after its construct path alone, and a second
+// stage would collide with them. The vault's name also carries a piece of
+// the stack's id, which is new each time the stack is created, because the
+// vault outlives a deleted stack and a redeploy would otherwise collide
+// with it.
+func newBackups(scope constructs.Construct, st *Stage, key awskms.IKey, tables ...awsdynamodb.ITable) awsbackup.BackupPlan {
 	vault := awsbackup.NewBackupVault(scope, jsii.String("BackupVault"), &awsbackup.BackupVaultProps{
-		EncryptionKey: key,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		BackupVaultName: jsii.String("clientele-" + st.Name + "-" + *stackIDSuffix()),
+		EncryptionKey:   key,
+		RemovalPolicy:   awscdk.RemovalPolicy_RETAIN,
 	})
 	plan := awsbackup.NewBackupPlan(scope, jsii.String("BackupPlan"), &awsbackup.BackupPlanProps{
-		BackupVault: vault,
+		BackupPlanName: jsii.String("clientele-" + st.Name),
+		BackupVault:    vault,
 		BackupPlanRules: &[]awsbackup.BackupPlanRule{
 			awsbackup.NewBackupPlanRule(&awsbackup.BackupPlanRuleProps{
 				RuleName: jsii.String("Daily"),
@@ -46,8 +55,18 @@ func newBackups(scope constructs.Construct, key awskms.IKey, tables ...awsdynamo
 	for _, t := range tables {
 		resources = append(resources, awsbackup.BackupResource_FromDynamoDbTable(t))
 	}
-	plan.AddSelection(jsii.String("Tables"), &awsbackup.BackupSelectionOptions{
+	selection := plan.AddSelection(jsii.String("Tables"), &awsbackup.BackupSelectionOptions{
 		Resources: &resources,
 	})
+	suppress(selection, "AwsSolutions-IAM4",
+		"AWS Backup's own service-role policy, which it maintains as the service's needs change; the role can be assumed by AWS Backup only, and the selection names the two tables",
+		"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup")
 	return plan
+}
+
+// stackIDSuffix is the first eight hex digits of the stack id's UUID,
+// different for every creation of the stack.
+func stackIDSuffix() *string {
+	uuid := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
+	return awscdk.Fn_Select(jsii.Number(0), awscdk.Fn_Split(jsii.String("-"), uuid, nil))
 }

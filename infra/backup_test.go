@@ -10,7 +10,7 @@ import (
 // vault encrypted with the stack's key.
 func TestBackups(t *testing.T) {
 	s := stackTemplate(t)
-	keyID, _ := s.only(t, "AWS::KMS::Key")
+	keyID := s.logicalID(t, "Key")
 	vaultID, vault := s.only(t, "AWS::Backup::BackupVault")
 	planID, plan := s.only(t, "AWS::Backup::BackupPlan")
 	body, _ := plan["BackupPlan"].(map[string]any)
@@ -85,6 +85,26 @@ func TestBackups(t *testing.T) {
 		r := s.resources[vaultID]
 		if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
 			t.Errorf("DeletionPolicy %v, UpdateReplacePolicy %v, want Retain", r["DeletionPolicy"], r["UpdateReplacePolicy"])
+		}
+	})
+
+	t.Run("NamesCarryTheStageAndTheStackCreation", func(t *testing.T) {
+		if got, want := body["BackupPlanName"], "clientele-"+s.stage.Name; got != want {
+			t.Errorf("BackupPlanName = %v, want %v", got, want)
+		}
+		name := jsonString(vault["BackupVaultName"])
+		if !containsAll(name, `"clientele-`+s.stage.Name+`-"`, `"AWS::StackId"`) {
+			t.Errorf("BackupVaultName = %s, want clientele-%s- and a piece of the stack id", name, s.stage.Name)
+		}
+	})
+
+	t.Run("NoBackupsInAStageThatDestroys", func(t *testing.T) {
+		dev := stageTemplate(t, "dev")
+		if dev.stage.Backups {
+			t.Fatal("the dev stage has backups on")
+		}
+		if n := len(dev.ofType("AWS::Backup::BackupVault")) + len(dev.ofType("AWS::Backup::BackupPlan")); n != 0 {
+			t.Errorf("dev has %d backup resources, want none (a vault with recovery points blocks the stack's deletion)", n)
 		}
 	})
 

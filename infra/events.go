@@ -13,11 +13,14 @@ import (
 // deadLetterQueue holds what a schedule or a stream could not deliver,
 // for fourteen days, encrypted, reachable only over TLS.
 func deadLetterQueue(scope constructs.Construct, id string) awssqs.Queue {
-	return awssqs.NewQueue(scope, jsii.String(id), &awssqs.QueueProps{
+	q := awssqs.NewQueue(scope, jsii.String(id), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	suppress(q, "AwsSolutions-SQS3",
+		"This queue is itself a dead-letter queue (of an EventBridge target, a Lambda on-failure destination or a stream's event source), which SQS's redrive policy cannot express; nothing consumes it but an operator, and an alarm fires on its first message")
+	return q
 }
 
 // newReportsConsumer feeds the main table's stream to the reports function,
@@ -26,7 +29,7 @@ func deadLetterQueue(scope constructs.Construct, id string) awssqs.Queue {
 // ten retries, then the record's coordinates in a dead-letter queue. The
 // consumer applies each record once however often it comes, so retries are
 // safe.
-func newReportsConsumer(scope constructs.Construct, fn awslambda.Function, table awsdynamodb.ITable) awssqs.Queue {
+func newReportsConsumer(scope constructs.Construct, fn awslambda.IFunction, table awsdynamodb.ITable) awssqs.Queue {
 	dlq := deadLetterQueue(scope, "ReportsStreamDLQ")
 	fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(table, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,

@@ -12,7 +12,6 @@ func TestReportsStreamConsumer(t *testing.T) {
 	_, esm := s.only(t, "AWS::Lambda::EventSourceMapping")
 	want := map[string]any{
 		"EventSourceArn":             getAtt(s.mainTable, "StreamArn"),
-		"FunctionName":               ref(s.functions[api.FnReports]),
 		"BatchSize":                  float64(100),
 		"BisectBatchOnFunctionError": true,
 		"MaximumRetryAttempts":       float64(10),
@@ -23,6 +22,9 @@ func TestReportsStreamConsumer(t *testing.T) {
 		if !reflect.DeepEqual(esm[k], v) {
 			t.Errorf("%s = %v, want %v", k, esm[k], v)
 		}
+	}
+	if !mentions(esm["FunctionName"], s.aliases[api.FnReports]) {
+		t.Errorf("FunctionName = %v, want the reports function's live alias", esm["FunctionName"])
 	}
 	dest, _ := esm["DestinationConfig"].(map[string]any)
 	onFailure, _ := dest["OnFailure"].(map[string]any)

@@ -12,46 +12,87 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-
-	"github.com/clientele-crm/clientele/internal/api"
 )
 
+// function is one Lambda function and the alias that everything invokes
+// ("live"): the API, the schedule and the stream. A deploy publishes a new
+// version and moves the alias, at once or as a canary (see newDeployments),
+// so a bad version is rolled back by moving the alias back.
+type function struct {
+	fn    awslambda.Function
+	alias awslambda.Alias
+}
+
 // newFunctions returns one Lambda function per name, keyed by name, each
-// running the `bootstrap` found in codeDir(name).
+// running the `bootstrap` found in codeDir(name), sized as the stage says.
 //
 // Each function gets exactly the access its code uses: items (and indexes) of
 // the table, appending to and reading the audit log (auditStatement), and the
 // key for envelope encryption. GrantEncryptDecrypt includes
 // kms:GenerateDataKey*, which the KMS keyring calls to seal a field, and the
 // decryption both tables' encryption at rest needs.
-func newFunctions(scope constructs.Construct, names []string, codeDir func(string) string, table, audit awsdynamodb.ITable, key awskms.IKey, topic awssns.ITopic) map[string]awslambda.Function {
-	fns := make(map[string]awslambda.Function, len(names))
+//
+// Every function gets every setting of the stage: each one loads the whole
+// configuration at cold start (internal/app.Start) and refuses to start on a
+// bad value, and a setting given to one function but not another would make
+// them disagree (a phone number normalized by one region on write and
+// another in a report).
+func newFunctions(scope constructs.Construct, st *Stage, names []string, codeDir func(string) string, table, audit awsdynamodb.ITable, key, opsKey awskms.IKey, topic awssns.ITopic) map[string]*function {
+	fns := make(map[string]*function, len(names))
 	for _, name := range names {
 		id := "Fn" + exportedName(name)
+		size := st.Function(name)
 		// Created here rather than left to Lambda so that it has a
-		// retention period. Retained with the stack's deletion so an
-		// incident can still be investigated; the retention bounds it.
+		// retention period and the operations key. A retaining stage keeps
+		// it with the stack's deletion so an incident can still be
+		// investigated; the retention bounds it.
 		logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
-			Retention:     awslogs.RetentionDays_ONE_MONTH,
-			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+			Retention:     st.logRetention(),
+			RemovalPolicy: removalPolicy(st),
+			EncryptionKey: opsKey,
 		})
-		fn := awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
-			Description:   jsii.String("Clientele " + name),
+		env := map[string]*string{
+			"TABLE_NAME":       table.TableName(),
+			"AUDIT_TABLE_NAME": audit.TableName(),
+			"KEYRING":          jsii.String("kms"),
+			"KMS_KEY_ID":       key.KeyArn(),
+			"STAGE":            jsii.String(st.Name),
+		}
+		for k, v := range st.Settings {
+			env[k] = jsii.String(v)
+		}
+		// The function's own role rather than the CDK's default, whose AWS
+		// managed policy lets it write to any log group of the account:
+		// this one may write to its own group only.
+		role := awsiam.NewRole(scope, jsii.String(id+"Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("Clientele " + st.Name + " " + name + " function"),
+		})
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			Resources: jsii.Strings(*logs.LogGroupArn()),
+		}))
+		props := &awslambda.FunctionProps{
+			Role:          role,
+			Description:   jsii.String("Clientele " + st.Name + " " + name),
 			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 			Architecture:  awslambda.Architecture_ARM_64(),
 			Handler:       jsii.String("bootstrap"),
 			Code:          awslambda.Code_FromAsset(jsii.String(codeDir(name)), nil),
-			MemorySize:    jsii.Number(sizing(name).memory),
-			Timeout:       awscdk.Duration_Seconds(jsii.Number(sizing(name).timeout)),
+			MemorySize:    jsii.Number(size.MemoryMB),
+			Timeout:       awscdk.Duration_Seconds(jsii.Number(size.TimeoutSeconds)),
 			LogGroup:      logs,
 			LoggingFormat: awslambda.LoggingFormat_JSON,
-			Environment: &map[string]*string{
-				"TABLE_NAME":       table.TableName(),
-				"AUDIT_TABLE_NAME": audit.TableName(),
-				"KEYRING":          jsii.String("kms"),
-				"KMS_KEY_ID":       key.KeyArn(),
-			},
-		})
+			// Lambda continues the trace whose X-Amzn-Trace-Id header API
+			// Gateway passes on, and samples the schedule's and stream's
+			// invocations itself.
+			Tracing:     awslambda.Tracing_ACTIVE,
+			Environment: &env,
+		}
+		if size.ReservedConcurrency > 0 {
+			props.ReservedConcurrentExecutions = jsii.Number(size.ReservedConcurrency)
+		}
+		fn := awslambda.NewFunction(scope, jsii.String(id), props)
 		table.GrantReadWriteData(fn)
 		fn.AddToRolePolicy(auditStatement(audit))
 		key.GrantEncryptDecrypt(fn)
@@ -59,25 +100,22 @@ func newFunctions(scope constructs.Construct, names []string, codeDir func(strin
 			topic.GrantPublish(fn)
 			fn.AddEnvironment(jsii.String("TOPIC_ARN"), topic.TopicArn(), nil)
 		}
-		fns[name] = fn
+		suppress(role, "AwsSolutions-IAM5",
+			"Actions without resource-level permissions: xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) and, for the stream consumer, dynamodb:ListStreams, which only lists stream names",
+			"Resource::*")
+		suppress(role, "AwsSolutions-IAM5",
+			"Every index of this stack's own tables: the functions query the indexes that internal/dynamo declares, and index ARNs can only be listed by name or by this table-scoped wildcard",
+			"Resource::<"+*scopeLogicalID(scope, table)+".Arn>/index/*", "Resource::<"+*scopeLogicalID(scope, audit)+".Arn>/index/*")
+		suppress(role, "AwsSolutions-IAM5",
+			"Action wildcards of the CDK's encrypt/decrypt grant on this stack's one key (the resource is the key's ARN, not *): GenerateDataKey* seals envelopes, ReEncrypt* is part of the same grant",
+			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")
+		alias := awslambda.NewAlias(scope, jsii.String(id+"Live"), &awslambda.AliasProps{
+			AliasName: jsii.String("live"),
+			Version:   fn.CurrentVersion(),
+		})
+		fns[name] = &function{fn: fn, alias: alias}
 	}
 	return fns
-}
-
-// size is a function's memory (MB) and timeout (seconds).
-type size struct{ memory, timeout float64 }
-
-// sizing gives API functions 10 seconds; the reminder job, which works
-// through everything due, five minutes; the reports function, which also
-// consumes stream batches, one.
-func sizing(name string) size {
-	switch name {
-	case api.FnReminders:
-		return size{512, 300}
-	case api.FnReports:
-		return size{512, 60}
-	}
-	return size{256, 10}
 }
 
 // auditActions are all a function may do to the audit log: add an entry (a
@@ -127,4 +165,10 @@ func exportedName(name string) string {
 		upper = false
 	}
 	return string(out)
+}
+
+// scopeLogicalID returns the logical id of table's resource, as cdk-nag
+// names it in a finding.
+func scopeLogicalID(scope constructs.Construct, table awsdynamodb.ITable) *string {
+	return awscdk.Stack_Of(scope).GetLogicalId(table.Node().DefaultChild().(awscdk.CfnElement))
 }

@@ -11,7 +11,7 @@ import (
 
 func TestFunctions(t *testing.T) {
 	s := stackTemplate(t)
-	keyID, _ := s.only(t, "AWS::KMS::Key")
+	keyID := s.logicalID(t, "Key")
 	lambdas := s.ofType("AWS::Lambda::Function")
 
 	t.Run("OnePerRouteFunction", func(t *testing.T) {
@@ -43,6 +43,11 @@ func TestFunctions(t *testing.T) {
 					"AUDIT_TABLE_NAME": ref(s.auditTable),
 					"KEYRING":          "kms",
 					"KMS_KEY_ID":       getAtt(keyID, "Arn"),
+					"STAGE":            s.stage.Name,
+				}
+				// Every setting of the stage, as it is.
+				for k, v := range s.stage.Settings {
+					want[k] = v
 				}
 				if slices.Contains(publishers, name) {
 					want["TOPIC_ARN"] = ref(s.notifications)
@@ -62,8 +67,89 @@ func TestFunctions(t *testing.T) {
 					t.Fatalf("LoggingConfig.LogGroup = %v, want a Ref", cfg["LogGroup"])
 				}
 				props := s.ofType("AWS::Logs::LogGroup")[group["Ref"].(string)]
-				if props["RetentionInDays"] == nil {
-					t.Errorf("log group %v has no retention", group["Ref"])
+				if props["RetentionInDays"] != float64(s.stage.LogRetentionDays) {
+					t.Errorf("log group %v: RetentionInDays %v, want %d", group["Ref"], props["RetentionInDays"], s.stage.LogRetentionDays)
+				}
+				if want := getAtt(s.logicalID(t, "OperationsKey"), "Arn"); !reflect.DeepEqual(props["KmsKeyId"], want) {
+					t.Errorf("log group %v: KmsKeyId %v, want the operations key", group["Ref"], props["KmsKeyId"])
+				}
+			})
+
+			t.Run("WritesOnlyItsOwnLogGroup", func(t *testing.T) {
+				role := functionRole(t, s, id)
+				if r := s.resources[role]["Properties"].(map[string]any); r["ManagedPolicyArns"] != nil {
+					t.Errorf("role %s has managed policies %v", role, r["ManagedPolicyArns"])
+				}
+				cfg, _ := fn["LoggingConfig"].(map[string]any)
+				group, _ := cfg["LogGroup"].(map[string]any)
+				found := false
+				for _, st := range s.allowStatements() {
+					if !slices.ContainsFunc(st.roles, func(r any) bool { return mentions(r, role) }) {
+						continue
+					}
+					for _, a := range st.actions {
+						if !strings.HasPrefix(a, "logs:") {
+							continue
+						}
+						found = true
+						if want := []any{getAtt(group["Ref"].(string), "Arn")}; !reflect.DeepEqual(st.resources, want) {
+							t.Errorf("%s on %v, want only the function's log group", a, st.resources)
+						}
+					}
+				}
+				if !found {
+					t.Error("the role may not write logs")
+				}
+			})
+
+			t.Run("Traced", func(t *testing.T) {
+				if got := fn["TracingConfig"]; !reflect.DeepEqual(got, map[string]any{"Mode": "Active"}) {
+					t.Errorf("TracingConfig = %v, want Active", got)
+				}
+			})
+
+			t.Run("SizedAndReservedAsTheStageSays", func(t *testing.T) {
+				want := s.stage.Function(name)
+				if fn["MemorySize"] != float64(want.MemoryMB) || fn["Timeout"] != float64(want.TimeoutSeconds) {
+					t.Errorf("MemorySize %v, Timeout %v, want %+v", fn["MemorySize"], fn["Timeout"], want)
+				}
+				if want.ReservedConcurrency == 0 {
+					t.Fatal("the prod stage reserves no concurrency for " + name)
+				}
+				if fn["ReservedConcurrentExecutions"] != float64(want.ReservedConcurrency) {
+					t.Errorf("ReservedConcurrentExecutions = %v, want %d", fn["ReservedConcurrentExecutions"], want.ReservedConcurrency)
+				}
+			})
+
+			t.Run("LiveAliasOnAVersion", func(t *testing.T) {
+				alias := s.resources[s.aliases[name]]
+				props, _ := alias["Properties"].(map[string]any)
+				if alias["Type"] != "AWS::Lambda::Alias" || props["Name"] != "live" || !reflect.DeepEqual(props["FunctionName"], ref(id)) {
+					t.Fatalf("alias = %v, want live on %s", alias, id)
+				}
+				version, _ := props["FunctionVersion"].(map[string]any)
+				att, _ := version["Fn::GetAtt"].([]any)
+				if len(att) != 2 || s.resources[att[0].(string)]["Type"] != "AWS::Lambda::Version" {
+					t.Errorf("FunctionVersion = %v, want a published version", props["FunctionVersion"])
+				}
+			})
+
+			t.Run("CanaryRolledBackByItsAlarms", func(t *testing.T) {
+				dg := s.resources[s.logicalID(t, "Deploy"+exportedName(name))]
+				props, _ := dg["Properties"].(map[string]any)
+				if jsonString(props["DeploymentConfigName"]) != `"CodeDeployDefault.LambdaCanary10Percent5Minutes"` {
+					t.Errorf("DeploymentConfigName = %v, want the 10 %% five-minute canary", props["DeploymentConfigName"])
+				}
+				alarms, _ := props["AlarmConfiguration"].(map[string]any)
+				if alarms["Enabled"] != true || len(list(alarms["Alarms"])) < 3 {
+					t.Errorf("AlarmConfiguration = %v, want the function's alarms", alarms)
+				}
+				rollback, _ := props["AutoRollbackConfiguration"].(map[string]any)
+				if rollback["Enabled"] != true || !slices.Contains(stringList(rollback["Events"]), "DEPLOYMENT_STOP_ON_ALARM") {
+					t.Errorf("AutoRollbackConfiguration = %v, want rollback on alarm", rollback)
+				}
+				if !mentions(s.resources[s.aliases[name]]["UpdatePolicy"], s.logicalID(t, "Deploy"+exportedName(name))) {
+					t.Errorf("alias UpdatePolicy = %v, want CodeDeploy's", s.resources[s.aliases[name]]["UpdatePolicy"])
 				}
 			})
 		})
@@ -72,7 +158,7 @@ func TestFunctions(t *testing.T) {
 
 func TestNotificationsTopic(t *testing.T) {
 	s := stackTemplate(t)
-	keyID, _ := s.only(t, "AWS::KMS::Key")
+	keyID := s.logicalID(t, "Key")
 	topic, _ := s.resources[s.notifications]["Properties"].(map[string]any)
 	if !reflect.DeepEqual(topic["KmsMasterKeyId"], getAtt(keyID, "Arn")) {
 		t.Errorf("topic encrypted with %v, want the stack's key", topic["KmsMasterKeyId"])
@@ -84,7 +170,7 @@ func TestNotificationsTopic(t *testing.T) {
 // may do to the audit table is TestAuditLog's.
 func TestLeastPrivilege(t *testing.T) {
 	s := stackTemplate(t)
-	keyID, _ := s.only(t, "AWS::KMS::Key")
+	keyID := s.logicalID(t, "Key")
 	statements := s.allowStatements()
 	granted := func(action string) bool {
 		return slices.ContainsFunc(statements, func(st statement) bool { return slices.Contains(st.actions, action) })
@@ -111,9 +197,7 @@ func TestLeastPrivilege(t *testing.T) {
 			if !slices.ContainsFunc(st.actions, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
 				continue
 			}
-			if onlyListStreams(st) {
-				// The stream's event source needs ListStreams, which takes
-				// no resource and reveals stream names only.
+			if onlyUnscoped(st) {
 				continue
 			}
 			if len(st.resources) == 0 {
@@ -187,8 +271,15 @@ func TestLeastPrivilege(t *testing.T) {
 	})
 }
 
-func onlyListStreams(st statement) bool {
-	return len(st.actions) == 1 && st.actions[0] == "dynamodb:ListStreams"
+// unscoped are the actions the functions are granted on "*" because they
+// have no resource-level permission: the stream's event source lists
+// streams (which reveals stream names only), and tracing sends segments to
+// X-Ray.
+var unscoped = []string{"dynamodb:ListStreams", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+// onlyUnscoped reports whether st allows nothing but unscoped actions.
+func onlyUnscoped(st statement) bool {
+	return len(st.actions) > 0 && !slices.ContainsFunc(st.actions, func(a string) bool { return !slices.Contains(unscoped, a) })
 }
 
 func isStreamRead(st statement) bool {

@@ -15,9 +15,9 @@ var publishers = []string{api.FnComplaints, api.FnReminders}
 
 // newTopic returns the notifications topic, encrypted with the stack's key.
 // Messages carry ids only; subscribers look up what their recipient may see.
-func newTopic(scope constructs.Construct, key awskms.IKey) awssns.Topic {
+func newTopic(scope constructs.Construct, st *Stage, key awskms.IKey) awssns.Topic {
 	return awssns.NewTopic(scope, jsii.String("Notifications"), &awssns.TopicProps{
-		DisplayName: jsii.String("Clientele notifications"),
+		DisplayName: jsii.String("Clientele " + st.Name + " notifications"),
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})

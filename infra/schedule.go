@@ -11,13 +11,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// reminderRate is how often the reminder job runs. A critical complaint's
-// SLA target is two hours by default and the warning is due when 75 % of it
-// is used up, half an hour before the breach. A run every 15 minutes warns at most a
-// quarter of an hour late, still before the breach; an hourly run could warn
-// only after it.
-const reminderRate = 15 // minutes
-
 // reminderRetries and reminderMaxEventAge bound how a failed run is retried:
 // twice, within the hour. By then the next runs, each of which does all that
 // is due as of its own time, have done what the failed one left.
@@ -26,8 +19,12 @@ const (
 	reminderMaxEventAge = 1 // hours
 )
 
-// newReminderSchedule runs the reminder job (fn) every reminderRate minutes
-// and returns the dead-letter queue of the runs that failed for good.
+// newReminderSchedule runs the reminder job (fn's alias) every
+// st.ReminderRateMinutes and returns the dead-letter queue of the runs that
+// failed for good. A critical complaint's SLA target is two hours by default
+// and the warning is due when 75 % of it is used up, half an hour before the
+// breach; the stage's rate (15 minutes in the checked-in stages) bounds how
+// late the warning comes, which is why Validate caps it.
 //
 // Retrying a run is safe because the job is idempotent: it runs as of the
 // event's time, so a retry runs as of the same instant, and its reminder ids
@@ -42,11 +39,11 @@ const (
 //     accepts the event, so this is Lambda's asynchronous invocation
 //     configuration, whose on-failure destination the function's role may
 //     send to.
-func newReminderSchedule(scope constructs.Construct, fn awslambda.IFunction) awssqs.Queue {
+func newReminderSchedule(scope constructs.Construct, st *Stage, fn awslambda.IFunction) awssqs.Queue {
 	dlq := deadLetterQueue(scope, "ReminderScheduleDLQ")
 	rule := awsevents.NewRule(scope, jsii.String("ReminderSchedule"), &awsevents.RuleProps{
-		Description: jsii.String("Runs the Clientele reminder job"),
-		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(reminderRate))),
+		Description: jsii.String("Runs the Clientele " + st.Name + " reminder job"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(st.ReminderRateMinutes))),
 	})
 	rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
 		RetryAttempts:   jsii.Number(reminderRetries),

@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // write to the queue.
 func TestReminderSchedule(t *testing.T) {
 	s := stackTemplate(t)
-	fnID := s.functions[api.FnReminders]
+	fnID, aliasID := s.functions[api.FnReminders], s.aliases[api.FnReminders]
 	if fnID == "" {
 		t.Fatal("no reminders function")
 	}
@@ -27,9 +28,9 @@ func TestReminderSchedule(t *testing.T) {
 		t.Fatalf("the stack's rule is %s, want the reminder schedule %s", onlyRule, ruleID)
 	}
 
-	t.Run("Every15Minutes", func(t *testing.T) {
-		if got := rule["ScheduleExpression"]; got != "rate(15 minutes)" {
-			t.Errorf("ScheduleExpression = %v, want rate(15 minutes)", got)
+	t.Run("AtTheStagesRate", func(t *testing.T) {
+		if got, want := rule["ScheduleExpression"], fmt.Sprintf("rate(%d minutes)", s.stage.ReminderRateMinutes); got != want {
+			t.Errorf("ScheduleExpression = %v, want %v", got, want)
 		}
 		if got := rule["State"]; got != "ENABLED" {
 			t.Errorf("State = %v, want ENABLED", got)
@@ -45,8 +46,8 @@ func TestReminderSchedule(t *testing.T) {
 			t.Fatalf("%d targets, want 1: %v", len(targets), targets)
 		}
 		target, _ := targets[0].(map[string]any)
-		if got, want := target["Arn"], getAtt(fnID, "Arn"); !reflect.DeepEqual(got, want) {
-			t.Errorf("target Arn = %v, want the reminders function %v", got, want)
+		if got, want := target["Arn"], ref(aliasID); !reflect.DeepEqual(got, want) {
+			t.Errorf("target Arn = %v, want the reminders function's live alias %v", got, want)
 		}
 		wantRetry := map[string]any{"MaximumRetryAttempts": float64(2), "MaximumEventAgeInSeconds": float64(3600)}
 		if got := target["RetryPolicy"]; !reflect.DeepEqual(got, wantRetry) {
@@ -121,7 +122,7 @@ func TestReminderSchedule(t *testing.T) {
 		if p["Action"] != "lambda:InvokeFunction" {
 			t.Errorf("Action = %v, want lambda:InvokeFunction", p["Action"])
 		}
-		if got, want := p["FunctionName"], getAtt(fnID, "Arn"); !reflect.DeepEqual(got, want) {
+		if got, want := p["FunctionName"], ref(aliasID); !reflect.DeepEqual(got, want) {
 			t.Errorf("FunctionName = %v, want %v", got, want)
 		}
 		if got, want := p["SourceArn"], getAtt(ruleID, "Arn"); !reflect.DeepEqual(got, want) {
@@ -135,15 +136,21 @@ func TestReminderSchedule(t *testing.T) {
 		id, cfg := s.only(t, "AWS::Lambda::EventInvokeConfig")
 		want := map[string]any{
 			"FunctionName":             ref(fnID),
-			"Qualifier":                "$LATEST",
 			"MaximumRetryAttempts":     float64(2),
 			"MaximumEventAgeInSeconds": float64(3600),
 			"DestinationConfig": map[string]any{
 				"OnFailure": map[string]any{"Destination": getAtt(dlqID, "Arn")},
 			},
 		}
+		q := cfg["Qualifier"]
+		delete(cfg, "Qualifier")
 		if !reflect.DeepEqual(cfg, want) {
 			t.Errorf("%s = %v, want %v", id, cfg, want)
+		}
+		// The alias is what EventBridge invokes; its name is the
+		// qualifier, taken from the alias's ARN.
+		if !mentions(q, aliasID) {
+			t.Errorf("Qualifier = %v, want the live alias's", q)
 		}
 		role := functionRole(t, s, fnID)
 		sends := false
@@ -163,11 +170,15 @@ func TestReminderSchedule(t *testing.T) {
 	})
 }
 
-// TestFunctionSizing proves that the reminder job, which works through
-// everything due in one run, has five minutes and 512 MB, and that the API
-// functions keep their 10 seconds and 256 MB.
+// TestFunctionSizing proves that, where the stage does not size them, the
+// reminder job, which works through everything due in one run, has five
+// minutes and 512 MB, the API functions 10 seconds and 256 MB, and no
+// function reserves concurrency.
 func TestFunctionSizing(t *testing.T) {
-	s := stackTemplate(t)
+	s := stageTemplate(t, "dev")
+	if len(s.stage.Functions) != 0 {
+		t.Fatal("the dev stage sizes functions; this test is of the defaults")
+	}
 	lambdas := s.ofType("AWS::Lambda::Function")
 	for name, want := range map[string]struct{ timeout, memory float64 }{
 		api.FnReminders:  {300, 512},
@@ -182,6 +193,9 @@ func TestFunctionSizing(t *testing.T) {
 		}
 		if fn["Timeout"] != want.timeout || fn["MemorySize"] != want.memory {
 			t.Errorf("function %s: Timeout %v, MemorySize %v, want %v s, %v MB", name, fn["Timeout"], fn["MemorySize"], want.timeout, want.memory)
+		}
+		if fn["ReservedConcurrentExecutions"] != nil {
+			t.Errorf("function %s reserves %v, want unreserved", name, fn["ReservedConcurrentExecutions"])
 		}
 	}
 }

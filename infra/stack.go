@@ -1,10 +1,13 @@
-// Package infra is Clientele's AWS CDK stack: the main DynamoDB table and the
-// append-only audit log, both encrypted with a customer-managed KMS key and
-// backed up by AWS Backup; one Lambda per function of the route table; the
-// reminder job's schedule and the reports function's stream consumer; alarms
-// and notifications topics; a Cognito user pool whose groups are the roles;
-// and an HTTP API whose routes are the route table. The app that synthesizes
-// it is infra/cmd/app.
+// Package infra is Clientele's AWS CDK stack, one per stage (stages/*.json,
+// see Stage): the main DynamoDB table and the append-only audit log, both
+// encrypted with a customer-managed KMS key and, where the stage says so,
+// backed up by AWS Backup; one Lambda per function of the route table, each
+// behind a live alias; the reminder job's schedule and the reports function's
+// stream consumer; alarms, a dashboard and the notifications topic; a Cognito
+// user pool whose groups are the roles, with hosted sign-in for the web and
+// mobile clients; and an HTTP API whose routes are the route table. An
+// optional second stack puts CloudFront and AWS WAF in front of the public
+// paths (NewEdgeStack). The app that synthesizes them is infra/cmd/app.
 package infra
 
 import (
@@ -15,6 +18,7 @@ import (
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsbackup"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -26,6 +30,8 @@ import (
 // StackProps configures NewStack.
 type StackProps struct {
 	awscdk.StackProps
+	// Stage is the deployment's configuration (stages/<name>.json).
+	Stage *Stage
 	// Routes is the HTTP surface, normally api.Routes(). Each distinct
 	// Route.Function becomes one Lambda function.
 	Routes []api.Route
@@ -48,6 +54,17 @@ func (p *StackProps) Validate() error {
 	}
 	if p.CodeDir == nil {
 		return errors.New("stack props: no CodeDir")
+	}
+	if p.Stage == nil {
+		return errors.New("stack props: no Stage")
+	}
+	if err := p.Stage.Validate(); err != nil {
+		return fmt.Errorf("stage %s: %w", p.Stage.Name, err)
+	}
+	for name := range p.Stage.Functions {
+		if !slices.Contains(Functions(p.Routes), name) {
+			return fmt.Errorf("stage %s: functions.%s: no such function (the functions are %v)", p.Stage.Name, name, Functions(p.Routes))
+		}
 	}
 	seen := make(map[string]bool, len(p.Routes))
 	for _, r := range p.Routes {
@@ -99,46 +116,106 @@ func FeatureFlags() map[string]any {
 	}
 }
 
-// NewStack returns the Clientele stack. props must pass Validate; otherwise
-// the CDK panics while constructing it.
-func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.Stack {
-	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+// StackName is the CloudFormation stack of stage name; every generated
+// physical name begins with it.
+func StackName(stage string) string { return "Clientele-" + stage }
 
-	key := newKey(stack)
-	table := newTable(stack, dynamo.MainTable, key)
-	audit := newAuditTable(stack, key)
-	backups := newBackups(stack, key, table, audit)
-	topic := newTopic(stack, key)
-	fns := newFunctions(stack, Functions(props.Routes), props.CodeDir, table, audit, key, topic)
-	alarms := newAlarms(stack, key)
+// NewStack returns the Clientele stack of props.Stage. props must pass
+// Validate; otherwise the CDK panics while constructing it.
+func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.Stack {
+	st := props.Stage
+	sp := props.StackProps
+	if sp.StackName == nil {
+		sp.StackName = jsii.String(StackName(st.Name))
+	}
+	// The stage file's account and region win over the ones the cdk CLI
+	// takes from the caller's credentials: deploying prod into whatever
+	// account the shell points at is the mistake they prevent.
+	if st.Account != "" || st.Region != "" {
+		env := awscdk.Environment{}
+		if sp.Env != nil {
+			env = *sp.Env
+		}
+		if st.Account != "" {
+			env.Account = jsii.String(st.Account)
+		}
+		if st.Region != "" {
+			env.Region = jsii.String(st.Region)
+		}
+		sp.Env = &env
+	}
+	stack := awscdk.NewStack(scope, &id, &sp)
+	tags := awscdk.Tags_Of(stack)
+	tags.Add(jsii.String("Application"), jsii.String("Clientele"), nil)
+	tags.Add(jsii.String("Stage"), jsii.String(st.Name), nil)
+
+	key := newKey(stack, st)
+	opsKey := newOperationsKey(stack, st)
+	table := newTable(stack, st, dynamo.MainTable, key)
+	audit := newAuditTable(stack, st, key)
+	var backups awsbackup.BackupPlan
+	if st.Backups {
+		backups = newBackups(stack, st, key, table, audit)
+	}
+	topic := newTopic(stack, st, key)
+	names := Functions(props.Routes)
+	fns := newFunctions(stack, st, names, props.CodeDir, table, audit, key, opsKey, topic)
+	alarms := newAlarms(stack, st, opsKey)
+	for _, name := range names {
+		alarms.watchFunction(name, fns[name])
+		alarms.watchIntegrity(name, fns[name])
+	}
+	board := dashboardInputs{functions: fns, names: names, table: table, reminderName: api.FnReminders, reportsName: api.FnReports}
 	if fn, ok := fns[api.FnReminders]; ok {
-		alarms.watchReminders(fn, newReminderSchedule(stack, fn))
+		board.reminderDLQ = newReminderSchedule(stack, st, fn.alias)
+		alarms.watchReminders(fn, board.reminderDLQ)
 	}
 	if fn, ok := fns[api.FnReports]; ok {
-		alarms.watchReports(fn, newReportsConsumer(stack, fn, table))
+		board.streamDLQ = newReportsConsumer(stack, fn.alias, table)
+		alarms.watchReports(fn, board.streamDLQ)
 	}
-	users := newUsers(stack)
-	ifns := make(map[string]awslambda.IFunction, len(fns))
+	alarms.watchTable("Table", table)
+	alarms.watchTable("AuditTable", audit)
+	users := newUsers(stack, st)
+	aliases := make(map[string]awslambda.IFunction, len(fns))
 	for name, fn := range fns {
-		ifns[name] = fn
+		aliases[name] = fn.alias
 	}
-	httpAPI := newHTTPAPI(stack, props.Routes, ifns, users)
+	httpAPI := newHTTPAPI(stack, st, opsKey, props.Routes, aliases, users)
+	alarms.watchAPI(httpAPI)
+	alarms.watchAccess()
+	board.api = httpAPI
+	newDashboard(stack, st, board)
+	newDeployments(stack, st, names, fns, alarms)
 
-	output(stack, "ApiUrl", httpAPI.Url(), "Base URL of the HTTP API")
-	output(stack, "UserPoolId", users.pool.UserPoolId(), "Cognito user pool that issues staff tokens")
-	output(stack, "UserPoolClientId", users.client.UserPoolClientId(), "App client (audience) for web and mobile sign-in")
-	output(stack, "TableName", table.TableName(), "Main DynamoDB table")
-	output(stack, "AuditTableName", audit.TableName(), "Append-only, hash-chained audit log table")
-	output(stack, "BackupPlanId", backups.BackupPlanId(), "AWS Backup plan of both tables")
-	output(stack, "KeyArn", key.KeyArn(), "KMS key for table encryption and field envelopes")
-	output(stack, "AlarmTopicArn", alarms.topic.TopicArn(), "SNS topic of the stack's alarms (subscribe the on-call)")
-	output(stack, "NotificationsTopicArn", topic.TopicArn(), "SNS topic of staff and customer notifications (ids only)")
+	o := outputs{stack: stack, stage: st.Name}
+	o.add("ApiUrl", httpAPI.Url(), "Base URL of the HTTP API")
+	o.add("UserPoolId", users.pool.UserPoolId(), "Cognito user pool that issues staff tokens")
+	o.add("WebClientId", users.web.UserPoolClientId(), "App client of the web console (authorization code with PKCE)")
+	o.add("MobileClientId", users.mobile.UserPoolClientId(), "App client of the mobile app (authorization code with PKCE)")
+	o.add("SignInDomain", users.domain.BaseUrl(nil), "Hosted sign-in (OAuth 2.0 authorize and token endpoints)")
+	o.add("TableName", table.TableName(), "Main DynamoDB table")
+	o.add("AuditTableName", audit.TableName(), "Append-only, hash-chained audit log table")
+	if backups != nil {
+		o.add("BackupPlanId", backups.BackupPlanId(), "AWS Backup plan of both tables")
+	}
+	o.add("KeyArn", key.KeyArn(), "KMS key for table encryption and field envelopes")
+	o.add("AlarmTopicArn", alarms.topic.TopicArn(), "SNS topic of the stack's alarms (subscribe the on-call)")
+	o.add("NotificationsTopicArn", topic.TopicArn(), "SNS topic of staff and customer notifications (ids only)")
 	return stack
 }
 
-func output(stack awscdk.Stack, id string, value *string, description string) {
-	awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
+// outputs adds stack outputs, each exported under a name that carries the
+// stage, so two stages in one account export distinct names.
+type outputs struct {
+	stack awscdk.Stack
+	stage string
+}
+
+func (o outputs) add(id string, value *string, description string) {
+	awscdk.NewCfnOutput(o.stack, jsii.String(id), &awscdk.CfnOutputProps{
 		Value:       value,
 		Description: jsii.String(description),
+		ExportName:  jsii.String(StackName(o.stage) + "-" + id),
 	})
 }

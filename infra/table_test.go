@@ -5,12 +5,14 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+
 	"github.com/clientele-crm/clientele/internal/dynamo"
 )
 
 func TestTable(t *testing.T) {
 	s := stackTemplate(t)
-	keyID, _ := s.only(t, "AWS::KMS::Key")
+	keyID := s.logicalID(t, "Key")
 	tables := s.ofType("AWS::DynamoDB::Table")
 
 	t.Run("MainAndAuditTablesOnly", func(t *testing.T) {
@@ -78,7 +80,7 @@ func TestTable(t *testing.T) {
 					want[ix.Name] = map[string]any{
 						"IndexName":  ix.Name,
 						"KeySchema":  keySchema(ix.PartitionKey, ix.SortKey),
-						"Projection": map[string]any{"ProjectionType": "ALL"},
+						"Projection": templateProjection(ix),
 					}
 				}
 				if !reflect.DeepEqual(got, want) {
@@ -177,5 +179,52 @@ func keySchema(partition, sort string) []any {
 	return []any{
 		map[string]any{"AttributeName": partition, "KeyType": "HASH"},
 		map[string]any{"AttributeName": sort, "KeyType": "RANGE"},
+	}
+}
+
+// templateProjection is the template form of ix's projection.
+func templateProjection(ix dynamo.Index) map[string]any {
+	switch {
+	case ix.ProjectAll():
+		return map[string]any{"ProjectionType": "ALL"}
+	case len(ix.Include) == 0:
+		return map[string]any{"ProjectionType": "KEYS_ONLY"}
+	}
+	attrs := make([]any, len(ix.Include))
+	for i, a := range ix.Include {
+		attrs[i] = a
+	}
+	return map[string]any{"ProjectionType": "INCLUDE", "NonKeyAttributes": attrs}
+}
+
+// TestProjections proves that the stack turns each kind of index
+// definition into the projection DynamoDB Local is given for it, so that the
+// local runtime's tests exercise what AWS will hold.
+func TestProjections(t *testing.T) {
+	for _, tt := range []struct {
+		ix   dynamo.Index
+		want awsdynamodb.ProjectionType
+		attr []string
+	}{
+		{dynamo.Index{Name: "A"}, awsdynamodb.ProjectionType_ALL, nil},
+		{dynamo.Index{Name: "K", KeysOnly: true}, awsdynamodb.ProjectionType_KEYS_ONLY, nil},
+		{dynamo.Index{Name: "I", Include: []string{"type", "id"}}, awsdynamodb.ProjectionType_INCLUDE, []string{"type", "id"}},
+	} {
+		if got := projection(tt.ix); got != tt.want {
+			t.Errorf("%s: projection %v, want %v", tt.ix.Name, got, tt.want)
+		}
+		var got []string
+		if p := nonKey(tt.ix); p != nil {
+			for _, a := range *p {
+				got = append(got, *a)
+			}
+		}
+		if !slices.Equal(got, tt.attr) {
+			t.Errorf("%s: non-key attributes %v, want %v", tt.ix.Name, got, tt.attr)
+		}
+		local := dynamo.TableDef{PartitionKey: "PK", SortKey: "SK", Indexes: []dynamo.Index{tt.ix}}.CreateTableInput("t").GlobalSecondaryIndexes[0].Projection
+		if string(local.ProjectionType) != string(tt.want) || !slices.Equal(local.NonKeyAttributes, tt.attr) {
+			t.Errorf("%s: DynamoDB Local gets %v %v, want %v %v", tt.ix.Name, local.ProjectionType, local.NonKeyAttributes, tt.want, tt.attr)
+		}
 	}
 }

@@ -12,27 +12,36 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/clientele-crm/clientele/internal/api"
 )
 
 // Synthesis runs the CDK on Node through jsii and takes seconds, so the test
-// binary synthesizes one stack, on first use, and every test reads it.
+// binary synthesizes each checked-in stage once, in one app, on first use,
+// and every test reads them.
 var (
 	codeRoot  string // holds <function>/bootstrap for the stack's assets
 	synthOnce sync.Once
-	synthed   *synthesized
+	synthed   map[string]*synthesized
 	synthErr  error
 )
 
+// testStages are the stages the template tests synthesize; the first is
+// the one stackTemplate returns.
+var testStages = []string{"prod", "dev"}
+
 // synthesized is the stack under test as plain Go values.
 type synthesized struct {
+	stage *Stage
 	// resources maps logical id to resource ({"Type":…, "Properties":…}).
 	resources map[string]map[string]any
 	outputs   map[string]any
-	// functions maps a function name to its Lambda's logical id.
-	functions map[string]string
+	// functions maps a function name to its Lambda's logical id, aliases
+	// to that of its live alias.
+	functions, aliases map[string]string
 	// mainTable and auditTable are the logical ids of the two tables;
 	// notifications that of the notifications topic.
 	mainTable, auditTable, notifications string
@@ -53,17 +62,60 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// stackTemplate returns the synthesized stack, built from api.Routes().
-func stackTemplate(tb testing.TB) *synthesized {
+// stackTemplate returns the synthesized prod stack, built from api.Routes():
+// the stage with every option on.
+func stackTemplate(tb testing.TB) *synthesized { return stageTemplate(tb, "prod") }
+
+// stageTemplate returns the synthesized stack of stages/<name>.json.
+func stageTemplate(tb testing.TB, name string) *synthesized {
 	tb.Helper()
-	synthOnce.Do(func() { synthed, synthErr = synthesize(api.Routes()) })
+	synthOnce.Do(func() {
+		// One app for every stage, as `cdk` would hold them: the app
+		// synthesizes once, so every stack is built before any is read.
+		app := newTestApp()
+		synthed = map[string]*synthesized{}
+		stacks := map[string]awscdk.Stack{}
+		for _, n := range testStages {
+			var st *Stage
+			if st, synthErr = LoadStage(stageFile(n)); synthErr != nil {
+				return
+			}
+			if stacks[n], synthErr = buildStack(app, st, api.Routes()); synthErr != nil {
+				return
+			}
+			if st.Edge != nil {
+				stacks[n+"/edge"] = NewEdgeStack(app, st, awscdk.StackProps{})
+			}
+		}
+		// cdk-nag's AwsSolutions pack runs as an aspect when the app
+		// synthesizes; its findings are the stacks' annotations.
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+		for n, stack := range stacks {
+			if synthed[n], synthErr = synthesize(stack, api.Routes()); synthErr != nil {
+				return
+			}
+			synthed[n].stage, _ = LoadStage(stageFile(strings.TrimSuffix(n, "/edge")))
+		}
+	})
 	if synthErr != nil {
 		tb.Fatalf("synthesize: %v", synthErr)
 	}
-	return synthed
+	s, ok := synthed[name]
+	if !ok {
+		tb.Fatalf("stage %s is not synthesized", name)
+	}
+	return s
 }
 
-func synthesize(routes []api.Route) (s *synthesized, err error) {
+// newTestApp returns an app with the stack's feature flags.
+func newTestApp() awscdk.App {
+	flags := FeatureFlags()
+	return awscdk.NewApp(&awscdk.AppProps{Context: &flags})
+}
+
+// buildStack adds the stack of st to app, with a stand-in bootstrap per
+// function.
+func buildStack(app awscdk.App, st *Stage, routes []api.Route) (stack awscdk.Stack, err error) {
 	// jsii reports CDK errors by panicking.
 	defer func() {
 		if r := recover(); r != nil {
@@ -80,16 +132,23 @@ func synthesize(routes []api.Route) (s *synthesized, err error) {
 		}
 	}
 	props := &StackProps{
+		Stage:   st,
 		Routes:  routes,
 		CodeDir: func(fn string) string { return filepath.Join(codeRoot, fn) },
 	}
 	if err := props.Validate(); err != nil {
 		return nil, err
 	}
-	flags := FeatureFlags()
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &flags})
-	stack := NewStack(app, "Clientele", props)
+	return NewStack(app, StackName(st.Name), props), nil
+}
 
+// synthesize reads the synthesized stack as plain Go values.
+func synthesize(stack awscdk.Stack, routes []api.Route) (s *synthesized, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cdk: %v", r)
+		}
+	}()
 	tmpl := assertions.Template_FromStack(stack, nil)
 	raw, err := json.Marshal(tmpl.ToJSON())
 	if err != nil {
@@ -111,9 +170,15 @@ func synthesize(routes []api.Route) (s *synthesized, err error) {
 		}
 		return *stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement)), nil
 	}
-	s = &synthesized{resources: doc.Resources, outputs: doc.Outputs, functions: make(map[string]string), template: tmpl, stack: stack}
+	s = &synthesized{resources: doc.Resources, outputs: doc.Outputs, functions: make(map[string]string), aliases: make(map[string]string), template: tmpl, stack: stack}
+	if stack.Node().TryFindChild(jsii.String("Table")) == nil {
+		return s, nil // an edge stack
+	}
 	for _, fn := range Functions(routes) {
 		if s.functions[fn], err = logicalID("Fn" + exportedName(fn)); err != nil {
+			return nil, err
+		}
+		if s.aliases[fn], err = logicalID("Fn" + exportedName(fn) + "Live"); err != nil {
 			return nil, err
 		}
 	}
@@ -129,13 +194,16 @@ func synthesize(routes []api.Route) (s *synthesized, err error) {
 	return s, nil
 }
 
-// logicalID returns the logical id of the resource that the stack's child
-// construct id defines, failing tb if there is none.
+// logicalID returns the logical id of the resource that the stack's
+// descendant construct id (a path such as "UserPool/WebClient") defines,
+// failing tb if there is none.
 func (s *synthesized) logicalID(tb testing.TB, id string) string {
 	tb.Helper()
-	c := s.stack.Node().TryFindChild(jsii.String(id))
-	if c == nil {
-		tb.Fatalf("no construct %s in the stack", id)
+	var c constructs.IConstruct = s.stack
+	for _, part := range strings.Split(id, "/") {
+		if c = c.Node().TryFindChild(jsii.String(part)); c == nil {
+			tb.Fatalf("no construct %s in the stack", id)
+		}
 	}
 	el, ok := c.Node().DefaultChild().(awscdk.CfnElement)
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -25,11 +26,12 @@ type customerView struct {
 	MissingFields []string `json:"missingFields"`
 }
 
-// viewCustomer shows c as redact leaves it. Completeness is measured on
-// the whole record, so it does not reveal which hidden field is present.
-func viewCustomer(p crm.Policy, c, redacted crm.Customer) customerView {
+// viewCustomer shows c as redact leaves it. Completeness is measured over
+// the fields roles may see, so it does not reveal whether a hidden one is
+// present.
+func viewCustomer(p crm.Policy, roles []crm.Role, c, redacted crm.Customer) customerView {
 	v := customerView{Customer: redacted}
-	v.Completeness, v.MissingFields = p.Completeness(c)
+	v.Completeness, v.MissingFields = p.CompletenessFor(roles, c)
 	return v
 }
 
@@ -38,7 +40,7 @@ func writeCustomer(w http.ResponseWriter, r *http.Request, p crm.Policy, status 
 	if status == http.StatusCreated {
 		w.Header().Set("Location", "/customers/"+c.ID)
 	}
-	writeJSON(w, status, viewCustomer(p, c, crm.Redact(actor(r.Context()).Roles, c)))
+	writeJSON(w, status, viewCustomer(p, actor(r.Context()).Roles, c, crm.Redact(actor(r.Context()).Roles, c)))
 }
 
 func handleCustomerCreate(svc customerCreator, p crm.Policy) http.Handler {
@@ -123,9 +125,17 @@ func handleCustomerPatch(svc customerUpdater, p crm.Policy) http.Handler {
 			return
 		}
 		edit := func(cur crm.CustomerInput) (crm.CustomerInput, error) {
-			return patchInput(cur, body, customerReadOnly...)
+			next, err := patchInput(cur, body, customerReadOnly...)
+			if err != nil {
+				return next, err
+			}
+			// Every field the patch names must be writable, changed or not.
+			return next, crm.CheckWritable(actor(r.Context()), memberNames(body))
 		}
 		c, err := svc.Update(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r), edit)
+		if err == nil {
+			err = svc.SensitiveRead(r.Context(), actor(r.Context()), c, "customer.read_sensitive")
+		}
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -149,6 +159,9 @@ func handleCustomerVerify(svc customerVerifier, p crm.Policy) http.Handler {
 			}
 		}
 		c, err := svc.Verify(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r))
+		if err == nil {
+			err = svc.SensitiveRead(r.Context(), actor(r.Context()), c, "customer.read_sensitive")
+		}
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -182,7 +195,13 @@ func handleCustomerList(svc customerLister, p crm.Policy) http.Handler {
 		roles := actor(r.Context()).Roles
 		items := make([]customerView, len(cs))
 		for i, c := range cs {
-			items[i] = viewCustomer(p, c, crm.RedactForList(roles, c))
+			items[i] = viewCustomer(p, roles, c, crm.RedactForList(roles, c))
+			if c.Unreadable {
+				// Shown without its sealed fields; on record for the alarm
+				// on integrity failures, by id only.
+				logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "stored data failed its integrity check",
+					slog.String("code", crm.EINTEGRITY), slog.String("customerId", c.ID))
+			}
 		}
 		writeJSON(w, http.StatusOK, list[customerView]{Items: items, NextCursor: next})
 	})
@@ -239,8 +258,9 @@ type importResult struct {
 	DuplicateOf string           `json:"duplicateOf,omitempty"`
 }
 
-// maxImportRows bounds one import request.
-const maxImportRows = 1000
+// maxImportRows bounds one synchronous import request; larger files go
+// through the background import.
+const maxImportRows = 100
 
 func handleCustomerImport(svc customerCreator, p crm.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -371,13 +371,18 @@ func TestDuplicates(t *testing.T) {
 		"SameNationalID":       {"name": "Other", "phone": "13900139000", "nationalId": "110101-19900307-4258"},
 	} {
 		t.Run("Err"+name, func(t *testing.T) {
+			// Another rep learns which field collides, not whose customer.
 			r := post(e, bob, "/customers", body)
 			m := r.Map(t)
-			if r.Status != http.StatusConflict || m["duplicateOf"] != id {
+			if r.Status != http.StatusConflict || m["duplicateOf"] != nil || !strings.Contains(string(r.Body), `"code":"duplicate"`) {
 				t.Fatalf("status %d %s", r.Status, r.Body)
 			}
-			if strings.Contains(string(r.Body), "Li Wei") || strings.Contains(string(r.Body), "alice") {
+			if strings.Contains(string(r.Body), "Li Wei") || strings.Contains(string(r.Body), "alice") || strings.Contains(string(r.Body), id) {
 				t.Fatalf("the conflict leaks the other customer: %s", r.Body)
+			}
+			// The owner, who may read it, is told which customer it is.
+			if m := post(e, alice, "/customers", body).Map(t); m["duplicateOf"] != id {
+				t.Fatalf("the owner's conflict: %v", m)
 			}
 		})
 	}
@@ -625,9 +630,14 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 	post(e, alice, "/customers", map[string]any{"name": "Li Wei", "phone": phoneRaw})
 	post(e, alice, "/customers", map[string]any{"name": "Li Wei", "phone": "bad " + phoneRaw, "email": "x" + emailNorm + "@"})
 	patch(e, alice, "/customers/"+id, `"9"`, map[string]any{"email": emailNorm})
+	e.Do(testenv.Request{Method: "GET", Path: "/customers/" + id, Token: alice,
+		Header: map[string]string{"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"}})
 	logs := e.Logs.String()
 	if !strings.Contains(logs, `"route":"POST /customers"`) {
 		t.Fatalf("no request logs captured")
+	}
+	if !strings.Contains(logs, `"traceId":"1-5759e988-bd862e3fe1be46a994272793"`) {
+		t.Errorf("the request's trace id is not logged")
 	}
 	for _, secret := range []string{"Li Wei", phoneE164, "13800138000", emailNorm, nationalID, street} {
 		if strings.Contains(logs, secret) {

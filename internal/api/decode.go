@@ -209,3 +209,17 @@ func patchInput[T any](current T, patch []byte, readOnly ...string) (T, error) {
 	}
 	return out, nil
 }
+
+// memberNames returns the names of a JSON object's members, nil for
+// anything else.
+func memberNames(body []byte) []string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return nil
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	return names
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ type Handler struct {
 	routes map[string]routeHandler
 	log    *slog.Logger
 	audit  crm.AuditLog
+	access crm.AccessCounter
+	now    func() time.Time
 }
 
 type routeHandler struct {
@@ -37,7 +40,7 @@ func NewHandler(svc Services, function string) *Handler {
 	if svc.Now == nil {
 		svc.Now = time.Now
 	}
-	h := &Handler{routes: map[string]routeHandler{}, log: svc.Logger, audit: svc.Audit}
+	h := &Handler{routes: map[string]routeHandler{}, log: svc.Logger, audit: svc.Audit, access: svc.Access, now: svc.Now}
 	for _, rt := range Routes() {
 		if function != "" && rt.Function != function {
 			continue
@@ -58,6 +61,11 @@ func (h *Handler) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	rec := newRecorder()
 	rh, ok := h.routes[ev.RouteKey]
 	log := h.log.With(slog.String("requestId", ev.RequestContext.RequestID), slog.String("route", ev.RouteKey))
+	if root := traceRoot(ev.Headers["x-amzn-trace-id"]); root != "" {
+		// HTTP APIs have no X-Ray tracing of their own: the trace id of
+		// the header API Gateway forwards joins the request to its trace.
+		log = log.With(slog.String("traceId", root))
+	}
 	ctx = crm.WithRequestID(ctx, ev.RequestContext.RequestID)
 	ctx = context.WithValue(ctx, loggerKey, log)
 
@@ -87,6 +95,13 @@ func (h *Handler) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		denied.Outcome = crm.OutcomeDenied
 		if err := h.audit.AppendAudit(ctx, denied); err != nil {
 			log.LogAttrs(ctx, slog.LevelError, "denied attempt not audited", slog.String("error", err.Error()))
+		}
+	}
+	if rec.status == http.StatusForbidden && a.ID != "" && h.access != nil {
+		// Every refusal counts toward the caller's day in the access
+		// report; a lost count loses one count, never the answer.
+		if err := h.access.CountAccess(ctx, a.ID, h.now(), crm.AccessRefused); err != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "refusal not counted", slog.String("error", err.Error()))
 		}
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "request",
@@ -203,3 +218,18 @@ func (w *recorder) response() events.APIGatewayV2HTTPResponse {
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: w.status, Headers: headers, Body: w.body.String()}
 }
+
+// traceRoot returns the Root of an X-Amzn-Trace-Id header
+// ("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"), or "" when there is
+// none of the X-Ray form: the header comes from the client, and only an id
+// of that exact form may reach the logs.
+func traceRoot(header string) string {
+	for _, part := range strings.Split(header, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "Root="); ok && traceID.MatchString(v) {
+			return v
+		}
+	}
+	return ""
+}
+
+var traceID = regexp.MustCompile(`^1-[0-9a-f]{8}-[0-9a-f]{24}$`)

@@ -83,3 +83,13 @@ func writePortalError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeError(w, r, err)
 }
+
+func handlePortalLinksRevoke(svc portalRevoker) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := svc.RevokeLinks(r.Context(), actor(r.Context()), r.PathValue("id")); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

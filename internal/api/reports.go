@@ -51,3 +51,21 @@ func handleReportCustomers(svc customerReporter) http.Handler {
 		writeJSON(w, http.StatusOK, rep)
 	})
 }
+
+func handleReportAccess(svc accessReporter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := query(r.URL.Query(), "from", "to")
+		from, ferr := q.instant("from")
+		to, terr := q.instant("to")
+		if err := joinInvalid(err, ferr, terr); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		rep, err := svc.Access(r.Context(), from, to)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rep)
+	})
+}

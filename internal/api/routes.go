@@ -43,8 +43,8 @@ func (r Route) Public() bool { return len(r.Roles) == 0 }
 var (
 	all           = crm.Roles
 	customerWrite = []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService}
-	// Finance may patch too, but the field table lets it change only billing
-	// and national ID: the details only it and admins read.
+	// Finance may patch too, but the field table lets it change only
+	// billing, which only it and admins read.
 	customerPatch = []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService, crm.RoleFinance}
 	complaintRead = []crm.Role{crm.RoleAdmin, crm.RoleService, crm.RoleSales, crm.RoleAuditor}
 	complaintWork = []crm.Role{crm.RoleAdmin, crm.RoleService}
@@ -68,6 +68,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, handler: func(s *Services) http.Handler { return handleInteractionList(s.Customers) }},
 		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: admin, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerImport(s.Customers, s.Customers.Policy) }},
 		{Method: "POST", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handlePortalLinkCreate(s.Portal) }},
+		{Method: "DELETE", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, handler: func(s *Services) http.Handler { return handlePortalLinksRevoke(s.Portal) }},
 		// The portal answers the customer, who has no account: the signed,
 		// expiring, single-use token in the path is the credential.
 		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalGet(s.Portal) }},
@@ -86,6 +87,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/reports/data-quality", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleSales}, handler: func(s *Services) http.Handler { return handleReportDataQuality(s.Reports) }},
 		{Method: "GET", Path: "/reports/complaints", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleService}, handler: func(s *Services) http.Handler { return handleReportComplaints(s.Reports) }},
 		{Method: "GET", Path: "/reports/customers", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleReportCustomers(s.Reports) }},
+		{Method: "GET", Path: "/reports/access", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleReportAccess(s.Reports) }},
 		{Method: "POST", Path: "/reminders/{id}/done", Function: FnReminders, Roles: all, Idempotent: true, handler: func(s *Services) http.Handler { return handleReminderDone(s.Reminders) }},
 	}
 }

@@ -13,12 +13,15 @@ import (
 // each handler maker just the one or two it calls, through the narrow
 // interfaces below, so a handler can be tested with a hand-written fake.
 type Services struct {
-	Customers   *crm.Customers
-	Complaints  *crm.Complaints
-	Portal      *crm.Portal
-	Reminders   *crm.Reminders
-	Reports     *crm.Reports
-	Audit       crm.AuditLog
+	Customers  *crm.Customers
+	Complaints *crm.Complaints
+	Portal     *crm.Portal
+	Reminders  *crm.Reminders
+	Reports    *crm.Reports
+	Audit      crm.AuditLog
+	// Access counts, per user, the refused requests the access report
+	// shows.
+	Access      crm.AccessCounter
 	Idempotency crm.IdempotencyStore
 	// Health checks the dependencies; nil error means healthy.
 	Health func(ctx context.Context) error
@@ -36,10 +39,17 @@ type (
 		Get(ctx context.Context, a crm.Actor, id string) (crm.Customer, error)
 		SensitiveRead(ctx context.Context, a crm.Actor, c crm.Customer, action string) error
 	}
+	// sensitiveReader records that a response shows sensitive fields in
+	// full: wherever it happens, that is a sensitive read.
+	sensitiveReader interface {
+		SensitiveRead(ctx context.Context, a crm.Actor, c crm.Customer, action string) error
+	}
 	customerUpdater interface {
+		sensitiveReader
 		Update(ctx context.Context, a crm.Actor, id string, ifMatch *int64, edit func(crm.CustomerInput) (crm.CustomerInput, error)) (crm.Customer, error)
 	}
 	customerVerifier interface {
+		sensitiveReader
 		Verify(ctx context.Context, a crm.Actor, id string, ifMatch *int64) (crm.Customer, error)
 	}
 	customerEraser interface {
@@ -77,6 +87,9 @@ type (
 	portalLinker interface {
 		CreateLink(ctx context.Context, a crm.Actor, customerID string) (crm.PortalLink, error)
 	}
+	portalRevoker interface {
+		RevokeLinks(ctx context.Context, a crm.Actor, customerID string) (int, error)
+	}
 	portalViewer interface {
 		View(ctx context.Context, token, clientAddr string) (crm.PortalView, error)
 	}
@@ -96,6 +109,9 @@ type (
 	}
 	complaintReporter interface {
 		Complaints(ctx context.Context, from, to time.Time) (crm.ComplaintReport, error)
+	}
+	accessReporter interface {
+		Access(ctx context.Context, from, to time.Time) (crm.AccessReport, error)
 	}
 	customerReporter interface {
 		Customers(ctx context.Context) (crm.CustomerReport, error)

@@ -63,6 +63,13 @@ type Config struct {
 	ReminderInterval time.Duration
 	// Region is the AWS region (AWS_REGION); DynamoDB Local ignores it.
 	Region string
+	// AccessThreshold flags a user whose refused requests and probes in a
+	// day reach it (ACCESS_ALERT_THRESHOLD).
+	AccessThreshold int64
+	// Stage names the deployment (STAGE), set by the stack; it is the
+	// dimension of the published KPIs, so that two stages in one account
+	// do not trip each other's alarms. Empty locally.
+	Stage string
 }
 
 // Load reads the configuration from getenv. Every problem is reported at
@@ -82,6 +89,7 @@ func Load(getenv func(string) string) (Config, error) {
 		StateDir:         or(getenv("CLIENTELE_STATE_DIR"), ".clientele"),
 		Policy:           crm.DefaultPolicy(crm.CanonicalE164),
 		Region:           or(getenv("AWS_REGION"), "us-east-1"),
+		AccessThreshold:  crm.DefaultAccessThreshold,
 		TopicARN:         getenv("TOPIC_ARN"),
 		PortalBaseURL:    or(getenv("PORTAL_BASE_URL"), "http://127.0.0.1:"+or(getenv("PORT"), "8080")+"/portal"),
 		PortalTTL:        7 * 24 * time.Hour,
@@ -92,6 +100,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ReminderInterval: 15 * time.Minute,
 		Targets:          crm.DefaultTargets,
 		QualityPeriod:    30 * 24 * time.Hour,
+		Stage:            getenv("STAGE"),
 	}
 	if getenv("PORTAL_BASE_URL") == "" && c.Keyring == "kms" {
 		// On AWS the portal's host is the deployment's own choice; without
@@ -149,6 +158,13 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, "DATA_KEY_MAX_ITEMS must be a positive integer")
 		}
 		c.Cache.MaxItems = n
+	}
+	if v := getenv("ACCESS_ALERT_THRESHOLD"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, "ACCESS_ALERT_THRESHOLD must be a positive whole number")
+		}
+		c.AccessThreshold = n
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -58,6 +58,8 @@ type Services struct {
 	Out io.Writer
 	// DB is the DynamoDB client the table uses.
 	DB dynamo.DB
+	// Stage is Config.Stage, the KPIs' dimension.
+	Stage string
 }
 
 // Edges are the clients a process runs against, made by Open on AWS and
@@ -83,15 +85,15 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	if err != nil {
 		return nil, fmt.Errorf("open table: %w", err)
 	}
-	svc := &Services{Table: table, DB: e.DB, Out: e.Out, ReportPolicy: cfg.Policy}
+	svc := &Services{Table: table, DB: e.DB, Out: e.Out, ReportPolicy: cfg.Policy, Stage: cfg.Stage}
 	svc.ReportPolicy.ParsePhone = crm.CanonicalE164
 	audit := table.AuditLog()
-	s := api.Services{Audit: audit, Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now}
+	s := api.Services{Audit: audit, Access: table.AccessLog(), Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now}
 	// Customers back the customer routes, and the self-service links that
 	// the reminder run sends.
 	if fn.serves(api.FnCustomers) || fn.serves(api.FnReminders) {
 		s.Customers = &crm.Customers{Store: table.Customers(), Complaints: table.Complaints(), Audit: audit,
-			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates()}
+			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates(), Access: s.Access, Dropped: dropped(e.Logger)}
 		s.Portal = &crm.Portal{Customers: s.Customers, Store: table.PortalLinks(), Tokens: table.PortalTokens(),
 			BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
 	}
@@ -104,10 +106,19 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 			SLA: cfg.SLA, Breach: cfg.Breach, Notifier: e.Notifier, Now: time.Now}
 	}
 	if fn.serves(api.FnReports) {
-		s.Reports = &crm.Reports{Store: table.Aggregates(), Targets: cfg.Targets, QualityPeriod: cfg.QualityPeriod, Now: time.Now}
+		s.Reports = &crm.Reports{Store: table.Aggregates(), Targets: cfg.Targets, QualityPeriod: cfg.QualityPeriod, Now: time.Now,
+			AccessLog: table.AccessLog(), AccessThreshold: cfg.AccessThreshold}
 	}
 	svc.API = s
 	return svc, nil
+}
+
+// dropped logs a best-effort record that failed: the request it belongs
+// to was answered as if it had not.
+func dropped(log *slog.Logger) func(ctx context.Context, what string, err error) {
+	return func(ctx context.Context, what string, err error) {
+		log.LogAttrs(ctx, slog.LevelWarn, "record dropped", slog.String("what", what), slog.String("error", err.Error()))
+	}
 }
 
 // Open makes the edges of a function on AWS, or against DynamoDB Local
@@ -135,9 +146,15 @@ func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer
 	return e, nil
 }
 
-// Logger returns the JSON logger every process uses, writing to w.
+// Logger returns the JSON logger every process uses, writing to w. On a
+// deployed stage every line names the stage, which the stack's log metric
+// filters use as their dimension.
 func (c Config) Logger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+	if c.Stage != "" {
+		log = log.With(slog.String("stage", c.Stage))
+	}
+	return log
 }
 
 // AWS returns the SDK configuration: the default chain on AWS; for

@@ -9,6 +9,12 @@ import (
 const (
 	OutcomeSuccess = "success"
 	OutcomeDenied  = "denied"
+	// OutcomeConflict is a write refused because it duplicates another
+	// customer: repeated, it is how a duplicate probe shows.
+	OutcomeConflict = "conflict"
+	// OutcomeNotFound is a request for an entity that exists but is out of
+	// the caller's scope: repeated, it is how an id probe shows.
+	OutcomeNotFound = "not_found"
 )
 
 // Audit says what a write (or a sensitive read) did, for the audit trail.

@@ -31,7 +31,13 @@ const (
 	ActionCreated      = "created"
 	ActionAcknowledged = "acknowledged"
 	ActionNote         = "note"
+	// ActionReassigned: an open complaint assigned to the customer's owner
+	// followed the customer to a new owner.
+	ActionReassigned = "reassigned"
 )
+
+// ReassignActor is who moves what follows a customer to its new owner.
+var ReassignActor = Actor{ID: "system:reassign", Roles: []Role{"system"}}
 
 // Channels complaints arrive through.
 var Channels = []string{"phone", "email", "web", "app", "store", "social"}

@@ -301,5 +301,10 @@ func (s *Complaints) List(ctx context.Context, actor Actor, f ComplaintFilter, p
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
-	return s.Store.ListComplaints(ctx, f, p)
+	cs, next, err := s.Store.ListComplaints(ctx, f, p)
+	if err != nil {
+		return nil, "", err
+	}
+	cs, err = s.currentScope(ctx, actor, cs)
+	return cs, next, err
 }

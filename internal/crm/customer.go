@@ -47,6 +47,10 @@ type Customer struct {
 	VerifiedAt  time.Time `json:"verifiedAt,omitzero"`
 	ReviewDueAt time.Time `json:"reviewDueAt"`
 	Version     int64     `json:"version"`
+	// Unreadable marks, in a list, a customer whose sealed fields failed
+	// their integrity check: it is shown without them, so that one bad item
+	// does not take the whole list down; reading it alone fails closed.
+	Unreadable bool `json:"unreadable,omitempty"`
 	// CreatedBy is the staff member who created the record.
 	CreatedBy string `json:"-"`
 }
@@ -116,7 +120,8 @@ type CustomerStore interface {
 	// holds one of them, unless allowDuplicate.
 	CreateCustomer(ctx context.Context, c Customer, allowDuplicate bool, a Audit) error
 	// GetCustomer returns ENOTFOUND if the customer does not exist, EGONE if
-	// it was erased.
+	// it was erased; with EGONE, the customer's ID and OwnerID (where the
+	// store kept it) are set and nothing else.
 	GetCustomer(ctx context.Context, id string) (Customer, error)
 	// UpdateCustomer replaces prev with next when the stored version is still
 	// prev.Version. Returns EPRECONDITION when it is not, ENOTFOUND when the

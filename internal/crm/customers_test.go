@@ -82,10 +82,23 @@ func TestCustomerCreate(t *testing.T) {
 	t.Run("ErrDuplicateAfterNormalizing", func(t *testing.T) {
 		w := newWorld(t)
 		first := w.customer(t, rep1, crm.CustomerInput{Name: "A", Phone: phoneA, Email: "a@x.cn"})
-		_, err := w.customers.Create(ctx, rep2, crm.CustomerInput{Name: "B", Phone: "+86 138-0013-8000", Email: "A@X.CN"}, false)
+		_, err := w.customers.Create(ctx, rep1, crm.CustomerInput{Name: "B", Phone: "+86 138-0013-8000", Email: "A@X.CN"}, false)
 		e := wantErr(t, err, crm.ECONFLICT)
 		if e.DuplicateOf != first.ID || len(e.Fields) != 2 {
 			t.Errorf("duplicate %+v, want of %s on phone and email", e, first.ID)
+		}
+	})
+	t.Run("ErrDuplicateOfAnotherRepsCustomerNamesFieldsOnly", func(t *testing.T) {
+		w := newWorld(t)
+		w.customer(t, rep1, crm.CustomerInput{Name: "A", Phone: phoneA, Email: "a@x.cn"})
+		_, err := w.customers.Create(ctx, rep2, crm.CustomerInput{Name: "B", Phone: phoneA}, false)
+		e := wantErr(t, err, crm.ECONFLICT)
+		if e.DuplicateOf != "" || len(e.Fields) != 1 || e.Fields[0].Field != crm.FieldPhone {
+			t.Errorf("duplicate %+v, want the phone named and no id", e)
+		}
+		a := w.lastAudit(t)
+		if a.Outcome != crm.OutcomeConflict || a.Actor != "rep2" || !slices.Equal(a.ChangedFields, []string{"phone"}) {
+			t.Errorf("the refused probe was audited as %+v", a)
 		}
 	})
 	t.Run("AdminAllowsDuplicate", func(t *testing.T) {

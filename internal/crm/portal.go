@@ -46,6 +46,9 @@ type PortalStore interface {
 	// the link in one write: ENOTFOUND if the link was used or expired
 	// meanwhile, EPRECONDITION or ECONFLICT as UpdateCustomer.
 	UpdateCustomerByLink(ctx context.Context, linkID string, prev, next Customer, now time.Time, a Audit) error
+	// RevokePortalLinks revokes every link of the customer still open at
+	// now, records a in the audit trail, and says how many it revoked.
+	RevokePortalLinks(ctx context.Context, customerID string, now time.Time, a Audit) (int, error)
 	// Allow counts one request against a limit of max per window for key,
 	// returning false once the limit is spent.
 	Allow(ctx context.Context, key string, max int, window time.Duration, now time.Time) (bool, error)

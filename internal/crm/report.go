@@ -331,6 +331,10 @@ type Reports struct {
 	// QualityPeriod is how far back refused writes count (default 30 days).
 	QualityPeriod time.Duration
 	Now           func() time.Time
+	// AccessLog holds the per-user access counts (GET /reports/access), and
+	// AccessThreshold flags a user's day (ACCESS_ALERT_THRESHOLD).
+	AccessLog       AccessStore
+	AccessThreshold int64
 }
 
 // DataQuality reports data quality against the targets, overall and per

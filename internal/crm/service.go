@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -19,6 +20,13 @@ type Customers struct {
 	// Writes, if set, counts writes accepted and refused by validation,
 	// for the invalid-entry rate.
 	Writes WriteCounter
+	// Access, if set, counts probes, duplicate probes and sensitive reads
+	// per user for the access report.
+	Access AccessCounter
+	// Dropped, if set, is told of a best-effort record that failed (a
+	// count, a probe's audit entry), so that it is logged: the request
+	// itself is answered as if it had not.
+	Dropped func(ctx context.Context, what string, err error)
 }
 
 // WriteCounter counts customer writes by outcome.
@@ -66,20 +74,67 @@ func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, a
 	c.ReviewDueAt = s.Policy.ReviewDue(c)
 	audit := NewAudit(ctx, actor, "customer.create", "customer", c.ID, changedFields(CustomerInput{}, std)...)
 	if err := s.Store.CreateCustomer(ctx, c, allowDuplicate, audit); err != nil {
-		return Customer{}, err
+		return Customer{}, s.refusedDuplicate(ctx, actor, err, audit)
 	}
 	return c, nil
+}
+
+// probe records a request for a customer outside the actor's scope: an
+// audit entry (outcome not_found) and the access count. Both are
+// best-effort: the answer is the 404 either way, so that a failure to
+// record cannot tell the caller the customer exists.
+func (s *Customers) probe(ctx context.Context, actor Actor, id string) {
+	a := NewAudit(ctx, actor, "customer.read", "customer", id)
+	a.Outcome = OutcomeNotFound
+	if err := s.Audit.AppendAudit(ctx, a); err != nil && s.Dropped != nil {
+		s.Dropped(ctx, "probe audit entry", err)
+	}
+	countAccess(ctx, s.Access, s.Dropped, actor, s.now(), AccessProbe)
+}
+
+// refusedDuplicate handles a write the store refused. A duplicate is
+// recorded in the audit trail (outcome conflict, naming the colliding
+// fields), so that someone testing contacts or ID numbers against the CRM
+// shows up; and the id of the customer it collided with is kept from a
+// caller who may not read that customer, so the 409 names the fields only.
+// Other errors pass through.
+func (s *Customers) refusedDuplicate(ctx context.Context, actor Actor, err error, a Audit) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != ECONFLICT || e.DuplicateOf == "" {
+		return err
+	}
+	a.Outcome, a.ChangedFields = OutcomeConflict, nil
+	for _, f := range e.Fields {
+		a.ChangedFields = append(a.ChangedFields, f.Field)
+	}
+	if err := s.Audit.AppendAudit(ctx, a); err != nil {
+		// Fail closed: an unrecorded probe is not answered.
+		return err
+	}
+	countAccess(ctx, s.Access, s.Dropped, actor, s.now(), AccessDuplicate)
+	if actor.OwnScopeOnly() {
+		if dup, err := s.Store.GetCustomer(ctx, e.DuplicateOf); err != nil || dup.OwnerID != actor.ID {
+			concealed := *e
+			concealed.DuplicateOf = ""
+			return &concealed
+		}
+	}
+	return e
 }
 
 // Get returns the customer if the actor may see it. Returns ENOTFOUND when it
 // does not exist or belongs to another rep.
 func (s *Customers) Get(ctx context.Context, actor Actor, id string) (Customer, error) {
 	c, err := s.Store.GetCustomer(ctx, id)
+	// Scope first: an erased customer is gone (410) only to those who
+	// could see it; to another rep it never existed. Asking for one that
+	// exists outside one's scope is a probe, and on record as one.
+	if (err == nil || ErrorCode(err) == EGONE) && actor.OwnScopeOnly() && c.OwnerID != actor.ID {
+		s.probe(ctx, actor, id)
+		return Customer{}, Errorf(ENOTFOUND, "customer %s not found", id)
+	}
 	if err != nil {
 		return Customer{}, err
-	}
-	if actor.OwnScopeOnly() && c.OwnerID != actor.ID {
-		return Customer{}, Errorf(ENOTFOUND, "customer %s not found", id)
 	}
 	return c, nil
 }
@@ -136,7 +191,7 @@ func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch 
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
 	audit := NewAudit(ctx, actor, "customer.update", "customer", id, changedFields(prev.Input(), std)...)
 	if err := s.Store.UpdateCustomer(ctx, prev, next, audit); err != nil {
-		return Customer{}, err
+		return Customer{}, s.refusedDuplicate(ctx, actor, err, audit)
 	}
 	return next, nil
 }
@@ -187,7 +242,13 @@ func (s *Customers) SensitiveRead(ctx context.Context, actor Actor, c Customer, 
 	if len(fields) == 0 && action != "customer.export" {
 		return nil
 	}
-	return s.Audit.AppendAudit(ctx, NewAudit(ctx, actor, action, "customer", c.ID, fields...))
+	if err := s.Audit.AppendAudit(ctx, NewAudit(ctx, actor, action, "customer", c.ID, fields...)); err != nil {
+		return err
+	}
+	if len(fields) > 0 {
+		countAccess(ctx, s.Access, s.Dropped, actor, s.now(), AccessSensitive)
+	}
+	return nil
 }
 
 // List returns one page of the customers the actor may see that match f. A
@@ -201,6 +262,13 @@ func (s *Customers) List(ctx context.Context, actor Actor, f CustomerFilter, p P
 	}
 	if f.Stale {
 		f.AsOf = s.now()
+	}
+	// An exact-match lookup confirms a value: only for roles that may read
+	// that field unmasked.
+	for field, v := range map[string]string{FieldPhone: f.Phone, FieldEmail: f.Email} {
+		if v != "" && !CanSeeFull(actor.Roles, field) {
+			return nil, "", Errorf(EFORBIDDEN, "your role may not look customers up by %s", field)
+		}
 	}
 	var v Invalid
 	if f.Phone != "" {

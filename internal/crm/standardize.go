@@ -244,6 +244,20 @@ func (p Policy) Completeness(c Customer) (float64, []string) {
 	return float64(len(p.Required)-len(missing)) / float64(len(p.Required)), missing
 }
 
+// CompletenessFor is Completeness as roles may see it: fields hidden from
+// them neither count nor are named missing, so neither the rate nor the
+// list tells whether a hidden field (billing, say) is filled in.
+func (p Policy) CompletenessFor(roles []Role, c Customer) (float64, []string) {
+	var visible []string
+	for _, f := range p.Required {
+		if _, policed := fieldAccess[f]; !policed || accessFor(roles, f) != hidden {
+			visible = append(visible, f)
+		}
+	}
+	p.Required = visible
+	return p.Completeness(c)
+}
+
 // ReviewDue returns when c falls due for review: the review period after its
 // last update or verification, whichever is later.
 func (p Policy) ReviewDue(c Customer) time.Time {

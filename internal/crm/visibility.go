@@ -28,7 +28,7 @@ var fieldAccess = map[string][5]access{
 	FieldCompany:    {write, write, write, read, read},
 	FieldSegment:    {write, write, write, read, read},
 	FieldTags:       {write, write, write, read, read},
-	FieldNationalID: {write, maskedW, maskedW, write, masked},
+	FieldNationalID: {write, maskedW, maskedW, read, masked},
 	FieldBilling:    {write, hidden, hidden, write, hidden},
 	FieldOwnerID:    {write, read, read, read, read},
 	FieldConsent:    {write, write, write, read, read},
@@ -168,6 +168,24 @@ func checkMasked(next CustomerInput) error {
 		masked.Add(FieldAddress, "masked_value", "holds a masked value; send the real value or leave the field out")
 	}
 	return masked.Err()
+}
+
+// CheckWritable refuses a write that names a field the actor may not
+// write, whatever value it gives: were an unchanged value allowed, writing
+// a hidden field's true value would succeed and a wrong one fail, and the
+// answer would reveal the value. Every such field is named.
+func CheckWritable(actor Actor, fields []string) error {
+	var denied []FieldError
+	for _, field := range fields {
+		if _, known := fieldAccess[field]; known && !canWrite(actor.Roles, field) {
+			denied = append(denied, FieldError{Field: field, Code: "forbidden", Message: "your role may not write this field"})
+		}
+	}
+	if len(denied) > 0 {
+		slices.SortFunc(denied, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+		return &Error{Code: EFORBIDDEN, Message: "your role may not write some of these fields", Fields: denied}
+	}
+	return nil
 }
 
 // checkAllowed refuses a write that changes a field the actor may not

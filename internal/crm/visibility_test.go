@@ -21,7 +21,7 @@ var wantPolicy = map[string]struct {
 	FieldCompany:    {[5]string{"full", "full", "full", "full", "full"}, [5]bool{true, true, true, false, false}},
 	FieldSegment:    {[5]string{"full", "full", "full", "full", "full"}, [5]bool{true, true, true, false, false}},
 	FieldTags:       {[5]string{"full", "full", "full", "full", "full"}, [5]bool{true, true, true, false, false}},
-	FieldNationalID: {[5]string{"full", "masked", "masked", "full", "masked"}, [5]bool{true, true, true, true, false}},
+	FieldNationalID: {[5]string{"full", "masked", "masked", "full", "masked"}, [5]bool{true, true, true, false, false}},
 	FieldBilling:    {[5]string{"full", "hidden", "hidden", "full", "hidden"}, [5]bool{true, false, false, true, false}},
 	FieldOwnerID:    {[5]string{"full", "full", "full", "full", "full"}, [5]bool{true, false, false, false, false}},
 	FieldConsent:    {[5]string{"full", "full", "full", "full", "full"}, [5]bool{true, true, true, false, false}},

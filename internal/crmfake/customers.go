@@ -118,6 +118,10 @@ func (s *CustomerStore) GetCustomer(_ context.Context, id string) (crm.Customer,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, err := s.customer(id)
+	if crm.ErrorCode(err) == crm.EGONE {
+		// As the tombstone does: the id and the owner, nothing else.
+		return crm.Customer{ID: id, OwnerID: s.customers[id].c.OwnerID}, err
+	}
 	if err != nil {
 		return crm.Customer{}, err
 	}
@@ -203,6 +207,40 @@ func (s *db) applyUpdate(prev, next crm.Customer) {
 		}
 	}
 	rec.c, rec.claims, rec.mark = cloneCustomer(next), claims, reviewMark(next)
+	if prev.OwnerID != next.OwnerID {
+		s.reassigned(next)
+	}
+}
+
+// reassigned does at once what the DynamoDB store's stream consumer does
+// a moment after a change of owner (dynamo.Customers.Reassigned): the
+// customer's complaints and open customer reminders follow it, and the
+// links opened before are revoked. Callers hold the lock.
+func (s *db) reassigned(c crm.Customer) {
+	followed := map[string]string{} // complaint id → former assignee
+	for _, r := range s.complaints {
+		if r.c.CustomerID != c.ID || r.c.CustomerOwnerID == c.OwnerID {
+			continue
+		}
+		if crm.Open(r.c.Status) && r.c.AssigneeID == r.c.CustomerOwnerID {
+			followed[r.c.ID] = r.c.AssigneeID
+			r.c.AssigneeID = c.OwnerID
+			r.c.TimelineLen++
+			r.timeline = append(r.timeline, crm.TimelineEntry{Seq: r.c.TimelineLen, At: s.now(), ActorID: crm.ReassignActor.ID,
+				Action: crm.ActionReassigned, From: r.c.Status, To: r.c.Status, AssigneeID: c.OwnerID})
+		}
+		r.c.CustomerOwnerID = c.OwnerID
+		r.c.Version++
+	}
+	for id, r := range s.reminders {
+		former, ofComplaint := followed[r.SubjectID]
+		if r.CustomerID == c.ID && r.Status == crm.ReminderOpen &&
+			(r.SubjectType == "customer" || ofComplaint && r.AssigneeID == former) {
+			r.AssigneeID = c.OwnerID
+			s.reminders[id] = r
+		}
+	}
+	s.revokeLinks(c.ID, s.now())
 }
 
 // ListCustomers implements crm.CustomerStore: newest first, or most

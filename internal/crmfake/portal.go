@@ -10,12 +10,40 @@ import (
 )
 
 type linkRec struct {
-	l      crm.PortalLink
-	usedAt time.Time
+	l         crm.PortalLink
+	usedAt    time.Time
+	revokedAt time.Time
 }
 
 // valid reports whether the link may still be used at now.
-func (r *linkRec) valid(now time.Time) bool { return r.usedAt.IsZero() && now.Before(r.l.ExpiresAt) }
+func (r *linkRec) valid(now time.Time) bool {
+	return r.usedAt.IsZero() && r.revokedAt.IsZero() && now.Before(r.l.ExpiresAt)
+}
+
+// RevokePortalLinks implements crm.PortalStore.
+func (s *PortalStore) RevokePortalLinks(_ context.Context, customerID string, now time.Time, a crm.Audit) (int, error) {
+	if err := s.hook("RevokePortalLinks"); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.revokeLinks(customerID, now)
+	s.appendAudit(a)
+	return n, nil
+}
+
+// revokeLinks revokes the customer's links valid at now; callers hold the
+// lock.
+func (s *db) revokeLinks(customerID string, now time.Time) int {
+	n := 0
+	for _, r := range s.links {
+		if r.l.CustomerID == customerID && r.valid(now) {
+			r.revokedAt = now
+			n++
+		}
+	}
+	return n
+}
 
 // CreatePortalLink implements crm.PortalStore: the customer must exist and
 // not be erased.

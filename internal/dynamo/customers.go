@@ -119,6 +119,18 @@ func (s *Table) fromCustomerItem(ctx context.Context, item map[string]types.Attr
 	return c, it.Claims, nil
 }
 
+// plainCustomer decodes only a customer item's plain attributes, for an
+// item whose sealed fields do not open.
+func plainCustomer(item map[string]types.AttributeValue) (crm.Customer, error) {
+	var it customerItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return crm.Customer{}, fmt.Errorf("unmarshal customer: %w", err)
+	}
+	return crm.Customer{ID: it.ID, Name: it.Name, Company: it.Company, Segment: it.Segment, Tags: it.Tags, OwnerID: it.OwnerID,
+		Consent: it.Consent, CreatedAt: it.CreatedAt.UTC(), CreatedBy: it.CreatedBy, UpdatedAt: it.UpdatedAt.UTC(),
+		ReviewDueAt: it.ReviewDueAt.UTC(), Version: it.Version}, nil
+}
+
 // lookupField is a field customers are found by and deduplicated on.
 type lookupField struct {
 	name  string
@@ -213,7 +225,14 @@ func (s *Customers) CreateCustomer(ctx context.Context, c crm.Customer, allowDup
 		return err
 	}
 	ops = append(ops, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
-	return s.transact(ctx, ops, c, a, "create customer")
+	err = s.transact(ctx, ops, c, a, "create customer")
+	if crm.ErrorCode(err) == crm.EPRECONDITION {
+		// The id is new, so nothing of the customer's moved: a claim left
+		// by an erased customer was released while the conflict was
+		// examined. Once more, with the value free.
+		err = s.transact(ctx, ops, c, a, "create customer")
+	}
+	return err
 }
 
 // UpdateCustomer implements crm.CustomerStore.
@@ -334,6 +353,17 @@ func (s *Table) claimHolder(ctx context.Context, field, value string) (string, e
 	if id == nil {
 		return "", nil
 	}
+	if _, _, err := s.getCustomer(ctx, id.Value); crm.ErrorCode(err) == crm.EGONE {
+		// Left by the erasure of a customer whose sealed fields did not
+		// open: release it, so the value is free again.
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: itemKey(s.lookupPK(field, value), skClaim),
+			ConditionExpression:       aws.String("customerId = :id"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": id}})
+		if err != nil && !isConditionFailed(err) {
+			return "", wrap(err, "release claim")
+		}
+		return "", nil
+	}
 	return id.Value, nil
 }
 
@@ -355,7 +385,12 @@ func (s *Table) getCustomer(ctx context.Context, id string) (crm.Customer, []str
 		return crm.Customer{}, nil, crm.Errorf(crm.ENOTFOUND, "customer %s not found", id)
 	}
 	if t, _ := out.Item["type"].(*types.AttributeValueMemberS); t != nil && t.Value == entityTombstone {
-		return crm.Customer{}, nil, crm.Errorf(crm.EGONE, "customer %s was erased", id)
+		owner, _ := out.Item["ownerId"].(*types.AttributeValueMemberS)
+		gone := crm.Customer{ID: id}
+		if owner != nil {
+			gone.OwnerID = owner.Value
+		}
+		return gone, nil, crm.Errorf(crm.EGONE, "customer %s was erased", id)
 	}
 	return s.fromCustomerItem(ctx, out.Item)
 }

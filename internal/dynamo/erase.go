@@ -17,15 +17,19 @@ import (
 const entityTombstone = "tombstone"
 
 // tombstoneItem replaces an erased customer's profile: it proves the
-// customer existed and was erased, by whom and when, and nothing else.
+// customer existed and was erased, by whom and when, whose it was, and
+// nothing else.
 type tombstoneItem struct {
-	PK        string    `dynamodbav:"PK"`
-	SK        string    `dynamodbav:"SK"`
-	Type      string    `dynamodbav:"type"`
-	ID        string    `dynamodbav:"id"`
-	ErasedAt  time.Time `dynamodbav:"erasedAt"`
-	ErasedBy  string    `dynamodbav:"erasedBy"`
-	ExpiresAt *int64    `dynamodbav:"expiresAt,omitempty"`
+	PK       string    `dynamodbav:"PK"`
+	SK       string    `dynamodbav:"SK"`
+	Type     string    `dynamodbav:"type"`
+	ID       string    `dynamodbav:"id"`
+	ErasedAt time.Time `dynamodbav:"erasedAt"`
+	ErasedBy string    `dynamodbav:"erasedBy"`
+	// OwnerID is kept (a staff id, not personal data) so that a rep who
+	// could not see the customer is not told it existed and was erased.
+	OwnerID   string `dynamodbav:"ownerId,omitempty"`
+	ExpiresAt *int64 `dynamodbav:"expiresAt,omitempty"`
 }
 
 // EraseCustomer implements crm.CustomerStore. One transaction replaces the
@@ -39,12 +43,22 @@ func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) e
 	switch {
 	case crm.ErrorCode(err) == crm.EGONE:
 		return s.scrub(ctx, id)
+	case crm.ErrorCode(err) == crm.EINTEGRITY:
+		// Its sealed fields do not open, so their claims and lookups
+		// cannot be found by value: the profile, tags and everything else
+		// go; the claims, which hold only keyed hashes and the id, stay
+		// until a new customer with the same value needs them (the claim
+		// of an erased customer is then released).
+		if c, err = s.unreadableCustomer(ctx, id); err != nil {
+			return err
+		}
+		held = nil
 	case err != nil:
 		return err
 	}
 	now := s.now().UTC()
 	tomb, err := attributevalue.MarshalMap(tombstoneItem{PK: customerPK(id), SK: skProfile, Type: entityTombstone, ID: id,
-		ErasedAt: now, ErasedBy: a.Actor.ID, ExpiresAt: expiry(now, s.retention.Tombstones)})
+		ErasedAt: now, ErasedBy: a.Actor.ID, OwnerID: c.OwnerID, ExpiresAt: expiry(now, s.retention.Tombstones)})
 	if err != nil {
 		return fmt.Errorf("marshal tombstone: %w", err)
 	}
@@ -71,6 +85,15 @@ func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) e
 		return wrap(err, "erase customer "+id)
 	}
 	return s.scrub(ctx, id)
+}
+
+// unreadableCustomer reads a customer's plain attributes only.
+func (s *Customers) unreadableCustomer(ctx context.Context, id string) (crm.Customer, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(customerPK(id), skProfile), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return crm.Customer{}, wrap(err, "get customer "+id)
+	}
+	return plainCustomer(out.Item)
 }
 
 // scrub destroys an erased customer's personal content outside the profile.

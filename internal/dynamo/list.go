@@ -121,6 +121,11 @@ func (s *Table) resolveCustomers(ctx context.Context, items []map[string]types.A
 			continue
 		}
 		c, _, err := s.fromCustomerItem(ctx, it)
+		if crm.ErrorCode(err) == crm.EINTEGRITY {
+			// Fail closed for this item's sealed data, not for the list.
+			c, err = plainCustomer(it)
+			c.Unreadable = true
+		}
 		if err != nil {
 			return nil, err
 		}

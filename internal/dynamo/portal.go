@@ -28,6 +28,12 @@ type portalItem struct {
 	ValidUntil time.Time  `dynamodbav:"validUntil"`
 	UsedAt     *time.Time `dynamodbav:"usedAt,omitempty"`
 	ExpiresAt  int64      `dynamodbav:"expiresAt"`
+	// CreatedAt says which links a change of owner revokes: those opened
+	// before it.
+	CreatedAt *time.Time `dynamodbav:"createdAt,omitempty"`
+	// RevokedAt is set when staff, a reassignment or an erasure revoked
+	// the link before its time.
+	RevokedAt *time.Time `dynamodbav:"revokedAt,omitempty"`
 }
 
 func portalKey(id string) map[string]types.AttributeValue { return itemKey("PORTAL#"+id, "PORTAL") }
@@ -52,9 +58,10 @@ func (s *PortalLinks) CreatePortalLink(ctx context.Context, l crm.PortalLink, a 
 
 // portalPut creates a link's record, once.
 func (s *Table) portalPut(l crm.PortalLink) (types.TransactWriteItem, error) {
+	created := s.now().UTC()
 	item, err := attributevalue.MarshalMap(portalItem{PK: "PORTAL#" + l.ID, SK: "PORTAL", Type: "portal_link",
 		GSI5PK: "PORTALSUBJ#" + l.CustomerID, GSI5SK: sortTime(l.ExpiresAt), ID: l.ID, CustomerID: l.CustomerID,
-		ValidUntil: l.ExpiresAt, ExpiresAt: l.ExpiresAt.Add(24 * time.Hour).Unix()})
+		ValidUntil: l.ExpiresAt, ExpiresAt: l.ExpiresAt.Add(24 * time.Hour).Unix(), CreatedAt: &created})
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("marshal portal link: %w", err)
 	}

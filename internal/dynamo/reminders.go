@@ -115,6 +115,10 @@ type reminderItem struct {
 	GSI1SK string `json:"GSI1SK"`
 	GSI2PK string `json:"GSI2PK"`
 	GSI2SK string `json:"GSI2SK"`
+	// GSI5 lists a customer's reminders, so that they follow the customer
+	// to a new owner.
+	GSI5PK string `json:"GSI5PK,omitempty"`
+	GSI5SK string `json:"GSI5SK,omitempty"`
 	crm.Reminder
 }
 
@@ -124,8 +128,12 @@ func reminderKey(id string) map[string]types.AttributeValue {
 
 func reminderMarshal(r crm.Reminder) (map[string]types.AttributeValue, error) {
 	sk := r.Status + "#" + sortTime(r.DueAt) + "#" + r.ID
-	item, err := attributevalue.MarshalMapWithOptions(reminderItem{PK: "REMINDER#" + r.ID, SK: "REMINDER", Type: "reminder",
-		GSI1PK: "REMINDERS#" + r.AssigneeID, GSI1SK: sk, GSI2PK: "REMINDERS#" + r.AssigneeID + "#" + r.Kind, GSI2SK: sk, Reminder: r}, auditTag)
+	it := reminderItem{PK: "REMINDER#" + r.ID, SK: "REMINDER", Type: "reminder",
+		GSI1PK: "REMINDERS#" + r.AssigneeID, GSI1SK: sk, GSI2PK: "REMINDERS#" + r.AssigneeID + "#" + r.Kind, GSI2SK: sk, Reminder: r}
+	if r.CustomerID != "" {
+		it.GSI5PK, it.GSI5SK = "RCUST#"+r.CustomerID, sk
+	}
+	item, err := attributevalue.MarshalMapWithOptions(it, auditTag)
 	if err != nil {
 		return nil, fmt.Errorf("marshal reminder: %w", err)
 	}

@@ -7,11 +7,32 @@ import (
 )
 
 // Index describes one global secondary index: string partition and sort keys,
-// every attribute projected.
+// and what it projects. Every write copies the projected attributes of an
+// item into each index it appears in, so an index projects what its readers
+// read and no more.
 type Index struct {
 	Name         string
 	PartitionKey string
 	SortKey      string
+	// KeysOnly projects only the table's and the index's keys; Include
+	// projects those and the attributes named. With neither, every
+	// attribute is projected.
+	KeysOnly bool
+	Include  []string
+}
+
+// ProjectAll reports whether the index projects every attribute.
+func (ix Index) ProjectAll() bool { return !ix.KeysOnly && len(ix.Include) == 0 }
+
+// projection is the DynamoDB form of the index's projection.
+func (ix Index) projection() *types.Projection {
+	switch {
+	case ix.ProjectAll():
+		return &types.Projection{ProjectionType: types.ProjectionTypeAll}
+	case len(ix.Include) == 0:
+		return &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
+	}
+	return &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: ix.Include}
 }
 
 // TableDef is the single description of a table's keys and indexes. The CDK
@@ -53,6 +74,29 @@ const (
 
 // MainTable holds customers, their interactions, uniqueness claims,
 // complaints with their timelines, notifications and idempotency records.
+//
+// Every index projects every attribute because a reader of each decodes
+// whole items from it, sealed fields included (the sealed map and its
+// wrapped data key, attrSealed and attrEDK, share one name across kinds, so
+// an INCLUDE that serves complaints copies customers' sealed fields too):
+//
+//   - GSI1, owner/assignee: customer lists decode profiles, complaint lists
+//     complaints (subject and description sealed), reminder lists whole
+//     reminders.
+//   - GSI2, segment/status/kind: segment lists decode profiles, status lists
+//     complaints, reminder lists reminders (tag pointers alone are small).
+//   - GSI3, kind: every customer, every complaint.
+//   - GSI4, due: stale customers' profiles, open complaints at SLA risk,
+//     undelivered notifications.
+//   - GSI5, subject: complaints of a customer are decoded; erasure reads only
+//     keys from it, but shares the index.
+//   - GSI6, GSI7, severity and scope: only complaints have these keys, and
+//     their lists decode them.
+//   - GSI8, marks: the reminder run needs a customer's or interaction's
+//     plain attributes only, but escalates complaints, which it decodes.
+//
+// Narrowing one needs its readers to fetch items by key after the index
+// (a KEYS_ONLY index and a BatchGetItem), trading write capacity for reads.
 var MainTable = TableDef{
 	PartitionKey: attrPK,
 	SortKey:      attrSK,
@@ -80,7 +124,9 @@ const (
 )
 
 // AuditTable holds the hash-chained audit log, apart from the data it
-// describes, so that the functions can be granted only to add to it.
+// describes, so that the functions can be granted only to add to it. Its
+// indexes project every attribute: the audit list decodes whole entries
+// from each, and the entries are small and written once.
 var AuditTable = TableDef{
 	PartitionKey: attrPK,
 	SortKey:      attrSK,
@@ -110,7 +156,7 @@ func (t TableDef) CreateTableInput(name string) *dynamodb.CreateTableInput {
 				{AttributeName: aws.String(ix.PartitionKey), KeyType: types.KeyTypeHash},
 				{AttributeName: aws.String(ix.SortKey), KeyType: types.KeyTypeRange},
 			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+			Projection: ix.projection(),
 		})
 	}
 	return &dynamodb.CreateTableInput{

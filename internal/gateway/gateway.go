@@ -36,15 +36,21 @@ type Gateway struct {
 	verifier  *Verifier
 	log       *slog.Logger
 	now       func() time.Time
+	// origins are the web origins answered cross-origin (see AllowOrigins).
+	origins []string
 }
 
-// New returns a gateway for routes, invoking functions by name.
+// New returns a gateway for routes, invoking functions by name, that
+// answers cross-origin requests from LocalOrigins.
 func New(routes []api.Route, functions map[string]Invoker, v *Verifier, log *slog.Logger) *Gateway {
-	return &Gateway{routes: routes, functions: functions, verifier: v, log: log, now: time.Now}
+	return &Gateway{routes: routes, functions: functions, verifier: v, log: log, now: time.Now, origins: LocalOrigins}
 }
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.cors(w, r) {
+		return
+	}
 	rt, params, status := g.match(r.Method, r.URL.Path)
 	if status != http.StatusOK {
 		problem(w, status, map[int]string{

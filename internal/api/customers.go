@@ -102,7 +102,7 @@ func handleCustomerErase(svc customerEraser) http.Handler {
 
 func handleCustomerExport(svc customerExporter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		x, err := svc.Export(r.Context(), actor(r.Context()), r.PathValue("id"))
+		x, err := svc.Export(r.Context(), actor(r.Context()), r.PathValue("id"), r.URL.Query().Get("cursor"))
 		if err != nil {
 			writeError(w, r, err)
 			return

@@ -45,3 +45,16 @@ func (s *Table) SeedCustomers(ctx context.Context, cs []crm.Customer) error {
 	}
 	return nil
 }
+
+// EnsureTableAs creates a table under name from the main table's
+// definition with every index projecting all attributes, as the table
+// was before its indexes were narrowed: the write-capacity benchmark's
+// baseline.
+func EnsureTableProjectingAll(ctx context.Context, db *dynamodb.Client, name string) error {
+	def := MainTable
+	def.Indexes = append([]Index(nil), MainTable.Indexes...)
+	for i := range def.Indexes {
+		def.Indexes[i].KeysOnly, def.Indexes[i].Include = false, nil
+	}
+	return ensureTable(ctx, db, def, name)
+}

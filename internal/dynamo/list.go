@@ -207,7 +207,17 @@ func paginateTable[T any](ctx context.Context, s *Table, table string, src sourc
 		if err != nil {
 			return nil, "", wrap(err, "query "+src.index)
 		}
-		decoded, err := decode(ctx, res.Items)
+		items, err := s.fetch(ctx, table, src.index, src.pkAttr, src.pk, res.Items)
+		if err != nil {
+			return nil, "", err
+		}
+		// The cursor is the position where an item was found in the index,
+		// whatever its keys are now.
+		foundAt := make(map[[2]string]map[string]types.AttributeValue, len(res.Items))
+		for _, it := range res.Items {
+			foundAt[itemKeyOf(it)] = it
+		}
+		decoded, err := decode(ctx, items)
 		if err != nil {
 			return nil, "", err
 		}
@@ -217,10 +227,10 @@ func paginateTable[T any](ctx context.Context, s *Table, table string, src sourc
 			}
 			out = append(out, *d)
 			if len(out) == p.Limit {
-				if i == len(res.Items)-1 && res.LastEvaluatedKey == nil {
+				if itemKeyOf(items[i]) == itemKeyOf(res.Items[len(res.Items)-1]) && res.LastEvaluatedKey == nil {
 					return out, "", nil
 				}
-				cur, err := s.sealCursor(keyOf(res.Items[i], src.keyAttrs()), fingerprint)
+				cur, err := s.sealCursor(keyOf(foundAt[itemKeyOf(items[i])], src.keyAttrs()), fingerprint)
 				return out, cur, err
 			}
 		}

@@ -215,7 +215,11 @@ func (s *Table) eachSubjectItem(ctx context.Context, pk string, each func(map[st
 		if err != nil {
 			return wrap(err, "query "+pk)
 		}
-		for _, item := range page.Items {
+		items, err := s.fetch(ctx, s.table, IndexBySubject, "GSI5PK", pk, page.Items)
+		if err != nil {
+			return err
+		}
+		for _, item := range items {
 			if err := each(item); err != nil {
 				return err
 			}

@@ -14,8 +14,18 @@ import (
 // that misbehaves in the matching way: it must lose the connection within
 // the bound instead of keeping it for as long as it likes.
 func TestServerTimeouts(t *testing.T) {
+	const huge = 64 << 20
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/huge" {
+			chunk := make([]byte, 1<<20)
+			for range huge / len(chunk) {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+			return
+		}
 		_, _ = io.WriteString(w, "ok")
 	})
 	short := serverTimeouts{header: 200 * time.Millisecond, read: 300 * time.Millisecond, write: 300 * time.Millisecond, idle: 300 * time.Millisecond}
@@ -61,6 +71,18 @@ func TestServerTimeouts(t *testing.T) {
 		}
 		resp.Body.Close()
 		closedWithin(t, conn, 3*time.Second)
+	})
+	t.Run("AnswerNeverRead", func(t *testing.T) {
+		conn := dial(t)
+		_, _ = io.WriteString(conn, "GET /huge HTTP/1.1\r\nHost: a\r\n\r\n")
+		// A client that stops reading: past the write timeout the server
+		// gives up on the answer instead of waiting on it.
+		time.Sleep(time.Second)
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, _ := io.ReadAll(conn)
+		if len(got) >= huge {
+			t.Fatalf("the server waited for a client that did not read (%d bytes delivered)", len(got))
+		}
 	})
 	t.Run("HeadersNeverFinished", func(t *testing.T) {
 		conn := dial(t)

@@ -3,10 +3,12 @@ package dynamo
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/envelope"
 )
 
 // WithoutAudit returns a copy of s whose writes skip the audit entry, so a
@@ -44,4 +46,40 @@ func (s *Table) SeedCustomers(ctx context.Context, cs []crm.Customer) error {
 		}
 	}
 	return nil
+}
+
+// ResealLegacy rewrites the sealed fields of the item at pk, sk as the store
+// sealed them before encryption contexts named a purpose: under
+// {table, entity}, wrapped by kr, without the context marker.
+func (s *Table) ResealLegacy(ctx context.Context, kr envelope.Keyring, pk, sk, entity string) error {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(pk, sk), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return err
+	}
+	item := out.Item
+	dk, err := s.sealer.OpenKey(ctx, item[attrEDK].(*types.AttributeValueMemberB).Value, encContext(entity))
+	if err != nil {
+		return err
+	}
+	old, err := envelope.NewSealer(kr, envelope.Options{Disabled: true}).ItemKey(ctx, legacyContext(entity))
+	if err != nil {
+		return err
+	}
+	sealed := item[attrSealed].(*types.AttributeValueMemberM).Value
+	for name, av := range sealed {
+		aad := envelope.AAD(logicalTable, keyString(item), name)
+		plain, err := dk.Open(av.(*types.AttributeValueMemberB).Value, aad)
+		if err != nil {
+			return err
+		}
+		ct, err := old.Seal(plain, aad)
+		if err != nil {
+			return err
+		}
+		sealed[name] = &types.AttributeValueMemberB{Value: ct}
+	}
+	item[attrEDK] = &types.AttributeValueMemberB{Value: old.Wrapped()}
+	delete(item, attrContext)
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item})
+	return err
 }

@@ -46,11 +46,14 @@ type Table struct {
 	auditTable  string
 	auditShards int
 	sealer      *envelope.Sealer
-	index       *envelope.Indexer
-	cursors     *envelope.Cursors
-	tokens      *envelope.PortalTokens
-	retention   Retention
-	now         func() time.Time
+	// legacy opens items sealed before purposes; it is sealer when the
+	// same keyring wrapped them.
+	legacy    *envelope.Sealer
+	index     *envelope.Indexer
+	cursors   *envelope.Cursors
+	tokens    *envelope.PortalTokens
+	retention Retention
+	now       func() time.Time
 	// unaudited skips the audit entry; only the benchmark that prices the
 	// audit sets it (export_test.go).
 	unaudited bool
@@ -77,6 +80,10 @@ type Config struct {
 	Now func() time.Time
 	// Keyring protects data keys and the blind-index key.
 	Keyring envelope.Keyring
+	// LegacyKeyring unwraps what was wrapped before field envelopes had a
+	// key of their own: items sealed without a purpose and the first
+	// blind-index key. Nil means Keyring wrapped them.
+	LegacyKeyring envelope.Keyring
 	// Cache bounds how long and for how many items a data key is reused.
 	Cache envelope.Options
 }
@@ -85,13 +92,19 @@ type Config struct {
 func Open(ctx context.Context, cfg Config) (*Table, error) {
 	s := &Table{db: cfg.DB, table: cfg.Table, auditTable: cfg.AuditTable, auditShards: cfg.AuditShards,
 		sealer: envelope.NewSealer(cfg.Keyring, cfg.Cache), retention: cfg.Retention, now: cfg.Now}
+	s.legacy = s.sealer
+	legacyKR := cfg.Keyring
+	if cfg.LegacyKeyring != nil {
+		legacyKR = cfg.LegacyKeyring
+		s.legacy = envelope.NewSealer(cfg.LegacyKeyring, cfg.Cache)
+	}
 	if s.auditShards <= 0 {
 		s.auditShards = defaultAuditShards
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	key, err := s.indexKey(ctx, cfg.Keyring)
+	key, err := s.indexKey(ctx, cfg.Keyring, legacyKR)
 	if err != nil {
 		return nil, err
 	}
@@ -114,12 +127,13 @@ func (s *Table) Ping(ctx context.Context) error {
 	return wrap(err, "describe table")
 }
 
-var indexKeyContext = map[string]string{"table": logicalTable, "purpose": "blind-index"}
+var indexKeyContext = map[string]string{"table": logicalTable, "purpose": PurposeBlindIndex}
 
 // indexKey returns the blind-index key. It lives in the table wrapped by the
 // keyring; the first process to need it creates it, and a conditional write
-// makes every racing process agree on one key.
-func (s *Table) indexKey(ctx context.Context, kr envelope.Keyring) ([]byte, error) {
+// makes every racing process agree on one key. A key without a keyring
+// attribute was wrapped by the legacy keyring.
+func (s *Table) indexKey(ctx context.Context, kr, legacy envelope.Keyring) ([]byte, error) {
 	key := itemKey("CONFIG#index-key", "CONFIG")
 	for range 3 {
 		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key, ConsistentRead: aws.Bool(true)})
@@ -127,7 +141,11 @@ func (s *Table) indexKey(ctx context.Context, kr envelope.Keyring) ([]byte, erro
 			return nil, wrap(err, "get index key")
 		}
 		if wrapped, ok := out.Item["wrapped"].(*types.AttributeValueMemberB); ok {
-			plain, err := kr.Decrypt(ctx, wrapped.Value, indexKeyContext)
+			unwrapper := legacy
+			if by, _ := out.Item["keyring"].(*types.AttributeValueMemberS); by != nil && by.Value == keyringField {
+				unwrapper = kr
+			}
+			plain, err := unwrapper.Decrypt(ctx, wrapped.Value, indexKeyContext)
 			if err != nil {
 				return nil, keyringError(err, "unwrap index key")
 			}
@@ -140,6 +158,7 @@ func (s *Table) indexKey(ctx context.Context, kr envelope.Keyring) ([]byte, erro
 		item := itemKey("CONFIG#index-key", "CONFIG")
 		item["wrapped"] = &types.AttributeValueMemberB{Value: wrapped}
 		item["type"] = &types.AttributeValueMemberS{Value: "config"}
+		item["keyring"] = &types.AttributeValueMemberS{Value: keyringField}
 		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
 		if err == nil {
 			return plain, nil
@@ -150,6 +169,9 @@ func (s *Table) indexKey(ctx context.Context, kr envelope.Keyring) ([]byte, erro
 	}
 	return nil, crm.Errorf(crm.EUNAVAILABLE, "the blind-index key could not be established")
 }
+
+// keyringField marks a key wrapped by the field-envelope keyring.
+const keyringField = "field"
 
 func itemKey(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -59,6 +60,19 @@ var entityPurpose = map[string]string{
 func Purposes() []string {
 	return []string{PurposeCustomerFields, PurposeInteractionNotes, PurposeComplaintText,
 		PurposeSavedResponses, PurposeReportLabels, PurposeBlindIndex}
+}
+
+// EntitiesOf returns the entity types sealed for purposes, sorted: what the
+// encryption contexts of envelopes sealed before purposes named.
+func EntitiesOf(purposes ...string) []string {
+	var out []string
+	for e, p := range entityPurpose {
+		if slices.Contains(purposes, p) {
+			out = append(out, e)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // encContext is the KMS encryption context of an entity's data keys: the

@@ -37,6 +37,10 @@ type DB interface {
 // name still opens.
 const logicalTable = "clientele-main"
 
+// LogicalTable is the table's name in encryption contexts, which grants
+// on the keys are conditioned on.
+const LogicalTable = logicalTable
+
 // Table is the main table and the audit table as the stores share them: one
 // client, one sealer, one blind index. The stores (stores.go) are views of
 // it, one per aggregate.

@@ -1,0 +1,135 @@
+package infra
+
+import (
+	"slices"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/clientele-crm/clientele/internal/api"
+	"github.com/clientele-crm/clientele/internal/dynamo"
+)
+
+// fieldGrant is what a function may do with the field key: seal (generate
+// and unwrap data keys) for some purposes, only open (unwrap) for others.
+type fieldGrant struct{ seal, open []string }
+
+// fieldGrants are the purposes each function's code seals and opens. A
+// function absent here may use no field envelope at all.
+//
+//   - customers seals customer fields, interaction notes and saved
+//     responses, and opens complaint text for a customer's export.
+//   - complaints seals complaint text and saved responses, and opens the
+//     customer a complaint is filed for (scope, SLA, notifications).
+//   - reminders opens customers for review reminders and their
+//     self-service links, and seals complaint text because escalation
+//     rewrites the complaint; marking a reminder done saves a response.
+//   - reports consumes the stream: it re-validates stored customers and
+//     counts their completeness from decoded values, and names root causes
+//     from the resolution text, so it opens customer fields and complaint
+//     text; it seals only the labels of its root-cause counters. Counting
+//     from flags the writer stored would spare it that, at the price of
+//     trusting the writer's validation; it does not write, so it cannot
+//     alter what it reads.
+var fieldGrants = map[string]fieldGrant{
+	api.FnCustomers: {
+		seal: []string{dynamo.PurposeCustomerFields, dynamo.PurposeInteractionNotes, dynamo.PurposeSavedResponses},
+		open: []string{dynamo.PurposeComplaintText},
+	},
+	api.FnComplaints: {
+		seal: []string{dynamo.PurposeComplaintText, dynamo.PurposeSavedResponses},
+		open: []string{dynamo.PurposeCustomerFields},
+	},
+	api.FnReminders: {
+		seal: []string{dynamo.PurposeComplaintText, dynamo.PurposeSavedResponses},
+		open: []string{dynamo.PurposeCustomerFields},
+	},
+	api.FnReports: {
+		seal: []string{dynamo.PurposeReportLabels},
+		open: []string{dynamo.PurposeCustomerFields, dynamo.PurposeComplaintText},
+	},
+}
+
+// dataActions are the DynamoDB actions of GrantReadWriteData, granted on the
+// main table alone: that grant would also give the table key to the
+// function, with kms:ReEncrypt* and without kms:ViaService.
+var dataActions = []string{
+	"dynamodb:BatchGetItem", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:Query",
+	"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
+	"dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+	"dynamodb:DescribeTable",
+}
+
+// grantKeys gives fn what it needs of the keys: the table key only through
+// DynamoDB, the field key only for its purposes (fieldGrants) and the
+// blind-index key, and, for envelopes sealed before the field key existed,
+// the table key for the same entities only.
+func grantKeys(fn awsiam.IGrantable, name string, table awsdynamodb.ITable, tableKey, fieldKey awskms.IKey) {
+	table.Grant(fn, *jsii.Strings(dataActions...)...)
+	policy := fn.GrantPrincipal().(awsiam.IPrincipal)
+	add := func(st awsiam.PolicyStatement) { policy.AddToPrincipalPolicy(st) }
+	add(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"),
+		Resources: jsii.Strings(*tableKey.KeyArn()),
+		Conditions: &map[string]any{"StringEquals": map[string]any{
+			"kms:ViaService": "dynamodb." + *awscdk.Aws_REGION() + ".amazonaws.com",
+		}},
+	}))
+	g := fieldGrants[name]
+	// Every function may be the first to need the blind-index key, and
+	// the first creates it.
+	seal := append([]string{dynamo.PurposeBlindIndex}, g.seal...)
+	add(purposeStatement(fieldKey, []string{"kms:Decrypt", "kms:GenerateDataKey"}, seal))
+	if len(g.open) > 0 {
+		add(purposeStatement(fieldKey, []string{"kms:Decrypt"}, g.open))
+	}
+	// What the table key wrapped before: the first blind-index key, and
+	// envelopes sealed under {table, entity}, which name no purpose.
+	add(purposeStatement(tableKey, []string{"kms:Decrypt"}, []string{dynamo.PurposeBlindIndex}))
+	add(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("kms:Decrypt"),
+		Resources: jsii.Strings(*tableKey.KeyArn()),
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{
+				"kms:EncryptionContext:table":  dynamo.LogicalTable,
+				"kms:EncryptionContext:entity": dynamo.EntitiesOf(slices.Concat(g.seal, g.open)...),
+			},
+			"Null": map[string]any{"kms:EncryptionContext:purpose": "true"},
+		},
+	}))
+}
+
+// purposeStatement allows actions on key for data keys whose encryption
+// context names this table and one of purposes.
+func purposeStatement(key awskms.IKey, actions, purposes []string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(actions...),
+		Resources: jsii.Strings(*key.KeyArn()),
+		Conditions: &map[string]any{"StringEquals": map[string]any{
+			"kms:EncryptionContext:table":   dynamo.LogicalTable,
+			"kms:EncryptionContext:purpose": purposes,
+		}},
+	})
+}
+
+// grantPublish lets fn publish to topic, and use topic's key only as SNS
+// does for a publisher: the CDK's GrantPublish would give kms:GenerateDataKey*
+// on the key for any use.
+func grantPublish(fn awslambda.IFunction, topic awssns.ITopic, key awskms.IKey) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("sns:Publish"),
+		Resources: jsii.Strings(*topic.TopicArn()),
+	}))
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources: jsii.Strings(*key.KeyArn()),
+		Conditions: &map[string]any{"StringEquals": map[string]any{
+			"kms:ViaService": "sns." + *awscdk.Aws_REGION() + ".amazonaws.com",
+		}},
+	}))
+}

@@ -39,6 +39,10 @@ type Config struct {
 	// envelopes before they had a key of their own: items sealed then
 	// still open with it. Empty when KMSKeyID wrapped everything.
 	LegacyKMSKeyID string
+	// KeyRefresh is how often a process looks for a rotation of the
+	// blind-index key (dynamo.DefaultKeyRefresh when zero); not a setting,
+	// tests shorten it.
+	KeyRefresh time.Duration
 	// StateDir holds the local runtime's keys (CLIENTELE_STATE_DIR).
 	StateDir string
 	Policy   crm.Policy

@@ -84,7 +84,7 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	if e.Logger == nil {
 		e.Logger = slog.Default()
 	}
-	table, err := dynamo.Open(ctx, dynamo.Config{DB: e.DB, Table: cfg.Table, AuditTable: cfg.AuditTable, Keyring: e.Keyring, LegacyKeyring: e.LegacyKeyring, Cache: cfg.Cache, Retention: cfg.Retention})
+	table, err := dynamo.Open(ctx, dynamo.Config{DB: e.DB, Table: cfg.Table, AuditTable: cfg.AuditTable, Keyring: e.Keyring, LegacyKeyring: e.LegacyKeyring, KeyRefresh: cfg.KeyRefresh, Cache: cfg.Cache, Retention: cfg.Retention})
 	if err != nil {
 		return nil, fmt.Errorf("open table: %w", err)
 	}

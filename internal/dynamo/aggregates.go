@@ -59,7 +59,7 @@ func (s *Table) rootCauseKey(text string) string {
 	if n == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, s.index.Derive("root-cause"))
+	m := hmac.New(sha256.New, s.keyset().cur.root)
 	m.Write([]byte(n))
 	return hex.EncodeToString(m.Sum(nil))[:24]
 }

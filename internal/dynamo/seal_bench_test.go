@@ -31,7 +31,9 @@ func BenchmarkCustomerItem(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &Table{sealer: envelope.NewSealer(kr, envelope.Options{}), index: envelope.NewIndexer(make([]byte, 32))}
+	sealer := envelope.NewSealer(kr, envelope.Options{})
+	s := &Table{sealer: sealer, legacy: sealer, keys: &keyHolder{}, keyRefresh: time.Hour}
+	s.keys.set.Store(&keySet{cur: newIndexKeys(1, make([]byte, 32)), checked: time.Now()})
 	ctx := context.Background()
 	c := benchCustomer()
 

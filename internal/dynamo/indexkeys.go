@@ -385,9 +385,15 @@ func (r *Rotation) Migrate(ctx context.Context, progress io.Writer) (moved, conf
 			done++
 		}
 		resume := resumeDone
-		if out.LastEvaluatedKey != nil {
+		switch {
+		case out.LastEvaluatedKey != nil:
 			raw, _ := json.Marshal(plainKey(out.LastEvaluatedKey))
 			resume = string(raw)
+		case conflicts > 0:
+			// Not done: what could not move would be lost with the old
+			// key. The next run starts over, once the duplicates are
+			// resolved.
+			resume, done = "", 0
 		}
 		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: &s.table, Key: itemKey(indexKeyPK, indexKeySK),

@@ -102,11 +102,26 @@ func TestIndexKeyRotation(t *testing.T) {
 		}
 	})
 
+	// The re-derivation is interrupted after its first page, and resumes
+	// where it stopped.
+	rot.PageSize = 2
+	cut, cancel := context.WithCancel(ctx)
+	first, _, err := rot.Migrate(cut, cancelOnWrite{cancel})
+	if err == nil {
+		t.Fatal("the interrupted re-derivation did not stop")
+	}
+	if st, err := rot.State(ctx); err != nil || st.Done || st.Phase != "switched" {
+		t.Fatalf("state after an interrupted re-derivation: %+v %v", st, err)
+	}
+	if r := post(e, alice, "/customers", map[string]any{"name": "Other", "phone": phoneRaw}); r.Status != http.StatusConflict {
+		t.Errorf("duplicate phone halfway through: %d", r.Status)
+	}
 	var progress bytes.Buffer
 	moved, conflicts, err := rot.Migrate(ctx, &progress)
 	if err != nil || conflicts != 0 {
 		t.Fatalf("migrate: %d moved, %d conflicts, %v", moved, conflicts, err)
 	}
+	moved += first
 	// The three phones still held under the old key, a claim and a member
 	// each; the first customer's address moved when it changed.
 	if moved != 6 || progress.Len() == 0 {
@@ -150,4 +165,13 @@ func TestIndexKeyRotation(t *testing.T) {
 			t.Errorf("a link issued after the rotation: %d", r.Status)
 		}
 	})
+}
+
+// cancelOnWrite cancels a context at the first progress line, that is
+// once the first page's position is recorded.
+type cancelOnWrite struct{ cancel context.CancelFunc }
+
+func (c cancelOnWrite) Write(p []byte) (int, error) {
+	c.cancel()
+	return len(p), nil
 }

@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -230,7 +231,12 @@ func (s *Table) refreshKeys(ctx context.Context) error {
 // Rotation is what `clientele keys rotate` drives: the phases of a
 // rotation of the blind-index key, each idempotent, each resumable from
 // the key item alone.
-type Rotation struct{ t *Table }
+type Rotation struct {
+	t *Table
+	// PageSize is how many items each page of the re-derivation's Scan
+	// evaluates (default 200); its position is recorded after each.
+	PageSize int
+}
 
 // Rotation returns the rotation machinery of the table.
 func (s *Table) Rotation() *Rotation { return &Rotation{t: s} }
@@ -358,7 +364,7 @@ func (r *Rotation) Migrate(ctx context.Context, progress io.Writer) (moved, conf
 	done := st.Migrated
 	for {
 		out, err := s.db.Scan(ctx, &dynamodb.ScanInput{
-			TableName: &s.table, ExclusiveStartKey: start, ConsistentRead: aws.Bool(true), Limit: aws.Int32(200),
+			TableName: &s.table, ExclusiveStartKey: start, ConsistentRead: aws.Bool(true), Limit: aws.Int32(int32(cmp.Or(r.PageSize, 200))),
 			FilterExpression:          aws.String("#t = :c"),
 			ExpressionAttributeNames:  map[string]string{"#t": "type"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: entityCustomer}},

@@ -11,49 +11,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/clientele-crm/clientele/internal/api"
+	"github.com/clientele-crm/clientele/internal/app"
 	"github.com/clientele-crm/clientele/internal/dynamo"
 )
 
-// fieldGrant is what a function may do with the field key: seal (generate
-// and unwrap data keys) for some purposes, only open (unwrap) for others.
-type fieldGrant struct{ seal, open []string }
-
-// fieldGrants are the purposes each function's code seals and opens. A
-// function absent here may use no field envelope at all.
-//
-//   - customers seals customer fields, interaction notes and saved
-//     responses, and opens complaint text for a customer's export.
-//   - complaints seals complaint text and saved responses, and opens the
-//     customer a complaint is filed for (scope, SLA, notifications).
-//   - reminders opens customers for review reminders and their
-//     self-service links, and seals complaint text because escalation
-//     rewrites the complaint; marking a reminder done saves a response.
-//   - reports consumes the stream: it re-validates stored customers and
-//     counts their completeness from decoded values, and names root causes
-//     from the resolution text, so it opens customer fields and complaint
-//     text; it seals only the labels of its root-cause counters. Counting
-//     from flags the writer stored would spare it that, at the price of
-//     trusting the writer's validation; it does not write, so it cannot
-//     alter what it reads.
-var fieldGrants = map[string]fieldGrant{
-	api.FnCustomers: {
-		seal: []string{dynamo.PurposeCustomerFields, dynamo.PurposeInteractionNotes, dynamo.PurposeSavedResponses},
-		open: []string{dynamo.PurposeComplaintText},
-	},
-	api.FnComplaints: {
-		seal: []string{dynamo.PurposeComplaintText, dynamo.PurposeSavedResponses},
-		open: []string{dynamo.PurposeCustomerFields},
-	},
-	api.FnReminders: {
-		seal: []string{dynamo.PurposeComplaintText, dynamo.PurposeSavedResponses},
-		open: []string{dynamo.PurposeCustomerFields},
-	},
-	api.FnReports: {
-		seal: []string{dynamo.PurposeReportLabels},
-		open: []string{dynamo.PurposeCustomerFields, dynamo.PurposeComplaintText},
-	},
-}
+// fieldGrants are the purposes each function seals and opens: the
+// application's own table (app.FieldGrants), which a test also enforces on
+// the functions' code.
+var fieldGrants = app.FieldGrants()
 
 // dataActions are the DynamoDB actions of GrantReadWriteData, granted on the
 // main table alone: that grant would also give the table key to the
@@ -83,10 +48,10 @@ func grantKeys(fn awsiam.IGrantable, name string, table awsdynamodb.ITable, tabl
 	g := fieldGrants[name]
 	// Every function may be the first to need the blind-index key, and
 	// the first creates it.
-	seal := append([]string{dynamo.PurposeBlindIndex}, g.seal...)
+	seal := append([]string{dynamo.PurposeBlindIndex}, g.Seal...)
 	add(purposeStatement(fieldKey, []string{"kms:Decrypt", "kms:GenerateDataKey"}, seal))
-	if len(g.open) > 0 {
-		add(purposeStatement(fieldKey, []string{"kms:Decrypt"}, g.open))
+	if len(g.Open) > 0 {
+		add(purposeStatement(fieldKey, []string{"kms:Decrypt"}, g.Open))
 	}
 	// What the table key wrapped before: the first blind-index key, and
 	// envelopes sealed under {table, entity}, which name no purpose.
@@ -97,7 +62,7 @@ func grantKeys(fn awsiam.IGrantable, name string, table awsdynamodb.ITable, tabl
 		Conditions: &map[string]any{
 			"StringEquals": map[string]any{
 				"kms:EncryptionContext:table":  dynamo.LogicalTable,
-				"kms:EncryptionContext:entity": dynamo.EntitiesOf(slices.Concat(g.seal, g.open)...),
+				"kms:EncryptionContext:entity": dynamo.EntitiesOf(slices.Concat(g.Seal, g.Open)...),
 			},
 			"Null": map[string]any{"kms:EncryptionContext:purpose": "true"},
 		},

@@ -110,8 +110,8 @@ func TestKeyGrants(t *testing.T) {
 				}
 			}
 			for _, p := range dynamo.Purposes() {
-				seal := p == dynamo.PurposeBlindIndex || slices.Contains(g.seal, p)
-				open := seal || slices.Contains(g.open, p)
+				seal := p == dynamo.PurposeBlindIndex || slices.Contains(g.Seal, p)
+				open := seal || slices.Contains(g.Open, p)
 				if got := allows(field, "kms:GenerateDataKey", p); got != seal {
 					t.Errorf("may seal %s: %v, want %v", p, got, seal)
 				}
@@ -132,7 +132,7 @@ func TestKeyGrants(t *testing.T) {
 						t.Errorf("policy %s opens %v under the table key, want the first blind-index key only", st.policy, eq)
 					}
 				case slices.Equal(st.actions, []string{"kms:Decrypt"}) && eq["kms:EncryptionContext:entity"] != nil:
-					want := dynamo.EntitiesOf(slices.Concat(g.seal, g.open)...)
+					want := dynamo.EntitiesOf(slices.Concat(g.Seal, g.Open)...)
 					if got := stringList(eq["kms:EncryptionContext:entity"]); !slices.Equal(got, want) {
 						t.Errorf("legacy envelopes of %v, want %v", got, want)
 					}

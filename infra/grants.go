@@ -56,13 +56,17 @@ func grantKeys(fn awsiam.IGrantable, name string, table awsdynamodb.ITable, tabl
 	// What the table key wrapped before: the first blind-index key, and
 	// envelopes sealed under {table, entity}, which name no purpose.
 	add(purposeStatement(tableKey, []string{"kms:Decrypt"}, []string{dynamo.PurposeBlindIndex}))
+	entities := dynamo.EntitiesOf(slices.Concat(g.Seal, g.Open)...)
+	if len(entities) == 0 {
+		return
+	}
 	add(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("kms:Decrypt"),
 		Resources: jsii.Strings(*tableKey.KeyArn()),
 		Conditions: &map[string]any{
 			"StringEquals": map[string]any{
 				"kms:EncryptionContext:table":  dynamo.LogicalTable,
-				"kms:EncryptionContext:entity": dynamo.EntitiesOf(slices.Concat(g.Seal, g.Open)...),
+				"kms:EncryptionContext:entity": entities,
 			},
 			"Null": map[string]any{"kms:EncryptionContext:purpose": "true"},
 		},

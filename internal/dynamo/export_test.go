@@ -83,3 +83,11 @@ func (s *Table) ResealLegacy(ctx context.Context, kr envelope.Keyring, pk, sk, e
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item})
 	return err
 }
+
+// ClaimUnderCurrentKey claims value for customerID under the current
+// blind-index key alone, as a process that missed a phase of a rotation
+// could.
+func (s *Table) ClaimUnderCurrentKey(ctx context.Context, field, value, customerID string) error {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: s.claimPut(field, value, customerID)[:1]})
+	return err
+}

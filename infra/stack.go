@@ -165,6 +165,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	alarms := newAlarms(stack, st, opsKey)
 	for _, name := range names {
 		alarms.watchFunction(name, fns[name])
+		alarms.watchIntegrity(name, fns[name])
 	}
 	board := dashboardInputs{functions: fns, names: names, table: table, reminderName: api.FnReminders, reportsName: api.FnReports}
 	if fn, ok := fns[api.FnReminders]; ok {
@@ -184,6 +185,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	}
 	httpAPI := newHTTPAPI(stack, st, opsKey, props.Routes, aliases, users)
 	alarms.watchAPI(httpAPI)
+	alarms.watchAccess()
 	board.api = httpAPI
 	newDashboard(stack, st, board)
 	newDeployments(stack, st, names, fns, alarms)

@@ -152,9 +152,15 @@ func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer
 	return e, nil
 }
 
-// Logger returns the JSON logger every process uses, writing to w.
+// Logger returns the JSON logger every process uses, writing to w. On a
+// deployed stage every line names the stage, which the stack's log metric
+// filters use as their dimension.
 func (c Config) Logger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+	if c.Stage != "" {
+		log = log.With(slog.String("stage", c.Stage))
+	}
+	return log
 }
 
 // AWS returns the SDK configuration: the default chain on AWS; for

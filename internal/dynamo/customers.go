@@ -119,6 +119,18 @@ func (s *Table) fromCustomerItem(ctx context.Context, item map[string]types.Attr
 	return c, it.Claims, nil
 }
 
+// plainCustomer decodes only a customer item's plain attributes, for an
+// item whose sealed fields do not open.
+func plainCustomer(item map[string]types.AttributeValue) (crm.Customer, error) {
+	var it customerItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return crm.Customer{}, fmt.Errorf("unmarshal customer: %w", err)
+	}
+	return crm.Customer{ID: it.ID, Name: it.Name, Company: it.Company, Segment: it.Segment, Tags: it.Tags, OwnerID: it.OwnerID,
+		Consent: it.Consent, CreatedAt: it.CreatedAt.UTC(), CreatedBy: it.CreatedBy, UpdatedAt: it.UpdatedAt.UTC(),
+		ReviewDueAt: it.ReviewDueAt.UTC(), Version: it.Version}, nil
+}
+
 // lookupField is a field customers are found by and deduplicated on.
 type lookupField struct {
 	name  string
@@ -245,7 +257,14 @@ func (s *Customers) CreateCustomer(ctx context.Context, c crm.Customer, allowDup
 		return err
 	}
 	ops = append(ops, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
-	return s.transact(ctx, ops, c, a, "create customer")
+	err = s.transact(ctx, ops, c, a, "create customer")
+	if crm.ErrorCode(err) == crm.EPRECONDITION {
+		// The id is new, so nothing of the customer's moved: a claim left
+		// by an erased customer was released while the conflict was
+		// examined. Once more, with the value free.
+		err = s.transact(ctx, ops, c, a, "create customer")
+	}
+	return err
 }
 
 // UpdateCustomer implements crm.CustomerStore.
@@ -375,6 +394,17 @@ func (s *Table) claimHolderUnder(ctx context.Context, k *indexKeys, field, value
 	}
 	id, _ := out.Item["customerId"].(*types.AttributeValueMemberS)
 	if id == nil {
+		return "", nil
+	}
+	if _, _, err := s.getCustomer(ctx, id.Value); crm.ErrorCode(err) == crm.EGONE {
+		// Left by the erasure of a customer whose sealed fields did not
+		// open: release it, so the value is free again.
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: itemKey(s.lookupPK(field, value), skClaim),
+			ConditionExpression:       aws.String("customerId = :id"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": id}})
+		if err != nil && !isConditionFailed(err) {
+			return "", wrap(err, "release claim")
+		}
 		return "", nil
 	}
 	return id.Value, nil

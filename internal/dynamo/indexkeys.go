@@ -375,7 +375,7 @@ func (r *Rotation) Migrate(ctx context.Context, progress io.Writer) (moved, conf
 		for _, item := range out.Items {
 			c, _, err := s.fromCustomerItem(ctx, item)
 			if err != nil {
-				fmt.Fprintf(progress, "customer %s: cannot be opened, its index entries stay under the previous key\n", str(item, "id"))
+				fmt.Fprintf(progress, "customer %s: cannot be opened, its index entries stay under the previous key\n", strAttr(item, "id"))
 				conflicts++
 				continue
 			}
@@ -435,7 +435,7 @@ func (s *Table) moveIndexEntries(ctx context.Context, ks *keySet, c crm.Customer
 			if err != nil {
 				return moved, conflict, wrap(err, "get index entry")
 			}
-			if out.Item == nil || str(out.Item, "customerId") != c.ID {
+			if out.Item == nil || strAttr(out.Item, "customerId") != c.ID {
 				continue
 			}
 			item := out.Item
@@ -527,6 +527,12 @@ func (p portalTokens) SignPortal(linkID, customerID string, expires time.Time) s
 	return p.t.keyset().cur.tokens.SignPortal(linkID, customerID, expires)
 }
 
+// LimitKey digests value under the current key: a rotation starts the
+// rate limits' counts afresh, which only forgives a few requests.
+func (p portalTokens) LimitKey(value string) string {
+	return p.t.keyset().cur.tokens.LimitKey(value)
+}
+
 func (p portalTokens) OpenPortal(token string) (linkID, customerID string, expires time.Time, ok bool) {
 	ks := p.t.keyset()
 	if linkID, customerID, expires, ok = ks.cur.tokens.OpenPortal(token); ok || ks.other == nil {
@@ -535,8 +541,8 @@ func (p portalTokens) OpenPortal(token string) (linkID, customerID string, expir
 	return ks.other.tokens.OpenPortal(token)
 }
 
-// str is a string attribute of item, "" when it has none.
-func str(item map[string]types.AttributeValue, name string) string {
+// strAttr is a string attribute of item, "" when it has none.
+func strAttr(item map[string]types.AttributeValue, name string) string {
 	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
 		return v.Value
 	}

@@ -134,6 +134,11 @@ func (s *Table) resolveCustomers(ctx context.Context, items []map[string]types.A
 			continue
 		}
 		c, _, err := s.fromCustomerItem(ctx, it)
+		if crm.ErrorCode(err) == crm.EINTEGRITY {
+			// Fail closed for this item's sealed data, not for the list.
+			c, err = plainCustomer(it)
+			c.Unreadable = true
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +193,7 @@ func paginateTable[T any](ctx context.Context, s *Table, table string, src sourc
 	if err != nil {
 		return nil, "", err
 	}
-	if start != nil && src.nextPK != "" && str(start, src.pkAttr) == src.nextPK {
+	if start != nil && src.nextPK != "" && strAttr(start, src.pkAttr) == src.nextPK {
 		// The cursor is already in the second partition.
 		src.pk, src.nextPK = src.nextPK, ""
 	}
@@ -204,7 +209,7 @@ func paginateTable[T any](ctx context.Context, s *Table, table string, src sourc
 		names["#sk"], values[":sk"] = src.skAttr, &types.AttributeValueMemberS{Value: src.skBelow}
 	}
 	out := []T{}
-	for range maxPagesPerList {
+	for pages := 0; pages < maxPagesPerList; pages++ {
 		in := &dynamodb.QueryInput{
 			TableName: &table, KeyConditionExpression: &cond,
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
@@ -219,7 +224,17 @@ func paginateTable[T any](ctx context.Context, s *Table, table string, src sourc
 		if err != nil {
 			return nil, "", wrap(err, "query "+src.index)
 		}
-		decoded, err := decode(ctx, res.Items)
+		items, err := s.fetch(ctx, table, src.index, src.pkAttr, src.pk, res.Items)
+		if err != nil {
+			return nil, "", err
+		}
+		// The cursor is the position where an item was found in the index,
+		// whatever its keys are now.
+		foundAt := make(map[[2]string]map[string]types.AttributeValue, len(res.Items))
+		for _, it := range res.Items {
+			foundAt[itemKeyOf(it)] = it
+		}
+		decoded, err := decode(ctx, items)
 		if err != nil {
 			return nil, "", err
 		}
@@ -229,17 +244,20 @@ func paginateTable[T any](ctx context.Context, s *Table, table string, src sourc
 			}
 			out = append(out, *d)
 			if len(out) == p.Limit {
-				if i == len(res.Items)-1 && res.LastEvaluatedKey == nil && src.nextPK == "" {
+				if itemKeyOf(items[i]) == itemKeyOf(res.Items[len(res.Items)-1]) && res.LastEvaluatedKey == nil && src.nextPK == "" {
 					return out, "", nil
 				}
-				cur, err := s.sealCursor(keyOf(res.Items[i], src.keyAttrs()), fingerprint)
+				cur, err := s.sealCursor(keyOf(foundAt[itemKeyOf(items[i])], src.keyAttrs()), fingerprint)
 				return out, cur, err
 			}
 		}
 		if res.LastEvaluatedKey == nil && src.nextPK != "" {
+			// On to the second partition, which no cursor key could point
+			// at the start of: it does not count as a page.
 			src.pk, src.nextPK = src.nextPK, ""
 			values[":pk"] = &types.AttributeValueMemberS{Value: src.pk}
 			start = nil
+			pages--
 			continue
 		}
 		if res.LastEvaluatedKey == nil {

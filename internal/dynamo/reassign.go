@@ -215,7 +215,11 @@ func (s *Table) eachSubjectItem(ctx context.Context, pk string, each func(map[st
 		if err != nil {
 			return wrap(err, "query "+pk)
 		}
-		for _, item := range page.Items {
+		items, err := s.fetch(ctx, s.table, IndexBySubject, "GSI5PK", pk, page.Items)
+		if err != nil {
+			return err
+		}
+		for _, item := range items {
 			if err := each(item); err != nil {
 				return err
 			}
@@ -227,13 +231,13 @@ func (s *Table) eachSubjectItem(ctx context.Context, pk string, each func(map[st
 // OwnerChange reports whether a stream record is a customer changing
 // owner, with the customer's id and when the change was made.
 func OwnerChange(oldImage, newImage map[string]types.AttributeValue) (customerID string, at time.Time, ok bool) {
-	if str(oldImage, "type") != entityCustomer || str(newImage, "type") != entityCustomer ||
-		str(oldImage, "ownerId") == str(newImage, "ownerId") {
+	if strAttr(oldImage, "type") != entityCustomer || strAttr(newImage, "type") != entityCustomer ||
+		strAttr(oldImage, "ownerId") == strAttr(newImage, "ownerId") {
 		return "", time.Time{}, false
 	}
-	at, err := time.Parse(time.RFC3339Nano, str(newImage, "updatedAt"))
+	at, err := time.Parse(time.RFC3339Nano, strAttr(newImage, "updatedAt"))
 	if err != nil {
 		return "", time.Time{}, false
 	}
-	return str(newImage, "id"), at, true
+	return strAttr(newImage, "id"), at, true
 }

@@ -32,8 +32,8 @@ func BenchmarkCustomerItem(b *testing.B) {
 		b.Fatal(err)
 	}
 	sealer := envelope.NewSealer(kr, envelope.Options{})
-	s := &Table{sealer: sealer, legacy: sealer, keys: &keyHolder{}, keyRefresh: time.Hour}
-	s.keys.set.Store(&keySet{cur: newIndexKeys(1, make([]byte, 32)), checked: time.Now()})
+	s := tableWithIndexKey(make([]byte, 32))
+	s.sealer, s.legacy = sealer, sealer
 	ctx := context.Background()
 	c := benchCustomer()
 

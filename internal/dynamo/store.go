@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -188,13 +189,24 @@ func keyringError(err error, op string) error {
 // decode (which skips an item by returning false), to each.
 func eachPage[T any](ctx context.Context, s *Table, in *dynamodb.QueryInput, decode func(map[string]types.AttributeValue) (T, bool, error), each func([]T) error) error {
 	p := dynamodb.NewQueryPaginator(s.db, in)
+	index, pkAttr, pk := "", "", ""
+	if in.IndexName != nil {
+		index, pkAttr = *in.IndexName, indexPartitionKey(*in.IndexName)
+		if v, ok := in.ExpressionAttributeValues[":pk"].(*types.AttributeValueMemberS); ok {
+			pk = v.Value
+		}
+	}
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return wrap(err, "query")
 		}
+		items, err := s.fetch(ctx, aws.ToString(in.TableName), index, pkAttr, pk, page.Items)
+		if err != nil {
+			return err
+		}
 		var out []T
-		for _, item := range page.Items {
+		for _, item := range items {
 			v, ok, err := decode(item)
 			if err != nil {
 				return err

@@ -22,7 +22,7 @@ WITH_NODE  = nodebin="$$(scripts/node22.sh)"; PATH="$$nodebin:$$PATH"
 
 export PORT
 
-.PHONY: run test test-fast fuzz vulncheck deps token invoke remind reports-rebuild outbox audit-verify build synth deploy diff bench check fmt clean
+.PHONY: run test test-fast fuzz vulncheck deps token invoke remind reports-rebuild outbox audit-verify keys-rotate build synth deploy diff bench check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -114,6 +114,10 @@ outbox: $(CLI)
 ## audit-verify: walk every chain of the audit log, report the first broken link
 audit-verify: $(CLI)
 	@$(CLI) audit verify
+
+## keys-rotate: rotate the blind-index key online, after a suspected compromise (resumable; SETTLE=<duration> between phases)
+keys-rotate: $(CLI)
+	$(CLI) keys rotate $(if $(SETTLE),-settle "$(SETTLE)")
 
 ## build: every function as bin/<name>/bootstrap for provided.al2023 on arm64
 build: $(addprefix bin/,$(addsuffix /bootstrap,$(FUNCTIONS)))

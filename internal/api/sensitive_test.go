@@ -261,7 +261,7 @@ func TestKMSKeyring(t *testing.T) {
 	id := mustCreate(e, admin, map[string]any{"name": "Li Wei", "phone": phoneRaw})
 
 	last := fake.Last()
-	if last.KeyID != keyID || !maps.Equal(last.EncryptionContext, map[string]string{"table": "clientele-main", "entity": "customer"}) {
+	if last.KeyID != keyID || !maps.Equal(last.EncryptionContext, map[string]string{"table": "clientele-main", "entity": "customer", "purpose": "customer-fields"}) {
 		t.Fatalf("KMS saw key %s context %v", last.KeyID, last.EncryptionContext)
 	}
 	if get(e, admin, "/customers/"+id).Status != 200 || fake.Calls(kmsfake.OpDecrypt) == 0 {

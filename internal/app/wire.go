@@ -65,11 +65,14 @@ type Services struct {
 // Edges are the clients a process runs against, made by Open on AWS and
 // by the local runtime and the tests otherwise.
 type Edges struct {
-	DB       dynamo.DB
-	Keyring  envelope.Keyring
-	Notifier crm.Notifier
-	Logger   *slog.Logger
-	Out      io.Writer
+	DB      dynamo.DB
+	Keyring envelope.Keyring
+	// LegacyKeyring unwraps envelopes sealed before field envelopes had
+	// a key of their own; nil when Keyring wrapped them.
+	LegacyKeyring envelope.Keyring
+	Notifier      crm.Notifier
+	Logger        *slog.Logger
+	Out           io.Writer
 }
 
 // Build wires the services fn needs over edges. It is the one composition
@@ -81,7 +84,7 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	if e.Logger == nil {
 		e.Logger = slog.Default()
 	}
-	table, err := dynamo.Open(ctx, dynamo.Config{DB: e.DB, Table: cfg.Table, AuditTable: cfg.AuditTable, Keyring: e.Keyring, Cache: cfg.Cache, Retention: cfg.Retention})
+	table, err := dynamo.Open(ctx, dynamo.Config{DB: e.DB, Table: cfg.Table, AuditTable: cfg.AuditTable, Keyring: e.Keyring, LegacyKeyring: e.LegacyKeyring, KeyRefresh: cfg.KeyRefresh, Cache: cfg.Cache, Retention: cfg.Retention})
 	if err != nil {
 		return nil, fmt.Errorf("open table: %w", err)
 	}
@@ -133,6 +136,9 @@ func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer
 	e := Edges{DB: cfg.DynamoDB(awsCfg), Logger: log, Out: stdout}
 	if e.Keyring, err = cfg.OpenKeyring(awsCfg); err != nil {
 		return Edges{}, err
+	}
+	if cfg.Keyring == "kms" && cfg.LegacyKMSKeyID != "" && cfg.LegacyKMSKeyID != cfg.KMSKeyID {
+		e.LegacyKeyring = envelope.NewKMSKeyring(kms.NewFromConfig(awsCfg), cfg.LegacyKMSKeyID)
 	}
 	switch {
 	case cfg.TopicARN != "" && fn.Publisher != nil:

@@ -71,9 +71,9 @@ func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) e
 			continue
 		}
 		if slices.Contains(held, f.name) {
-			ops = append(ops, s.claimDelete(f.name, v, id))
+			ops = append(ops, s.claimDelete(f.name, v, id)...)
 		}
-		ops = append(ops, s.memberDelete(f.name, v, id))
+		ops = append(ops, s.memberDelete(f.name, v, id)...)
 	}
 	for _, t := range c.Tags {
 		ops = append(ops, s.tagDelete(id, t))

@@ -237,20 +237,13 @@ func (s *Table) eachSubjectItem(ctx context.Context, pk string, each func(map[st
 // OwnerChange reports whether a stream record is a customer changing
 // owner, with the customer's id and when the change was made.
 func OwnerChange(oldImage, newImage map[string]types.AttributeValue) (customerID string, at time.Time, ok bool) {
-	str := func(item map[string]types.AttributeValue, name string) string {
-		v, _ := item[name].(*types.AttributeValueMemberS)
-		if v == nil {
-			return ""
-		}
-		return v.Value
-	}
-	if str(oldImage, "type") != entityCustomer || str(newImage, "type") != entityCustomer ||
-		str(oldImage, "ownerId") == str(newImage, "ownerId") {
+	if strAttr(oldImage, "type") != entityCustomer || strAttr(newImage, "type") != entityCustomer ||
+		strAttr(oldImage, "ownerId") == strAttr(newImage, "ownerId") {
 		return "", time.Time{}, false
 	}
-	at, err := time.Parse(time.RFC3339Nano, str(newImage, "updatedAt"))
+	at, err := time.Parse(time.RFC3339Nano, strAttr(newImage, "updatedAt"))
 	if err != nil {
 		return "", time.Time{}, false
 	}
-	return str(newImage, "id"), at, true
+	return strAttr(newImage, "id"), at, true
 }

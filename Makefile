@@ -14,7 +14,7 @@ NODE_BIN   = $(shell scripts/node22.sh)
 
 export PORT
 
-.PHONY: run test test-fast token invoke remind reports-rebuild outbox audit-verify build synth bench check fmt clean
+.PHONY: run test test-fast token invoke remind reports-rebuild outbox audit-verify build synth bench load check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -85,6 +85,13 @@ synth: build
 ## bench: benchmarks against DynamoDB Local; report in docs/benchmarks.md
 bench: build $(CLI)
 	scripts/bench.sh docs/bench-output.txt
+
+## load: the load run (mixes at 1-128 clients, then the fault scenarios),
+## against a DynamoDB Local and gateway of its own; raw output in
+## docs/load-output.md and docs/load-faults.md, summary in docs/benchmarks.md
+load: $(CLI)
+	$(CLI) load -o docs/load-output.md
+	$(CLI) load -faults -o docs/load-faults.md
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -41,16 +41,15 @@ const logicalTable = "clientele-main"
 // client, one sealer, one blind index. The stores (stores.go) are views of
 // it, one per aggregate.
 type Table struct {
-	db          DB
-	table       string
-	auditTable  string
-	auditShards int
-	sealer      *envelope.Sealer
-	index       *envelope.Indexer
-	cursors     *envelope.Cursors
-	tokens      *envelope.PortalTokens
-	retention   Retention
-	now         func() time.Time
+	db         DB
+	table      string
+	auditTable string
+	sealer     *envelope.Sealer
+	index      *envelope.Indexer
+	cursors    *envelope.Cursors
+	tokens     *envelope.PortalTokens
+	retention  Retention
+	now        func() time.Time
 	// unaudited skips the audit entry; only the benchmark that prices the
 	// audit sets it (export_test.go).
 	unaudited bool
@@ -69,10 +68,9 @@ type Retention struct {
 type Config struct {
 	DB    DB
 	Table string
-	// AuditTable holds the audit log; AuditShards chains (default 16).
-	AuditTable  string
-	AuditShards int
-	Retention   Retention
+	// AuditTable holds the audit log.
+	AuditTable string
+	Retention  Retention
 	// Now is the store's clock, for audit timestamps and retention.
 	Now func() time.Time
 	// Keyring protects data keys and the blind-index key.
@@ -83,11 +81,8 @@ type Config struct {
 
 // Open returns the Table, creating the table's blind-index key on first use.
 func Open(ctx context.Context, cfg Config) (*Table, error) {
-	s := &Table{db: cfg.DB, table: cfg.Table, auditTable: cfg.AuditTable, auditShards: cfg.AuditShards,
+	s := &Table{db: cfg.DB, table: cfg.Table, auditTable: cfg.AuditTable,
 		sealer: envelope.NewSealer(cfg.Keyring, cfg.Cache), retention: cfg.Retention, now: cfg.Now}
-	if s.auditShards <= 0 {
-		s.auditShards = defaultAuditShards
-	}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/auditkey"
 	"github.com/clientele-crm/clientele/internal/crmfake"
 	"github.com/clientele-crm/clientele/internal/ddblocal"
 	"github.com/clientele-crm/clientele/internal/dynamo"
@@ -150,8 +151,12 @@ func New(tb testing.TB, opts ...Option) *Env {
 		o(e)
 	}
 	log := slog.New(slog.NewJSONHandler(e.Logs, nil))
+	auditKey, err := auditkey.OpenFile(filepath.Join(state, "audit-signing-key.pem"))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	// KPI metrics would go to stdout, as on Lambda; tests read reports.
-	e.edges = app.Edges{DB: e.DB, Keyring: e.Keyring, Notifier: e.Notifier, Logger: log, Out: io.Discard}
+	e.edges = app.Edges{DB: e.DB, Keyring: e.Keyring, Notifier: e.Notifier, Logger: log, Out: io.Discard, AuditKey: auditKey}
 	if e.Services, err = app.Build(ctx, e.Config, app.Function{ParsePhone: phone.E164}, e.edges); err != nil {
 		tb.Fatal(err)
 	}

@@ -122,6 +122,8 @@ type loadEnv struct {
 // keyring and outbox, so that faults can be injected into them.
 type envOptions struct {
 	fakes bool
+	// env adds to or overrides the runtime's settings.
+	env map[string]string
 }
 
 func startEnv(ctx context.Context, o envOptions, stderr io.Writer) (*loadEnv, error) {
@@ -154,6 +156,9 @@ func startEnv(ctx context.Context, o envOptions, stderr io.Writer) (*loadEnv, er
 		// it fails.
 		env["DATA_KEY_MAX_ITEMS"] = "20"
 		env["TOPIC_ARN"] = "arn:aws:sns:us-east-1:000000000000:clientele"
+	}
+	for k, v := range o.env {
+		env[k] = v
 	}
 	if e.cfg, err = app.Load(func(k string) string { return env[k] }); err != nil {
 		return nil, err
@@ -523,9 +528,31 @@ func independentRun(ctx context.Context, e *loadEnv, r *recorder, level, c, roun
 				rep := r.timed(func() reply {
 					return e.call(ctx, "PATCH", "/customers/"+w.id, admin, map[string]any{"company": company}, w.version)
 				}, http.StatusOK)
-				if rep.status == http.StatusOK {
+				switch rep.status {
+				case http.StatusOK:
 					w.version, w.company = rep.version, company
-				} else {
+				case http.StatusServiceUnavailable, 0:
+					// A write cut off by its deadline may still commit
+					// once the database answers again: its outcome is
+					// unknown, and the client reads the record again, as
+					// it must before its next If-Match.
+					var cur reply
+					for attempt := range 20 {
+						if cur = r.timed(func() reply { return e.call(ctx, "GET", "/customers/"+w.id, admin, nil, 0) }, http.StatusOK); cur.status == http.StatusOK {
+							break
+						}
+						backoff(attempt)
+					}
+					if cur.status == http.StatusOK {
+						got, _ := cur.body["company"].(string)
+						if got == company {
+							r.mu.Lock()
+							r.refusedApplied++
+							r.mu.Unlock()
+						}
+						w.version, w.company = cur.version, got
+					}
+				default:
 					w.refused = append(w.refused, company)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -176,7 +177,12 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 				o.RateLimiter = ratelimit.None
 			})
 		}),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(c.CallTimeout())),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(c.CallTimeout()).WithTransportOptions(func(t *http.Transport) {
+			// As many idle connections as concurrent callers a process
+			// (the local gateway, the load run) may have, so that a burst
+			// reuses connections rather than opening new ones.
+			t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 256
+		})),
 	}
 	if c.Endpoint != "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))

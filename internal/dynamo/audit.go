@@ -160,9 +160,14 @@ func (s *Table) auditOps(ctx context.Context, a crm.Audit, chain string, fresh b
 	claim["seq"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(e.Seq, 10)}
 	claim["hash"] = &types.AttributeValueMemberS{Value: e.Hash}
 	notExists := aws.String("attribute_not_exists(SK)")
+	entry := types.TransactWriteItem{Put: &types.Put{TableName: &s.auditTable, Item: item, ConditionExpression: notExists}}
+	if fresh {
+		// A chain of one entry has no next link to race for: no claim.
+		return []types.TransactWriteItem{entry}, nil
+	}
 	return []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.auditTable, Item: claim, ConditionExpression: notExists}},
-		{Put: &types.Put{TableName: &s.auditTable, Item: item, ConditionExpression: notExists}},
+		entry,
 	}, nil
 }
 
@@ -178,10 +183,17 @@ func (s *Table) writeAudited(ctx context.Context, a crm.Audit, ops []types.Trans
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
 		return err
 	}
-	chain, fresh := chainOf(a), false
 	if len(ops) == 0 {
-		chain, fresh = requestChain(), true
+		// An entry of its own chain: one conditional put, nothing read.
+		put, err := s.auditOps(ctx, a, requestChain(), true)
+		if err != nil {
+			return err
+		}
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put[0].Put.TableName, Item: put[0].Put.Item,
+			ConditionExpression: put[0].Put.ConditionExpression})
+		return err
 	}
+	chain, fresh := chainOf(a), false
 	for attempt := 1; ; attempt++ {
 		audit, err := s.auditOps(ctx, a, chain, fresh)
 		if err != nil {

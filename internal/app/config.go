@@ -78,11 +78,12 @@ type Config struct {
 }
 
 // CallTimeout is how long one attempt of one call to a dependency may
-// take: a quarter of the function's timeout, at most 2 seconds. With
-// three attempts and their back-off, a dependency that does not answer
-// uses up less than the request's budget.
+// take before it is retried: half the function's timeout, at most 5
+// seconds — long enough that a busy but working database is not cut off and
+// retried into more load, short enough that a hung connection gets a second
+// attempt. The request's own deadline bounds all attempts together.
 func (c Config) CallTimeout() time.Duration {
-	return min(2*time.Second, c.FunctionTimeout/4)
+	return min(5*time.Second, c.FunctionTimeout/2)
 }
 
 // DigestSettle is how far behind the clock an audit digest's window ends:

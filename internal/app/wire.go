@@ -162,15 +162,14 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 // DynamoDB Local (Endpoint set), the configured region and dummy
 // credentials. Every client made from it retries in the standard mode —
 // at most 3 attempts, exponential back-off with full jitter capped at
-// 500 ms, throttling and transient faults only — and gives each attempt
-// CallTimeout, so a dependency that hangs costs a request at most about
-// three CallTimeouts, inside its budget.
+// 1 s, throttling and transient faults only — and gives each attempt
+// CallTimeout; the request's deadline bounds them all.
 func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRegion(c.Region),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 3
-				o.MaxBackoff = 500 * time.Millisecond
+				o.MaxBackoff = time.Second
 				// The client-side retry quota would turn a burst of
 				// conflicts into refusals of our own; attempts and the
 				// deadline already bound the work.

@@ -121,12 +121,71 @@ func (s *Table) chainHead(ctx context.Context, pk string) (int64, string, error)
 	return claim.Seq, claim.Hash, nil
 }
 
+// The entity item may carry its chain's head (auditSeq, auditHash): the
+// entity's version condition serializes its writes, so the head on the
+// version a writer read is the head its entry follows, and the append needs
+// no read of the chain. Writes that append to an entity's chain without
+// rewriting its item (an interaction, a note) leave the carried head behind;
+// the next writer's claim then fails, and it reads the chain's head instead.
+const (
+	attrAuditSeq  = "auditSeq"
+	attrAuditHash = "auditHash"
+)
+
+// newChainHead marks the item of a new entity as the head of an empty chain.
+func newChainHead(item map[string]types.AttributeValue) {
+	item[attrAuditSeq] = &types.AttributeValueMemberN{Value: "0"}
+	item[attrAuditHash] = &types.AttributeValueMemberS{Value: ""}
+}
+
+// carryChainHead copies the head the stored item carries to the item that
+// replaces it.
+func carryChainHead(stored, item map[string]types.AttributeValue) {
+	if seq, ok := stored[attrAuditSeq]; ok {
+		item[attrAuditSeq], item[attrAuditHash] = seq, stored[attrAuditHash]
+	}
+}
+
+// carriedHead finds, among ops, the item of a's entity carrying its chain's
+// head.
+func carriedHead(a crm.Audit, ops []types.TransactWriteItem) (item map[string]types.AttributeValue, seq int64, hash string, ok bool) {
+	for _, op := range ops {
+		if op.Put == nil {
+			continue
+		}
+		t, _ := op.Put.Item["type"].(*types.AttributeValueMemberS)
+		id, _ := op.Put.Item["id"].(*types.AttributeValueMemberS)
+		if t == nil || id == nil || t.Value != a.EntityType || id.Value != a.EntityID {
+			continue
+		}
+		n, isN := op.Put.Item[attrAuditSeq].(*types.AttributeValueMemberN)
+		h, isS := op.Put.Item[attrAuditHash].(*types.AttributeValueMemberS)
+		if !isN || !isS {
+			continue
+		}
+		v, err := strconv.ParseInt(n.Value, 10, 64)
+		if err != nil {
+			continue
+		}
+		return op.Put.Item, v, h.Value, true
+	}
+	return nil, 0, "", false
+}
+
 // auditOps returns the two puts that append a's entry to chain. A new chain
-// (a request's own) starts at 1 without reading anything.
-func (s *Table) auditOps(ctx context.Context, a crm.Audit, chain string, fresh bool) ([]types.TransactWriteItem, error) {
+// (a request's own) starts at 1 without reading anything; an entity whose
+// item in ops carries the chain's head (and trusted says it may be used)
+// appends after it; otherwise the chain's head is read. The carried head is
+// advanced to the new entry.
+func (s *Table) auditOps(ctx context.Context, a crm.Audit, chain string, fresh bool, ops []types.TransactWriteItem, trusted bool) ([]types.TransactWriteItem, error) {
 	var seq int64
 	var prev string
-	if !fresh {
+	carrier, cseq, chash, carried := carriedHead(a, ops)
+	switch {
+	case fresh:
+	case carried && trusted:
+		seq, prev = cseq, chash
+	default:
 		var err error
 		if seq, prev, err = s.chainHead(ctx, auditChainPrefix+chain); err != nil {
 			return nil, err
@@ -146,6 +205,10 @@ func (s *Table) auditOps(ctx context.Context, a crm.Audit, chain string, fresh b
 		Outcome: a.Outcome, PrevHash: prev,
 	}
 	e.Hash = hashEntry(e)
+	if carrier != nil {
+		carrier[attrAuditSeq] = &types.AttributeValueMemberN{Value: strconv.FormatInt(e.Seq, 10)}
+		carrier[attrAuditHash] = &types.AttributeValueMemberS{Value: e.Hash}
+	}
 	pk := chainPK(e)
 	at := sortTime(e.At) + "#" + e.Hash[:16]
 	item, err := attributevalue.MarshalMapWithOptions(auditItem{
@@ -185,7 +248,7 @@ func (s *Table) writeAudited(ctx context.Context, a crm.Audit, ops []types.Trans
 	}
 	if len(ops) == 0 {
 		// An entry of its own chain: one conditional put, nothing read.
-		put, err := s.auditOps(ctx, a, requestChain(), true)
+		put, err := s.auditOps(ctx, a, requestChain(), true, nil, false)
 		if err != nil {
 			return err
 		}
@@ -195,7 +258,9 @@ func (s *Table) writeAudited(ctx context.Context, a crm.Audit, ops []types.Trans
 	}
 	chain, fresh := chainOf(a), false
 	for attempt := 1; ; attempt++ {
-		audit, err := s.auditOps(ctx, a, chain, fresh)
+		// The carried head is used on the first attempt only: losing the
+		// claim means it was behind.
+		audit, err := s.auditOps(ctx, a, chain, fresh, ops, attempt == 1)
 		if err != nil {
 			return err
 		}

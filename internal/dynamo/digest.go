@@ -40,6 +40,7 @@ const (
 	digestPrefix     = "D#"
 	digestPartPrefix = "DIGESTPART#"
 	digestPartSize   = 500
+	firstDigestReach = 400 * 24 * time.Hour
 )
 
 // DigestHead is one chain's head as a digest lists it.
@@ -138,12 +139,14 @@ func (a *AuditLog) WriteDigest(ctx context.Context, key auditkey.Key, now time.T
 			heads[pk] = DigestHead{Chain: pk, Seq: e.Seq, Hash: e.Hash}
 		}
 	}
+	from := d.From
 	if last == nil {
-		err = a.scanAudit(ctx, func(pk, sk string, e crm.AuditEntry) { note(e) })
-	} else {
-		err = a.auditByDay(ctx, d.From, d.To, note)
+		// The first digest reaches back firstDigestReach through the day
+		// index rather than scanning the table, which the functions may not
+		// do; older entries keep the protection of their chains alone.
+		from = d.To.Add(-firstDigestReach)
 	}
-	if err != nil {
+	if err := a.auditByDay(ctx, from, d.To, note); err != nil {
 		return nil, err
 	}
 	list := make([]DigestHead, 0, len(heads))

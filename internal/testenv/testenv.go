@@ -123,6 +123,11 @@ func New(tb testing.TB, opts ...Option) *Env {
 			return table
 		case "AUDIT_TABLE_NAME":
 			return table + "-audit"
+		case "FUNCTION_TIMEOUT":
+			// Test packages share one DynamoDB Local on a machine that
+			// may be busy; a slow answer there is not what these tests
+			// are about. The deadline tests set their own.
+			return "60s"
 		}
 		return ""
 	})

@@ -855,22 +855,35 @@ type fault struct {
 }
 
 func allFaults() []fault {
-	during := func(start, length time.Duration, on, off func()) func() {
-		return func() {
-			time.Sleep(start)
+	// during breaks a dependency for length once the run has done a
+	// quarter of its requests, so that the fault meets writers mid-run
+	// (every client has its customer) rather than at their first request.
+	during := func(length time.Duration, on, off func()) func(r *recorder, finished <-chan struct{}) {
+		return func(r *recorder, finished <-chan struct{}) {
+			for n := 0; n < 32*40/4; time.Sleep(10 * time.Millisecond) {
+				select {
+				case <-finished:
+					return
+				default:
+				}
+				r.mu.Lock()
+				n = len(r.lat)
+				r.mu.Unlock()
+			}
 			on()
 			time.Sleep(length)
 			off()
 		}
 	}
-	writersUnder := func(inject func(e *loadEnv) func()) func(ctx context.Context, e *loadEnv, r *recorder) string {
+	writersUnder := func(inject func(e *loadEnv) func(*recorder, <-chan struct{})) func(ctx context.Context, e *loadEnv, r *recorder) string {
 		return func(ctx context.Context, e *loadEnv, r *recorder) string {
 			admin := e.token("load-admin", "admin")
 			seed := "seed-faults@example.com"
 			e.call(ctx, "POST", "/customers", admin, map[string]any{"name": "Seed Customer", "email": seed}, 0)
-			done := make(chan struct{})
-			go func() { inject(e)(); close(done) }()
+			done, finished := make(chan struct{}), make(chan struct{})
+			go func() { inject(e)(r, finished); close(done) }()
 			writers := independentRun(ctx, e, r, 0, 32, 40, seed)
+			close(finished)
 			<-done
 			checkWriters(ctx, e, r, writers)
 			probe := e.call(ctx, "GET", "/customers?limit=1", admin, nil, 0)
@@ -878,14 +891,14 @@ func allFaults() []fault {
 		}
 	}
 	return []fault{
-		{"DynamoDB Local paused (SIGSTOP) for 3 s", false, writersUnder(func(e *loadEnv) func() {
-			return during(1500*time.Millisecond, 3*time.Second, e.inst.Pause, e.inst.Resume)
+		{"DynamoDB Local paused (SIGSTOP) for 12 s", false, writersUnder(func(e *loadEnv) func(*recorder, <-chan struct{}) {
+			return during(12*time.Second, e.inst.Pause, e.inst.Resume)
 		})},
-		{"KMS throttling (ThrottlingException) for 3 s", true, writersUnder(func(e *loadEnv) func() {
-			return during(1500*time.Millisecond, 3*time.Second, func() { e.kms.FailWith("ThrottlingException", 400) }, e.kms.Up)
+		{"KMS throttling (ThrottlingException) for 5 s", true, writersUnder(func(e *loadEnv) func(*recorder, <-chan struct{}) {
+			return during(5*time.Second, func() { e.kms.FailWith("ThrottlingException", 400) }, e.kms.Up)
 		})},
-		{"KMS unreachable (connections dropped) for 3 s", true, writersUnder(func(e *loadEnv) func() {
-			return during(1500*time.Millisecond, 3*time.Second, e.kms.Down, e.kms.Up)
+		{"KMS unreachable (connections dropped) for 5 s", true, writersUnder(func(e *loadEnv) func(*recorder, <-chan struct{}) {
+			return during(5*time.Second, e.kms.Down, e.kms.Up)
 		})},
 		{"SNS unreachable for the whole run (complaint intake, 8 clients)", true, func(ctx context.Context, e *loadEnv, r *recorder) string {
 			e.sns.Down()

@@ -22,7 +22,7 @@ WITH_NODE  = nodebin="$$(scripts/node22.sh)"; PATH="$$nodebin:$$PATH"
 
 export PORT
 
-.PHONY: run test test-fast token invoke remind reports-rebuild outbox audit-verify build synth deploy diff bench check fmt clean
+.PHONY: run test test-fast fuzz vulncheck deps token invoke remind reports-rebuild outbox audit-verify keys-rotate build synth deploy diff bench check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -44,9 +44,49 @@ test: check $(CLI)
 
 ## test-fast: the fast tier, without Java or Node: domain services and
 ## handlers against in-memory fakes, and every unit test (-short skips the
-## DynamoDB Local and CDK template tests, which `make test` runs)
-test-fast: check
+## DynamoDB Local and CDK template tests, which `make test` runs); `make
+## check` is apart, to keep this tier within seconds
+test-fast:
 	$(GO) test -short -count=1 $$($(GO) list ./... | grep -v '/infra')
+
+## fuzz: every fuzz target for $(FUZZTIME) each (default 30s); their seed
+## corpora (testdata/fuzz) already run as ordinary tests in `make test`
+FUZZTIME ?= 30s
+fuzz:
+	@summary=""; failed=0; out=$$(mktemp); \
+	for f in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go')); do \
+	  dir=./$$(dirname $$f); \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    start=$$(date +%s); \
+	    if $(GO) test -short -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$dir >$$out 2>&1; then result=ok; \
+	    else result=FAILED; failed=1; grep -v '^fuzz: elapsed' $$out; fi; \
+	    execs=$$(grep -o 'execs: [0-9]*' $$out | tail -n 1 | cut -d' ' -f2); \
+	    line=$$(printf '%-18s %-20s %4ss %10s execs  %s' $$t $$dir $$(( $$(date +%s) - start )) "$${execs:-?}" $$result); \
+	    echo "$$line"; summary="$$summary$$line\n"; \
+	  done; \
+	done; rm -f $$out; \
+	printf "\nfuzzed for $(FUZZTIME) each (wall time includes building):\n$$summary"; \
+	exit $$failed
+
+# The vulnerability scanner runs at a pinned version without becoming a
+# module dependency.
+GOVULNCHECK_VERSION ?= v1.9.0
+VULNDB ?= https://vuln.go.dev
+
+## vulncheck: known vulnerabilities in the code's call graph (needs the Go
+## vulnerability database; not part of `make test`)
+vulncheck:
+	@if ! curl -fsS -m 10 -o /dev/null "$(VULNDB)/index/db.json.gz" 2>/dev/null; then \
+	  echo "vulncheck: the Go vulnerability database ($(VULNDB)) is not reachable from this machine; nothing was checked."; \
+	  echo "vulncheck: run 'make vulncheck' where it is, or set VULNDB to a mirror."; \
+	  exit 2; \
+	fi
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) -db "$(VULNDB)" ./...
+
+## deps: modules with newer versions available (through the module proxy)
+# -e: a module whose version list the proxy refuses is reported, not fatal.
+deps:
+	@$(GO) list -m -u -e -f '{{if not .Main}}{{if .Update}}{{.Path}} {{.Version}} -> {{.Update.Version}}{{if .Indirect}} (indirect){{end}}{{else if .Error}}{{.Path}} {{.Version}}: newer versions could not be listed{{end}}{{end}}' all | grep . || echo "every module is at its newest version"
 
 ## check: formatting, vet and module tidiness
 check:
@@ -78,6 +118,10 @@ outbox: $(CLI)
 ## audit-verify: walk every chain of the audit log, report the first broken link
 audit-verify: $(CLI)
 	@$(CLI) audit verify
+
+## keys-rotate: rotate the blind-index key online, after a suspected compromise (resumable; SETTLE=<duration> between phases)
+keys-rotate: $(CLI)
+	$(CLI) keys rotate $(if $(SETTLE),-settle "$(SETTLE)")
 
 ## build: every function as bin/<name>/bootstrap for provided.al2023 on arm64
 build: $(addprefix bin/,$(addsuffix /bootstrap,$(FUNCTIONS)))

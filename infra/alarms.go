@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -154,6 +155,38 @@ func (a *alarms) watchReports(f *function, streamDLQ awssqs.IQueue) {
 	a.add("TimelinessTargetAlarm", kpi(a.st, "TimelinessRate"), t.Timeliness, below, "timeliness is below its "+pct(t.Timeliness)+" target")
 	a.add("DuplicatesTargetAlarm", kpi(a.st, "DuplicateRate"), t.Duplicates, above, "duplicates are above their "+pct(t.Duplicates)+" target")
 	a.add("InvalidTargetAlarm", kpi(a.st, "InvalidRate"), t.Invalid, above, "invalid entries are above their "+pct(t.Invalid)+" target")
+}
+
+// watchAccess alarms when the access report flags a user: refused requests
+// and probes in a day at ACCESS_ALERT_THRESHOLD or more (the reports
+// function publishes the count of flagged users with the KPIs).
+func (a *alarms) watchAccess() {
+	flagged := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(MetricNamespace), MetricName: jsii.String("FlaggedUsers"),
+		DimensionsMap: &map[string]*string{"Stage": jsii.String(a.st.Name)},
+		Statistic:     jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+	})
+	a.add("FlaggedUsersAlarm", flagged, 1, atLeast, "the access report flags a user: see GET /reports/access")
+}
+
+// watchIntegrity alarms on any stored item whose sealed fields failed their
+// integrity check, which a function logs with code "integrity" (by id
+// only), whether it answered 500 or showed the item marked in a list.
+func (a *alarms) watchIntegrity(name string, f *function) {
+	id := exportedName(name)
+	filter := awslogs.NewMetricFilter(a.scope, jsii.String(id+"IntegrityFilter"), &awslogs.MetricFilterProps{
+		LogGroup:        f.fn.LogGroup(),
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.code"), jsii.String("="), jsii.String("integrity")),
+		MetricNamespace: jsii.String(MetricNamespace),
+		MetricName:      jsii.String("IntegrityFailures-" + name),
+		MetricValue:     jsii.String("1"),
+		// Every log line of a deployed function carries its stage.
+		Dimensions: &map[string]*string{"Stage": jsii.String("$.stage")},
+	})
+	m := over5Minutes("Sum")
+	m.DimensionsMap = &map[string]*string{"Stage": jsii.String(a.st.Name)}
+	a.add(id+"IntegrityAlarm", filter.Metric(m), 1, atLeast,
+		"the "+name+" function met stored data that failed its integrity check: see the log for the item id")
 }
 
 // watchAPI alarms on the HTTP API's 5xx rate above 1 % of requests in five

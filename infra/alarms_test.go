@@ -66,6 +66,8 @@ func TestAlarms(t *testing.T) {
 		"TableWriteThrottlesAlarm":      {table("WriteThrottleEvents", s.mainTable), ge, 1},
 		"AuditTableReadThrottlesAlarm":  {table("ReadThrottleEvents", s.auditTable), ge, 1},
 		"AuditTableWriteThrottlesAlarm": {table("WriteThrottleEvents", s.auditTable), ge, 1},
+		"FlaggedUsersAlarm": {map[string]any{"Namespace": "Clientele", "MetricName": "FlaggedUsers", "Statistic": "Maximum", "Period": float64(300),
+			"Dimensions": []any{map[string]any{"Name": "Stage", "Value": s.stage.Name}}}, ge, 1},
 		"ApiLatencyAlarm": {map[string]any{"Namespace": "AWS/ApiGateway", "MetricName": "Latency", "ExtendedStatistic": "p99", "Period": float64(300),
 			"Dimensions": []any{map[string]any{"Name": "ApiId", "Value": ref(apiID)}}}, ge, 5000},
 	}
@@ -82,6 +84,12 @@ func TestAlarms(t *testing.T) {
 			cmp       string
 			threshold float64
 		}{lambda("Throttles", fnID, "Sum", 300), ge, 1}
+		want[id+"IntegrityAlarm"] = struct {
+			metric    map[string]any
+			cmp       string
+			threshold float64
+		}{map[string]any{"Namespace": "Clientele", "MetricName": "IntegrityFailures-" + name, "Statistic": "Sum", "Period": float64(300),
+			"Dimensions": []any{map[string]any{"Name": "Stage", "Value": s.stage.Name}}}, ge, 1}
 		d := lambda("Duration", fnID, "", 300)
 		delete(d, "Statistic")
 		d["ExtendedStatistic"] = "p99"

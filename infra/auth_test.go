@@ -137,7 +137,7 @@ func testUsers(t *testing.T, s *synthesized) {
 
 func TestOutputs(t *testing.T) {
 	s := stackTemplate(t)
-	for _, name := range []string{"ApiUrl", "UserPoolId", "WebClientId", "MobileClientId", "SignInDomain", "TableName", "AuditTableName", "KeyArn", "AlarmTopicArn", "NotificationsTopicArn", "BackupPlanId"} {
+	for _, name := range []string{"ApiUrl", "UserPoolId", "WebClientId", "MobileClientId", "SignInDomain", "TableName", "AuditTableName", "KeyArn", "FieldKeyArn", "AlarmTopicArn", "NotificationsTopicArn", "BackupPlanId"} {
 		out, ok := s.outputs[name].(map[string]any)
 		if !ok {
 			t.Errorf("no output %s", name)

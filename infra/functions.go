@@ -27,17 +27,16 @@ type function struct {
 // running the `bootstrap` found in codeDir(name), sized as the stage says.
 //
 // Each function gets exactly the access its code uses: items (and indexes) of
-// the table, appending to and reading the audit log (auditStatement), and the
-// key for envelope encryption. GrantEncryptDecrypt includes
-// kms:GenerateDataKey*, which the KMS keyring calls to seal a field, and the
-// decryption both tables' encryption at rest needs.
+// the table, appending to and reading the audit log (auditStatement), the
+// table key through DynamoDB only, and the field key for the purposes it
+// seals and opens (grantKeys).
 //
 // Every function gets every setting of the stage: each one loads the whole
 // configuration at cold start (internal/app.Start) and refuses to start on a
 // bad value, and a setting given to one function but not another would make
 // them disagree (a phone number normalized by one region on write and
 // another in a report).
-func newFunctions(scope constructs.Construct, st *Stage, names []string, codeDir func(string) string, table, audit awsdynamodb.ITable, key, opsKey awskms.IKey, topic awssns.ITopic) map[string]*function {
+func newFunctions(scope constructs.Construct, st *Stage, names []string, codeDir func(string) string, table, audit awsdynamodb.ITable, key, fieldKey, notificationsKey, opsKey awskms.IKey, topic awssns.ITopic) map[string]*function {
 	fns := make(map[string]*function, len(names))
 	for _, name := range names {
 		id := "Fn" + exportedName(name)
@@ -55,8 +54,10 @@ func newFunctions(scope constructs.Construct, st *Stage, names []string, codeDir
 			"TABLE_NAME":       table.TableName(),
 			"AUDIT_TABLE_NAME": audit.TableName(),
 			"KEYRING":          jsii.String("kms"),
-			"KMS_KEY_ID":       key.KeyArn(),
-			"STAGE":            jsii.String(st.Name),
+			"KMS_KEY_ID":       fieldKey.KeyArn(),
+			// Envelopes sealed before the field key existed.
+			"LEGACY_KMS_KEY_ID": key.KeyArn(),
+			"STAGE":             jsii.String(st.Name),
 		}
 		for k, v := range st.Settings {
 			env[k] = jsii.String(v)
@@ -93,11 +94,10 @@ func newFunctions(scope constructs.Construct, st *Stage, names []string, codeDir
 			props.ReservedConcurrentExecutions = jsii.Number(size.ReservedConcurrency)
 		}
 		fn := awslambda.NewFunction(scope, jsii.String(id), props)
-		table.GrantReadWriteData(fn)
+		grantKeys(fn, name, table, key, fieldKey)
 		fn.AddToRolePolicy(auditStatement(audit))
-		key.GrantEncryptDecrypt(fn)
 		if slices.Contains(publishers, name) {
-			topic.GrantPublish(fn)
+			grantPublish(fn, topic, notificationsKey)
 			fn.AddEnvironment(jsii.String("TOPIC_ARN"), topic.TopicArn(), nil)
 		}
 		suppress(role, "AwsSolutions-IAM5",
@@ -106,9 +106,6 @@ func newFunctions(scope constructs.Construct, st *Stage, names []string, codeDir
 		suppress(role, "AwsSolutions-IAM5",
 			"Every index of this stack's own tables: the functions query the indexes that internal/dynamo declares, and index ARNs can only be listed by name or by this table-scoped wildcard",
 			"Resource::<"+*scopeLogicalID(scope, table)+".Arn>/index/*", "Resource::<"+*scopeLogicalID(scope, audit)+".Arn>/index/*")
-		suppress(role, "AwsSolutions-IAM5",
-			"Action wildcards of the CDK's encrypt/decrypt grant on this stack's one key (the resource is the key's ARN, not *): GenerateDataKey* seals envelopes, ReEncrypt* is part of the same grant",
-			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")
 		alias := awslambda.NewAlias(scope, jsii.String(id+"Live"), &awslambda.AliasProps{
 			AliasName: jsii.String("live"),
 			Version:   fn.CurrentVersion(),

@@ -39,11 +39,12 @@ func TestFunctions(t *testing.T) {
 				env, _ := fn["Environment"].(map[string]any)
 				vars, _ := env["Variables"].(map[string]any)
 				want := map[string]any{
-					"TABLE_NAME":       ref(s.mainTable),
-					"AUDIT_TABLE_NAME": ref(s.auditTable),
-					"KEYRING":          "kms",
-					"KMS_KEY_ID":       getAtt(keyID, "Arn"),
-					"STAGE":            s.stage.Name,
+					"TABLE_NAME":        ref(s.mainTable),
+					"AUDIT_TABLE_NAME":  ref(s.auditTable),
+					"KEYRING":           "kms",
+					"KMS_KEY_ID":        getAtt(s.logicalID(t, "FieldKey"), "Arn"),
+					"LEGACY_KMS_KEY_ID": getAtt(keyID, "Arn"),
+					"STAGE":             s.stage.Name,
 				}
 				// Every setting of the stage, as it is.
 				for k, v := range s.stage.Settings {
@@ -158,19 +159,23 @@ func TestFunctions(t *testing.T) {
 
 func TestNotificationsTopic(t *testing.T) {
 	s := stackTemplate(t)
-	keyID := s.logicalID(t, "Key")
+	keyID := s.logicalID(t, "NotificationsKey")
 	topic, _ := s.resources[s.notifications]["Properties"].(map[string]any)
 	if !reflect.DeepEqual(topic["KmsMasterKeyId"], getAtt(keyID, "Arn")) {
-		t.Errorf("topic encrypted with %v, want the stack's key", topic["KmsMasterKeyId"])
+		t.Errorf("topic encrypted with %v, want the notifications key", topic["KmsMasterKeyId"])
 	}
 }
 
 // TestLeastPrivilege proves that the functions' roles reach the tables, their
-// indexes and the key, and nothing else, without wildcard actions. What they
-// may do to the audit table is TestAuditLog's.
+// indexes and the keys, and nothing else, without wildcard actions. What they
+// may do to the audit table is TestAuditLog's; what they may do with each
+// key, TestKeyGrants's.
 func TestLeastPrivilege(t *testing.T) {
 	s := stackTemplate(t)
-	keyID := s.logicalID(t, "Key")
+	var keyArns []any
+	for _, k := range []string{"Key", "FieldKey", "NotificationsKey"} {
+		keyArns = append(keyArns, getAtt(s.logicalID(t, k), "Arn"))
+	}
 	statements := s.allowStatements()
 	granted := func(action string) bool {
 		return slices.ContainsFunc(statements, func(st statement) bool { return slices.Contains(st.actions, action) })
@@ -214,21 +219,21 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 	})
 
-	t.Run("KMSOnlyOnKey", func(t *testing.T) {
+	t.Run("KMSOnlyOnKeys", func(t *testing.T) {
 		for _, st := range statements {
 			if !slices.ContainsFunc(st.actions, func(a string) bool { return strings.HasPrefix(a, "kms:") }) {
 				continue
 			}
 			for _, r := range st.resources {
-				if !reflect.DeepEqual(r, getAtt(keyID, "Arn")) {
-					t.Errorf("policy %s grants %v on %v, want only key %s", st.policy, st.actions, r, keyID)
+				if !slices.ContainsFunc(keyArns, func(k any) bool { return reflect.DeepEqual(r, k) }) {
+					t.Errorf("policy %s grants %v on %v, want only the stack's keys", st.policy, st.actions, r)
 				}
 			}
 		}
 	})
 
 	t.Run("FunctionsCanSealAndStore", func(t *testing.T) {
-		for _, a := range []string{"kms:GenerateDataKey*", "kms:Decrypt"} {
+		for _, a := range []string{"kms:GenerateDataKey", "kms:Decrypt"} {
 			if !granted(a) {
 				t.Errorf("no policy grants %s", a)
 			}

@@ -7,13 +7,47 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// newKey returns the customer-managed key that encrypts the table at rest and
-// wraps the data keys of field envelopes. A retaining stage keeps it when the
-// stack is deleted: without it every sealed field and every backup is
-// unreadable.
+// The stack's keys, one per purpose, so that a grant on one is a grant on
+// what it protects and nothing else:
+//
+//   - Key: the tables at rest and their backups. Only DynamoDB, acting for
+//     a function, uses it (kms:ViaService), and AWS Backup under the
+//     grants it makes for itself. Envelopes sealed before the field key
+//     existed were wrapped by it; the functions may still unwrap those,
+//     each only for its own entities, until they are resealed.
+//   - FieldKey: field envelopes and the blind-index key. Every grant on it
+//     is conditioned on the purpose in the encryption context.
+//   - NotificationsKey: the notifications topic, whose messages may carry
+//     live self-service links.
+//   - OperationsKey (opskey.go): logs and alarms, the only key an AWS
+//     service principal may use.
+//
+// None of the first three has a statement for a service principal: a
+// service acting on its own can never use a key that protects personal
+// data.
+
+// newKey returns the customer-managed key that encrypts the tables at rest
+// and their backups. A retaining stage keeps it when the stack is deleted:
+// without it every table and every backup is unreadable.
 func newKey(scope constructs.Construct, st *Stage) awskms.Key {
-	return awskms.NewKey(scope, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String("Clientele " + st.Name + ": DynamoDB encryption at rest and envelope encryption of personal data"),
+	return personalDataKey(scope, st, "Key", "DynamoDB tables at rest and their backups")
+}
+
+// newFieldKey returns the key that wraps the data keys of field envelopes
+// and the blind-index key.
+func newFieldKey(scope constructs.Construct, st *Stage) awskms.Key {
+	return personalDataKey(scope, st, "FieldKey", "envelope encryption of personal data fields, by purpose")
+}
+
+// newNotificationsKey returns the key of the notifications topic: its
+// messages to customers carry live self-service links.
+func newNotificationsKey(scope constructs.Construct, st *Stage) awskms.Key {
+	return personalDataKey(scope, st, "NotificationsKey", "customer and staff notifications")
+}
+
+func personalDataKey(scope constructs.Construct, st *Stage, id, what string) awskms.Key {
+	return awskms.NewKey(scope, jsii.String(id), &awskms.KeyProps{
+		Description:       jsii.String("Clientele " + st.Name + ": " + what),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     removalPolicy(st),
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(pendingWindow(st))),

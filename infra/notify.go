@@ -13,7 +13,8 @@ import (
 // topic and the right to publish to it.
 var publishers = []string{api.FnComplaints, api.FnReminders}
 
-// newTopic returns the notifications topic, encrypted with the stack's key.
+// newTopic returns the notifications topic, encrypted with its own key
+// (newNotificationsKey): the publishers may use it, and no service.
 // Messages carry ids only; subscribers look up what their recipient may see.
 func newTopic(scope constructs.Construct, st *Stage, key awskms.IKey) awssns.Topic {
 	return awssns.NewTopic(scope, jsii.String("Notifications"), &awssns.TopicProps{

@@ -1,6 +1,6 @@
 // Package infra is Clientele's AWS CDK stack, one per stage (stages/*.json,
 // see Stage): the main DynamoDB table and the append-only audit log, both
-// encrypted with a customer-managed KMS key and, where the stage says so,
+// encrypted at rest with a customer-managed KMS key and, where the stage says so,
 // backed up by AWS Backup; one Lambda per function of the route table, each
 // behind a live alias; the reminder job's schedule and the reports function's
 // stream consumer; alarms, a dashboard and the notifications topic; a Cognito
@@ -150,6 +150,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	tags.Add(jsii.String("Stage"), jsii.String(st.Name), nil)
 
 	key := newKey(stack, st)
+	fieldKey := newFieldKey(stack, st)
 	opsKey := newOperationsKey(stack, st)
 	table := newTable(stack, st, dynamo.MainTable, key)
 	audit := newAuditTable(stack, st, key)
@@ -157,12 +158,14 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	if st.Backups {
 		backups = newBackups(stack, st, key, table, audit)
 	}
-	topic := newTopic(stack, st, key)
+	notificationsKey := newNotificationsKey(stack, st)
+	topic := newTopic(stack, st, notificationsKey)
 	names := Functions(props.Routes)
-	fns := newFunctions(stack, st, names, props.CodeDir, table, audit, key, opsKey, topic)
+	fns := newFunctions(stack, st, names, props.CodeDir, table, audit, key, fieldKey, notificationsKey, opsKey, topic)
 	alarms := newAlarms(stack, st, opsKey)
 	for _, name := range names {
 		alarms.watchFunction(name, fns[name])
+		alarms.watchIntegrity(name, fns[name])
 	}
 	board := dashboardInputs{functions: fns, names: names, table: table, reminderName: api.FnReminders, reportsName: api.FnReports}
 	if fn, ok := fns[api.FnReminders]; ok {
@@ -182,6 +185,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	}
 	httpAPI := newHTTPAPI(stack, st, opsKey, props.Routes, aliases, users)
 	alarms.watchAPI(httpAPI)
+	alarms.watchAccess()
 	board.api = httpAPI
 	newDashboard(stack, st, board)
 	newDeployments(stack, st, names, fns, alarms)
@@ -197,7 +201,8 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	if backups != nil {
 		o.add("BackupPlanId", backups.BackupPlanId(), "AWS Backup plan of both tables")
 	}
-	o.add("KeyArn", key.KeyArn(), "KMS key for table encryption and field envelopes")
+	o.add("KeyArn", key.KeyArn(), "KMS key of the tables at rest and their backups")
+	o.add("FieldKeyArn", fieldKey.KeyArn(), "KMS key of field envelopes and the blind-index key")
 	o.add("AlarmTopicArn", alarms.topic.TopicArn(), "SNS topic of the stack's alarms (subscribe the on-call)")
 	o.add("NotificationsTopicArn", topic.TopicArn(), "SNS topic of staff and customer notifications (ids only)")
 	return stack

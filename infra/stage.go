@@ -150,7 +150,7 @@ func (s *Stage) Function(name string) FunctionConfig {
 
 // stackSettings are the environment variables the stack itself sets on
 // every function; a stage may not set them.
-var stackSettings = []string{"TABLE_NAME", "AUDIT_TABLE_NAME", "KEYRING", "KMS_KEY_ID", "TOPIC_ARN", "STAGE"}
+var stackSettings = []string{"TABLE_NAME", "AUDIT_TABLE_NAME", "KEYRING", "KMS_KEY_ID", "LEGACY_KMS_KEY_ID", "TOPIC_ARN", "STAGE"}
 
 // localSettings only make sense for the local runtime.
 var localSettings = []string{"DYNAMODB_ENDPOINT", "CLIENTELE_STATE_DIR", "PORT", "REMINDER_INTERVAL"}

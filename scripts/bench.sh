@@ -35,6 +35,9 @@ fresh() { bin/clientele with-dynamodb -- go test -run '^$' -count=1 "$@" 2>/dev/
   echo "## Report reads over 1 000 and 100 000 customers"
   fresh -bench 'Reports$' -benchtime=200x -timeout 30m ./internal/dynamo/
   echo
+  echo "## Write capacity of one round of writes, keys-only indexes vs indexes projecting everything"
+  fresh -bench 'WriteCapacity' -benchtime=50x ./internal/dynamo/
+  echo
   echo "## KMS calls per 1000 operations (fake KMS over its JSON protocol)"
   fresh -bench 'KMSCalls' -benchtime=1000x ./internal/api/
   echo

@@ -113,7 +113,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return fmt.Errorf("listen on 127.0.0.1:%s: %w", port, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := localServer(h, defaultTimeouts)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	base := "http://127.0.0.1:" + port
@@ -235,6 +235,22 @@ func cmdRemind(ctx context.Context, args []string, getenv func(string) string, s
 	return runErr
 }
 
+// serverTimeouts bound how long one client can hold a connection of the
+// local server.
+type serverTimeouts struct{ header, read, write, idle time.Duration }
+
+// defaultTimeouts follow what API Gateway allows a request: 10 MiB read in
+// well under a minute, and no answer later than its 30-second integration
+// timeout (with room for the slowest local DynamoDB).
+var defaultTimeouts = serverTimeouts{header: 10 * time.Second, read: 60 * time.Second, write: 60 * time.Second, idle: 120 * time.Second}
+
+// localServer is the local gateway's HTTP server: without read, write and
+// idle timeouts, a client that trickles a body or never reads its answer
+// holds a connection and its goroutine forever.
+func localServer(h http.Handler, t serverTimeouts) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.header, ReadTimeout: t.read, WriteTimeout: t.write, IdleTimeout: t.idle}
+}
+
 func signingKeyPath(cfg app.Config) string { return filepath.Join(cfg.StateDir, "jwt-signing-key.pem") }
 
 func cmdToken(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -250,7 +266,12 @@ func cmdToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	roles := api.ParseGroups(*role)
+	var roles []string
+	for _, r := range strings.Split(*role, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			roles = append(roles, r)
+		}
+	}
 	for _, r := range roles {
 		if !validRole(r) {
 			return fmt.Errorf("unknown role %q: use admin, sales, service, finance or auditor", r)

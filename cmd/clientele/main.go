@@ -24,6 +24,7 @@ commands:
   reports rebuild [-check]  recompute every report aggregate from the tables (-check: compare only)
   outbox               print the notifications the local runtime has sent
   audit verify         walk every chain of the audit log and report the first broken link
+  keys rotate [-settle D]  rotate the blind-index key online (resumable; progress on stderr)
 `
 
 func main() {
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdOutbox(getenv, stdout)
 	case "audit":
 		return cmdAudit(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return cmdKeys(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/clientele-crm/clientele/internal/crm"
 )
@@ -18,48 +20,82 @@ const (
 )
 
 // ActorFromClaims builds the caller from JWT claims as API Gateway's JWT
-// authorizer hands them to the function: every claim a string. Returns false
-// when the token names no user.
-func ActorFromClaims(claims map[string]string) (crm.Actor, bool) {
+// authorizer hands them to the function: every claim a string. It fails
+// with EUNAUTHORIZED when the token names no user or carries a groups claim
+// that ParseGroups refuses: a claim the function cannot read exactly must not
+// be read generously.
+func ActorFromClaims(claims map[string]string) (crm.Actor, error) {
 	sub := claims["sub"]
 	if sub == "" {
-		return crm.Actor{}, false
+		return crm.Actor{}, crm.Errorf(crm.EUNAUTHORIZED, "a valid bearer token is required")
+	}
+	groups, err := ParseGroups(claims["cognito:groups"])
+	if err != nil {
+		return crm.Actor{}, err
 	}
 	a := crm.Actor{ID: sub}
-	for _, g := range ParseGroups(claims["cognito:groups"]) {
-		if r := crm.Role(g); slices.Contains(crm.Roles, r) {
+	for _, g := range groups {
+		if r := crm.Role(g); slices.Contains(crm.Roles, r) && !slices.Contains(a.Roles, r) {
 			a.Roles = append(a.Roles, r)
 		}
 	}
-	return a, true
+	return a, nil
 }
 
-// ParseGroups reads the cognito:groups claim in every form it arrives in:
-// API Gateway HTTP APIs stringify array claims as "[a b]", other paths give a
-// JSON array `["a","b"]`, a comma-separated list, or a single group.
-func ParseGroups(s string) []string {
-	s = strings.TrimSpace(s)
+// ParseGroups reads the cognito:groups claim in exactly the two forms API
+// Gateway delivers an array claim in: a JSON array of strings
+// (`["sales","service"]`) and the HTTP API's stringified form, the names
+// joined by single spaces inside brackets (`[sales service]`). An absent or
+// empty claim is no groups. Anything else, and any group name that
+// ValidGroupName refuses, is an EUNAUTHORIZED error: a separator or quote
+// inside a name is what would let "sales,admin" or "x admin" read as admin.
+func ParseGroups(s string) ([]string, error) {
 	if s == "" {
-		return nil
+		return nil, nil
 	}
-	if strings.HasPrefix(s, "[") {
-		var arr []string
-		if json.Unmarshal([]byte(s), &arr) == nil {
-			return clean(arr)
+	bad := crm.Errorf(crm.EUNAUTHORIZED, "the token's groups claim cannot be read")
+	if len(s) > maxGroupsClaim || !strings.HasPrefix(s, "[") || !strings.HasSuffix(s, "]") {
+		return nil, bad
+	}
+	// A group named "1" or "true" stringifies to valid JSON that is not an
+	// array of strings: only that is the JSON form.
+	var names []string
+	if json.Unmarshal([]byte(s), &names) != nil {
+		names = nil
+		if inner := s[1 : len(s)-1]; inner != "" {
+			names = strings.Split(inner, " ")
 		}
-		s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
 	}
-	return clean(strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }))
+	for _, n := range names {
+		if !ValidGroupName(n) {
+			return nil, bad
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	return names, nil
 }
 
-func clean(groups []string) []string {
-	out := groups[:0]
-	for _, g := range groups {
-		if g = strings.Trim(strings.TrimSpace(g), `"`); g != "" {
-			out = append(out, g)
+// maxGroupsClaim bounds the work one claim can cause; a user in more
+// groups than fit is a misconfiguration, not a caller to serve.
+const maxGroupsClaim = 4096
+
+// ValidGroupName reports whether name can be a group in a token the API
+// accepts: non-empty UTF-8 without white space, control characters, quotes,
+// backslashes, commas or brackets, so that both encodings ParseGroups reads
+// carry it unchanged and no name can be split into, or trimmed down to,
+// another.
+func ValidGroupName(name string) bool {
+	if name == "" || len(name) > 128 || !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || !unicode.IsPrint(r) || strings.ContainsRune(`"\,[]`, r) {
+			return false
 		}
 	}
-	return out
+	return true
 }
 
 func withActor(ctx context.Context, a crm.Actor) context.Context {

@@ -418,7 +418,13 @@ func TestFailedNotificationIsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Items) != 1 || out.Items[0]["subjectId"].(*types.AttributeValueMemberS).Value != c.ID {
+	if len(out.Items) != 1 {
 		t.Fatalf("%d failed notifications on record, want the assignee's", len(out.Items))
+	}
+	// The index holds keys only; the notification is the item.
+	k := out.Items[0]
+	n := rawItem(t, e, k["PK"].(*types.AttributeValueMemberS).Value, k["SK"].(*types.AttributeValueMemberS).Value)
+	if n["subjectId"].(*types.AttributeValueMemberS).Value != c.ID {
+		t.Fatalf("the failed notification is about %v, want %s", n["subjectId"], c.ID)
 	}
 }

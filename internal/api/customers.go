@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -101,7 +102,7 @@ func handleCustomerErase(svc customerEraser) http.Handler {
 
 func handleCustomerExport(svc customerExporter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		x, err := svc.Export(r.Context(), actor(r.Context()), r.PathValue("id"))
+		x, err := svc.Export(r.Context(), actor(r.Context()), r.PathValue("id"), r.URL.Query().Get("cursor"))
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -195,6 +196,12 @@ func handleCustomerList(svc customerLister, p crm.Policy) http.Handler {
 		items := make([]customerView, len(cs))
 		for i, c := range cs {
 			items[i] = viewCustomer(p, roles, c, crm.RedactForList(roles, c))
+			if c.Unreadable {
+				// Shown without its sealed fields; on record for the alarm
+				// on integrity failures, by id only.
+				logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "stored data failed its integrity check",
+					slog.String("code", crm.EINTEGRITY), slog.String("customerId", c.ID))
+			}
 		}
 		writeJSON(w, http.StatusOK, list[customerView]{Items: items, NextCursor: next})
 	})

@@ -123,9 +123,9 @@ func authorize(rt Route, ev events.APIGatewayV2HTTPRequest) (crm.Actor, error) {
 	if az := ev.RequestContext.Authorizer; az != nil && az.JWT != nil {
 		claims = az.JWT.Claims
 	}
-	a, ok := ActorFromClaims(claims)
-	if !ok {
-		return a, crm.Errorf(crm.EUNAUTHORIZED, "a valid bearer token is required")
+	a, err := ActorFromClaims(claims)
+	if err != nil {
+		return a, err
 	}
 	if !a.HasAny(rt.Roles...) {
 		return a, crm.Errorf(crm.EFORBIDDEN, "your role may not call %s", rt.Key())

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"time"
 )
 
 func handleReportDataQuality(svc dataQualityReporter) http.Handler {
@@ -19,7 +21,10 @@ func handleReportDataQuality(svc dataQualityReporter) http.Handler {
 	})
 }
 
-func handleReportComplaints(svc complaintReporter) http.Handler {
+func handleReportComplaints(svc complaintReporter) http.Handler { return handleRange(svc.Complaints) }
+
+// handleRange answers a report over ?from=&to=, instants or dates.
+func handleRange[T any](report func(ctx context.Context, from, to time.Time) (T, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := query(r.URL.Query(), "from", "to")
 		from, ferr := q.instant("from")
@@ -28,7 +33,7 @@ func handleReportComplaints(svc complaintReporter) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		rep, err := svc.Complaints(r.Context(), from, to)
+		rep, err := report(r.Context(), from, to)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -52,20 +57,4 @@ func handleReportCustomers(svc customerReporter) http.Handler {
 	})
 }
 
-func handleReportAccess(svc accessReporter) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := query(r.URL.Query(), "from", "to")
-		from, ferr := q.instant("from")
-		to, terr := q.instant("to")
-		if err := joinInvalid(err, ferr, terr); err != nil {
-			writeError(w, r, err)
-			return
-		}
-		rep, err := svc.Access(r.Context(), from, to)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, rep)
-	})
-}
+func handleReportAccess(svc accessReporter) http.Handler { return handleRange(svc.Access) }

@@ -205,8 +205,11 @@ func TestTamperedCiphertextFailsClosed(t *testing.T) {
 			if strings.Contains(string(r.Body), phoneE164) || strings.Contains(string(r.Body), "13900139000") {
 				t.Fatal("the error holds customer data")
 			}
-			if l := get(e, admin, "/customers"); l.Status != http.StatusInternalServerError {
-				t.Fatalf("a list including the tampered item answered %d", l.Status)
+			// A list shows the rest, and the tampered item marked and
+			// without its sealed fields.
+			l := get(e, admin, "/customers")
+			if l.Status != http.StatusOK || !strings.Contains(string(l.Body), `"unreadable":true`) || strings.Contains(string(l.Body), "13900139000") {
+				t.Fatalf("a list including the tampered item answered %d %s", l.Status, l.Body)
 			}
 			if !strings.Contains(e.Logs.String(), `"code":"integrity"`) || strings.Contains(e.Logs.String(), "13900139000") {
 				t.Fatal("the integrity failure was not logged, or was logged with data")
@@ -258,7 +261,7 @@ func TestKMSKeyring(t *testing.T) {
 	id := mustCreate(e, admin, map[string]any{"name": "Li Wei", "phone": phoneRaw})
 
 	last := fake.Last()
-	if last.KeyID != keyID || !maps.Equal(last.EncryptionContext, map[string]string{"table": "clientele-main", "entity": "customer"}) {
+	if last.KeyID != keyID || !maps.Equal(last.EncryptionContext, map[string]string{"table": "clientele-main", "entity": "customer", "purpose": "customer-fields"}) {
 		t.Fatalf("KMS saw key %s context %v", last.KeyID, last.EncryptionContext)
 	}
 	if get(e, admin, "/customers/"+id).Status != 200 || fake.Calls(kmsfake.OpDecrypt) == 0 {
@@ -291,5 +294,46 @@ func TestKMSKeyring(t *testing.T) {
 				t.Fatalf("%d customers after a refused create, want 1", len(l.Items))
 			}
 		})
+	}
+}
+
+// TestUnreadableItemDoesNotTakeListsDown: a customer whose sealed fields
+// fail their integrity check is shown in lists without them, marked, while
+// reading it alone still fails closed; an admin can erase it, and its
+// phone is then free for a new customer.
+func TestUnreadableItemDoesNotTakeListsDown(t *testing.T) {
+	e := testenv.New(t)
+	admin := e.Token("root", "admin")
+	bad := mustCreate(e, admin, map[string]any{"name": "Li Wei", "phone": phoneRaw, "email": emailRaw})
+	good := mustCreate(e, admin, map[string]any{"name": "Wang Fang", "phone": "13900139000"})
+	item := rawItem(t, e, "CUST#"+bad, "PROFILE")
+	ct := append([]byte(nil), sealedField(item, "email")...)
+	ct[len(ct)-3] ^= 0x01
+	setItem(t, e, withSealed(item, "email", ct))
+
+	var l struct{ Items []map[string]any }
+	r := get(e, admin, "/customers")
+	if r.Status != http.StatusOK {
+		t.Fatalf("list with an unreadable item: %d %s", r.Status, r.Body)
+	}
+	r.JSON(t, &l)
+	marked := map[string]bool{}
+	for _, c := range l.Items {
+		marked[c["id"].(string)] = c["unreadable"] == true
+		if c["id"] == bad && (c["phone"] != nil || c["email"] != nil) {
+			t.Errorf("the unreadable item shows sealed fields: %v", c)
+		}
+	}
+	if len(l.Items) != 2 || !marked[bad] || marked[good] {
+		t.Errorf("list %v", marked)
+	}
+	if r := get(e, admin, "/customers/"+bad); r.Status != http.StatusInternalServerError {
+		t.Errorf("reading it alone: %d, want the integrity failure", r.Status)
+	}
+	if r := e.Do(testenv.Request{Method: "DELETE", Path: "/customers/" + bad, Token: admin}); r.Status != http.StatusNoContent {
+		t.Fatalf("erasing it: %d %s", r.Status, r.Body)
+	}
+	if r := post(e, admin, "/customers", map[string]any{"name": "New", "phone": phoneRaw}); r.Status != http.StatusCreated {
+		t.Errorf("its phone after erasure: %d %s", r.Status, r.Body)
 	}
 }

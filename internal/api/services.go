@@ -56,7 +56,7 @@ type (
 		Erase(ctx context.Context, a crm.Actor, id string) error
 	}
 	customerExporter interface {
-		Export(ctx context.Context, a crm.Actor, id string) (crm.Export, error)
+		Export(ctx context.Context, a crm.Actor, id, cursor string) (crm.Export, error)
 	}
 	customerLister interface {
 		List(ctx context.Context, a crm.Actor, f crm.CustomerFilter, p crm.Page) ([]crm.Customer, string, error)

@@ -35,6 +35,14 @@ type Config struct {
 	// Keyring is "kms" on AWS (KMS_KEY_ID names the key) or "local".
 	Keyring  string
 	KMSKeyID string
+	// LegacyKMSKeyID (LEGACY_KMS_KEY_ID) names the key that wrapped field
+	// envelopes before they had a key of their own: items sealed then
+	// still open with it. Empty when KMSKeyID wrapped everything.
+	LegacyKMSKeyID string
+	// KeyRefresh is how often a process looks for a rotation of the
+	// blind-index key (dynamo.DefaultKeyRefresh when zero); not a setting,
+	// tests shorten it.
+	KeyRefresh time.Duration
 	// StateDir holds the local runtime's keys (CLIENTELE_STATE_DIR).
 	StateDir string
 	Policy   crm.Policy
@@ -86,6 +94,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Endpoint:         getenv("DYNAMODB_ENDPOINT"),
 		Keyring:          or(getenv("KEYRING"), "local"),
 		KMSKeyID:         getenv("KMS_KEY_ID"),
+		LegacyKMSKeyID:   getenv("LEGACY_KMS_KEY_ID"),
 		StateDir:         or(getenv("CLIENTELE_STATE_DIR"), ".clientele"),
 		Policy:           crm.DefaultPolicy(crm.CanonicalE164),
 		Region:           or(getenv("AWS_REGION"), "us-east-1"),

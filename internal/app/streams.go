@@ -83,41 +83,53 @@ func (k *kpiEmitter) maybeEmit(ctx context.Context) {
 	if k.svc.API.Reports == nil {
 		return
 	}
+	now := time.Now()
 	rep, err := k.svc.API.Reports.DataQuality(ctx, crm.Actor{ID: "system:reports", Roles: []crm.Role{crm.RoleAuditor}})
-	if err != nil {
-		return
+	if err == nil {
+		k.write(EMF(rep, k.svc.Stage, now))
 	}
-	line, _ := json.Marshal(EMF(rep, k.svc.Stage, time.Now()))
-	k.svc.Out.Write(append(line, '\n'))
+	// The stack alarms on any user flagged today in the access report.
+	if acc, err := k.svc.API.Reports.Access(ctx, now, now); err == nil {
+		k.write(emf(k.svc.Stage, now, metric{"FlaggedUsers", "Count", float64(len(acc.Flagged))}))
+	}
+}
+
+func (k *kpiEmitter) write(line map[string]any) {
+	b, _ := json.Marshal(line)
+	k.svc.Out.Write(append(b, '\n'))
+}
+
+// metric is one value of an Embedded Metric Format line.
+type metric struct {
+	name, unit string
+	value      float64
 }
 
 // EMF renders the KPIs of a data-quality report in Embedded Metric Format,
 // with the dimension Stage when stage is set.
 func EMF(rep crm.DataQualityReport, stage string, at time.Time) map[string]any {
+	return emf(stage, at,
+		metric{"CompletenessRate", "None", rep.CompletenessRate}, metric{"TimelinessRate", "None", rep.TimelinessRate},
+		metric{"DuplicateRate", "None", rep.DuplicateRate}, metric{"InvalidRate", "None", rep.InvalidRate},
+		metric{"Customers", "Count", float64(rep.Customers)})
+}
+
+// emf renders metrics as one Embedded Metric Format line in
+// MetricNamespace, with the dimension Stage when stage is set.
+func emf(stage string, at time.Time, metrics ...metric) map[string]any {
 	dims := [][]string{{}}
 	if stage != "" {
 		dims = [][]string{{"Stage"}}
 	}
-	m := map[string]any{
-		"_aws": map[string]any{
-			"Timestamp": at.UnixMilli(),
-			"CloudWatchMetrics": []any{map[string]any{
-				"Namespace":  MetricNamespace,
-				"Dimensions": dims,
-				"Metrics": []any{
-					map[string]any{"Name": "CompletenessRate", "Unit": "None"},
-					map[string]any{"Name": "TimelinessRate", "Unit": "None"},
-					map[string]any{"Name": "DuplicateRate", "Unit": "None"},
-					map[string]any{"Name": "InvalidRate", "Unit": "None"},
-					map[string]any{"Name": "Customers", "Unit": "Count"},
-				},
-			}},
-		},
-		"CompletenessRate": rep.CompletenessRate,
-		"TimelinessRate":   rep.TimelinessRate,
-		"DuplicateRate":    rep.DuplicateRate,
-		"InvalidRate":      rep.InvalidRate,
-		"Customers":        rep.Customers,
+	defs := make([]any, len(metrics))
+	m := map[string]any{}
+	for i, x := range metrics {
+		defs[i] = map[string]any{"Name": x.name, "Unit": x.unit}
+		m[x.name] = x.value
+	}
+	m["_aws"] = map[string]any{
+		"Timestamp":         at.UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{"Namespace": MetricNamespace, "Dimensions": dims, "Metrics": defs}},
 	}
 	if stage != "" {
 		m["Stage"] = stage

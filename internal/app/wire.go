@@ -65,11 +65,14 @@ type Services struct {
 // Edges are the clients a process runs against, made by Open on AWS and
 // by the local runtime and the tests otherwise.
 type Edges struct {
-	DB       dynamo.DB
-	Keyring  envelope.Keyring
-	Notifier crm.Notifier
-	Logger   *slog.Logger
-	Out      io.Writer
+	DB      dynamo.DB
+	Keyring envelope.Keyring
+	// LegacyKeyring unwraps envelopes sealed before field envelopes had
+	// a key of their own; nil when Keyring wrapped them.
+	LegacyKeyring envelope.Keyring
+	Notifier      crm.Notifier
+	Logger        *slog.Logger
+	Out           io.Writer
 }
 
 // Build wires the services fn needs over edges. It is the one composition
@@ -81,7 +84,7 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	if e.Logger == nil {
 		e.Logger = slog.Default()
 	}
-	table, err := dynamo.Open(ctx, dynamo.Config{DB: e.DB, Table: cfg.Table, AuditTable: cfg.AuditTable, Keyring: e.Keyring, Cache: cfg.Cache, Retention: cfg.Retention})
+	table, err := dynamo.Open(ctx, dynamo.Config{DB: e.DB, Table: cfg.Table, AuditTable: cfg.AuditTable, Keyring: e.Keyring, LegacyKeyring: e.LegacyKeyring, KeyRefresh: cfg.KeyRefresh, Cache: cfg.Cache, Retention: cfg.Retention})
 	if err != nil {
 		return nil, fmt.Errorf("open table: %w", err)
 	}
@@ -134,6 +137,9 @@ func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer
 	if e.Keyring, err = cfg.OpenKeyring(awsCfg); err != nil {
 		return Edges{}, err
 	}
+	if cfg.Keyring == "kms" && cfg.LegacyKMSKeyID != "" && cfg.LegacyKMSKeyID != cfg.KMSKeyID {
+		e.LegacyKeyring = envelope.NewKMSKeyring(kms.NewFromConfig(awsCfg), cfg.LegacyKMSKeyID)
+	}
 	switch {
 	case cfg.TopicARN != "" && fn.Publisher != nil:
 		// Retrying owns the retries, and only for failures worth retrying.
@@ -146,9 +152,15 @@ func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer
 	return e, nil
 }
 
-// Logger returns the JSON logger every process uses, writing to w.
+// Logger returns the JSON logger every process uses, writing to w. On a
+// deployed stage every line names the stage, which the stack's log metric
+// filters use as their dimension.
 func (c Config) Logger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+	if c.Stage != "" {
+		log = log.With(slog.String("stage", c.Stage))
+	}
+	return log
 }
 
 // AWS returns the SDK configuration: the default chain on AWS; for

@@ -156,6 +156,9 @@ func (s *Complaints) Transition(ctx context.Context, actor Actor, id string, ifM
 	if !ok {
 		return Complaint{}, &Error{Code: ECONFLICT, Message: "a complaint that is " + prev.Status + " cannot be " + in.To, Allowed: AllowedActions(prev.Status)}
 	}
+	if prev.TimelineLen >= MaxTimeline && (in.To == ActionReopen || in.To == ActionEscalate) {
+		return Complaint{}, errTimelineFull()
+	}
 	now := s.now()
 	next := prev
 	next.Status, next.UpdatedAt, next.Version, next.TimelineLen = to, now, prev.Version+1, prev.TimelineLen+1
@@ -236,6 +239,23 @@ func (in TransitionInput) validate() error {
 	return v.Err()
 }
 
+// A complaint's timeline is bounded so that the complaint, read whole (with
+// GET or in an export page), stays inside Lambda's 6 MB response limit: an
+// entry holds at most one 4000-character text, which the response can take
+// up to 28 KB to carry. Notes stop at MaxTimelineNotes entries, reopening
+// and escalating at MaxTimeline; moving forward (in progress, resolved,
+// closed) is always possible, at most three entries more, so no complaint is
+// stuck open by its own history.
+const (
+	MaxTimelineNotes = 150
+	MaxTimeline      = 170
+)
+
+func errTimelineFull() error {
+	return &Error{Code: ECONFLICT, Message: "this complaint's timeline is full; file a follow-up complaint",
+		Fields: []FieldError{{Field: "timeline", Code: "timeline_full", Message: "has reached its limit"}}}
+}
+
 // AddNote appends a note to a complaint's timeline.
 func (s *Complaints) AddNote(ctx context.Context, actor Actor, id string, in NoteInput) (Complaint, error) {
 	var v Invalid
@@ -247,6 +267,9 @@ func (s *Complaints) AddNote(ctx context.Context, actor Actor, id string, in Not
 		prev, err := s.visible(ctx, actor, id)
 		if err != nil {
 			return Complaint{}, err
+		}
+		if prev.TimelineLen >= MaxTimelineNotes {
+			return Complaint{}, errTimelineFull()
 		}
 		now := s.now()
 		next := prev

@@ -1,8 +1,10 @@
 package crm_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -455,5 +457,56 @@ func TestComplaintBreached(t *testing.T) {
 				t.Errorf("Breached = %t, want %t", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestTimelineBounded(t *testing.T) {
+	w := newWorld(t)
+	c := w.customer(t, rep1, crm.CustomerInput{Name: "Li Wei", Phone: phoneA})
+	k := w.complaint(t, rep1, c.ID, crm.SeverityLow)
+	// The longest text of the character a Lambda response grows most.
+	text := strings.Repeat("<", 4000)
+	for i := k.TimelineLen; i < crm.MaxTimelineNotes; i++ {
+		if _, err := w.complaints.AddNote(ctx, agent, k.ID, crm.NoteInput{Note: text}); err != nil {
+			t.Fatalf("note %d: %v", i, err)
+		}
+	}
+	_, err := w.complaints.AddNote(ctx, agent, k.ID, crm.NoteInput{Note: "one more"})
+	wantFields(t, err, crm.ECONFLICT, "timeline")
+	move := func(to string) error {
+		in := crm.TransitionInput{To: to, Note: text}
+		switch to {
+		case crm.ActionResolve:
+			in.Resolution = &crm.Resolution{Summary: text, RootCause: text, Remedy: text}
+		case crm.ActionEscalate:
+			in.AssigneeID = "agent1"
+		}
+		_, err := w.complaints.Transition(ctx, agent, k.ID, nil, in)
+		return err
+	}
+	for n := crm.MaxTimelineNotes; n < crm.MaxTimeline; n++ {
+		if err := move(crm.ActionEscalate); err != nil {
+			t.Fatalf("escalation at %d entries: %v", n, err)
+		}
+	}
+	wantFields(t, move(crm.ActionEscalate), crm.ECONFLICT, "timeline")
+	// Forward is always possible; looping back is not.
+	for _, to := range []string{crm.ActionInProgress, crm.ActionResolve, crm.ActionClose} {
+		if err := move(to); err != nil {
+			t.Fatalf("%s on a full timeline: %v", to, err)
+		}
+	}
+	wantFields(t, move(crm.ActionReopen), crm.ECONFLICT, "timeline")
+	got, err := w.complaints.Get(ctx, admin, k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(got)
+	inLambda, _ := json.Marshal(string(body))
+	if len(got.Timeline) != crm.MaxTimeline+3 || len(inLambda) > 6_000_000 {
+		t.Fatalf("a full complaint: %d entries, %d bytes in a Lambda response", len(got.Timeline), len(inLambda))
+	}
+	if len(inLambda) > crm.ExportBudget {
+		t.Errorf("a full complaint (%d bytes) would not fit an export page alone", len(inLambda))
 	}
 }

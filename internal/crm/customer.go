@@ -47,6 +47,10 @@ type Customer struct {
 	VerifiedAt  time.Time `json:"verifiedAt,omitzero"`
 	ReviewDueAt time.Time `json:"reviewDueAt"`
 	Version     int64     `json:"version"`
+	// Unreadable marks, in a list, a customer whose sealed fields failed
+	// their integrity check: it is shown without them, so that one bad item
+	// does not take the whole list down; reading it alone fails closed.
+	Unreadable bool `json:"unreadable,omitempty"`
 	// CreatedBy is the staff member who created the record.
 	CreatedBy string `json:"-"`
 }

@@ -1,7 +1,9 @@
 package crm_test
 
 import (
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,7 +223,7 @@ func TestCustomerExport(t *testing.T) {
 	other := w.customer(t, rep2, crm.CustomerInput{Name: "B", Phone: phoneB})
 	w.complaint(t, rep2, other.ID, crm.SeverityHigh)
 	t.Run("Everything", func(t *testing.T) {
-		x, err := w.customers.Export(ctx, admin, c.ID)
+		x, err := w.customers.Export(ctx, admin, c.ID, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,13 +245,63 @@ func TestCustomerExport(t *testing.T) {
 		for range 3 {
 			w.complaint(t, rep1, busy.ID, crm.SeverityLow)
 		}
-		x, err := w.customers.Export(ctx, admin, busy.ID)
+		x, err := w.customers.Export(ctx, admin, busy.ID, "")
 		if err != nil || len(x.Interactions) != 205 || len(x.Complaints) != 3 {
 			t.Errorf("export of %d interactions and %d complaints, %v; want 205 and 3", len(x.Interactions), len(x.Complaints), err)
 		}
 	})
+	t.Run("PagedUnderLambdasLimit", func(t *testing.T) {
+		big := w.customer(t, rep1, crm.CustomerInput{Name: "Big", Email: "big@x.cn"})
+		// Each summary is the longest allowed, of the character that
+		// grows most in a Lambda response: "<" is \u003c in the body,
+		// \\u003c in the response around it.
+		summary := strings.Repeat("<", 4000)
+		const n = 220
+		for i := range n {
+			at := start.Add(time.Duration(i) * time.Minute)
+			if _, err := w.customers.AddInteraction(ctx, rep1, big.ID, crm.InteractionInput{Kind: crm.KindNote, At: &at, Summary: summary}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 3 {
+			w.complaint(t, rep1, big.ID, crm.SeverityLow)
+		}
+		seen := map[string]bool{}
+		complaints, pages := 0, 0
+		for cursor := ""; ; pages++ {
+			x, err := w.customers.Export(ctx, admin, big.ID, cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := json.Marshal(x)
+			inLambda, _ := json.Marshal(string(body))
+			if len(inLambda) > 6_000_000 {
+				t.Fatalf("page %d takes %d bytes in a Lambda response", pages, len(inLambda))
+			}
+			for _, it := range x.Interactions {
+				if seen[it.ID] {
+					t.Fatalf("interaction %s on two pages", it.ID)
+				}
+				seen[it.ID] = true
+			}
+			complaints += len(x.Complaints)
+			if x.NextCursor == "" {
+				break
+			}
+			cursor = x.NextCursor
+		}
+		if len(seen) != n || complaints != 3 || pages < 1 {
+			t.Errorf("%d pages held %d interactions and %d complaints, want %d and 3 over several pages", pages+1, len(seen), complaints, n)
+		}
+	})
+	t.Run("ErrTamperedCursor", func(t *testing.T) {
+		for _, cur := range []string{"x.abc", "nodot", "i.not-a-cursor"} {
+			_, err := w.customers.Export(ctx, admin, c.ID, cur)
+			wantErr(t, err, crm.EINVALID)
+		}
+	})
 	t.Run("ErrUnknown", func(t *testing.T) {
-		_, err := w.customers.Export(ctx, admin, "c_nope")
+		_, err := w.customers.Export(ctx, admin, "c_nope", "")
 		wantErr(t, err, crm.ENOTFOUND)
 	})
 }

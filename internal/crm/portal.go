@@ -2,8 +2,8 @@ package crm
 
 import (
 	"context"
-	"errors"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -60,14 +60,27 @@ type TokenSigner interface {
 	SignPortal(linkID, customerID string, expires time.Time) string
 	// OpenPortal returns the link id and customer id of a token it signed.
 	OpenPortal(token string) (linkID, customerID string, expires time.Time, ok bool)
+	// LimitKey returns a keyed digest of value, for a rate limiter to
+	// count by without storing value.
+	LimitKey(value string) string
 }
 
 // Portal rate limits, per hour: enough for a customer to look and correct a
-// few times, too few to guess tokens or hammer the service.
+// few times, too few to hammer the service. PortalPerToken counts per link.
 const (
 	PortalPerToken   = 30
 	PortalPerAddress = 120
 )
+
+// PortalUpdatesPerLink is how many corrections a link accepts over its whole
+// life, refused ones included: a customer fixing a typo needs a few, and
+// each refusal for a duplicate tells the holder that a contact is someone
+// else's, so that answer must stay scarce.
+const PortalUpdatesPerLink = 5
+
+// MaxPortalToken is the longest token the portal looks at; the tokens it
+// issues are far shorter. A longer one is refused before any I/O.
+const MaxPortalToken = 512
 
 // Portal runs the customer self-service links.
 type Portal struct {
@@ -78,6 +91,12 @@ type Portal struct {
 	BaseURL string
 	// TTL is how long a link is valid (default 7 days).
 	TTL time.Duration
+
+	// spent remembers, until its window ends, each limiter key this
+	// process saw refused, so a throttled client is turned away without
+	// a write.
+	spentMu sync.Mutex
+	spent   map[string]time.Time
 }
 
 // errLink is the one answer to any link that is not valid: tampered,
@@ -119,30 +138,87 @@ func (p *Portal) url(id, customerID string, expires time.Time) string {
 	return strings.TrimSuffix(p.BaseURL, "/") + "/" + p.Tokens.SignPortal(id, customerID, expires)
 }
 
-// open checks the rate limits, the token's signature and the link's record.
+// open checks the token and the link, cheapest first: its length and
+// signature without I/O, then the rate limits, keyed on a digest of the
+// client address and on the link id (never on the token, which must not be
+// stored), then the link's record.
 func (p *Portal) open(ctx context.Context, token, clientAddr string) (PortalLink, error) {
 	now := p.Customers.now()
-	for _, lim := range []struct {
-		key string
-		max int
-	}{{"addr#" + clientAddr, PortalPerAddress}, {"token#" + token, PortalPerToken}} {
-		ok, err := p.Store.Allow(ctx, "portal#"+lim.key, lim.max, time.Hour, now)
-		if err != nil {
-			return PortalLink{}, err
-		}
-		if !ok {
-			return PortalLink{}, Errorf(ETHROTTLED, "too many requests; try again later")
-		}
+	if len(token) > MaxPortalToken {
+		return PortalLink{}, errLink()
 	}
 	linkID, customerID, expires, ok := p.Tokens.OpenPortal(token)
 	if !ok || !now.Before(expires) {
 		return PortalLink{}, errLink()
+	}
+	if err := p.allow(ctx, now, time.Hour, limit{"portal#addr#" + p.Tokens.LimitKey(clientAddr), PortalPerAddress},
+		limit{"portal#link#" + linkID, PortalPerToken}); err != nil {
+		return PortalLink{}, err
 	}
 	l, err := p.Store.PortalLink(ctx, linkID, now)
 	if err != nil || l.CustomerID != customerID {
 		return PortalLink{}, errLink()
 	}
 	return l, nil
+}
+
+type limit struct {
+	key string
+	max int
+}
+
+// allow counts one request against each limit in turn, refusing at the
+// first that is spent. A key this process already saw refused is refused
+// again without asking the store until its window ends.
+func (p *Portal) allow(ctx context.Context, now time.Time, window time.Duration, limits ...limit) error {
+	throttled := Errorf(ETHROTTLED, "too many requests; try again later")
+	for _, lim := range limits {
+		if p.isSpent(lim.key, now) {
+			return throttled
+		}
+	}
+	for _, lim := range limits {
+		ok, err := p.Store.Allow(ctx, lim.key, lim.max, window, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			p.markSpent(lim.key, now.Truncate(window).Add(window))
+			return throttled
+		}
+	}
+	return nil
+}
+
+// maxSpent bounds the memory the memo of spent keys can take; past it the
+// store answers, as it would anyway.
+const maxSpent = 10000
+
+func (p *Portal) isSpent(key string, now time.Time) bool {
+	p.spentMu.Lock()
+	defer p.spentMu.Unlock()
+	until, ok := p.spent[key]
+	return ok && now.Before(until)
+}
+
+func (p *Portal) markSpent(key string, until time.Time) {
+	p.spentMu.Lock()
+	defer p.spentMu.Unlock()
+	if p.spent == nil {
+		p.spent = map[string]time.Time{}
+	}
+	if len(p.spent) >= maxSpent {
+		now := p.Customers.now()
+		for k, u := range p.spent {
+			if !u.After(now) {
+				delete(p.spent, k)
+			}
+		}
+		if len(p.spent) >= maxSpent {
+			return
+		}
+	}
+	p.spent[key] = until
 }
 
 // View shows the customer their own details.
@@ -164,6 +240,11 @@ func (p *Portal) View(ctx context.Context, token, clientAddr string) (PortalView
 func (p *Portal) Update(ctx context.Context, token, clientAddr string, in PortalInput) (PortalView, error) {
 	l, err := p.open(ctx, token, clientAddr)
 	if err != nil {
+		return PortalView{}, err
+	}
+	// The budget is counted in one window that holds the link's whole
+	// life: a day-long window chosen by the link's expiry, not by now.
+	if err := p.allow(ctx, l.ExpiresAt, 24*time.Hour, limit{"portal#update#" + l.ID, PortalUpdatesPerLink}); err != nil {
 		return PortalView{}, err
 	}
 	prev, err := p.Customers.Store.GetCustomer(ctx, l.CustomerID)
@@ -196,11 +277,10 @@ func (p *Portal) Update(ctx context.Context, token, clientAddr string, in Portal
 	customer := Actor{ID: "customer:" + prev.ID, Roles: []Role{"customer"}}
 	fields := append(changedFields(prev.Input(), std), "verifiedAt")
 	err = p.Store.UpdateCustomerByLink(ctx, l.ID, prev, next, now, NewAudit(ctx, customer, "customer.portal_update", "customer", prev.ID, fields...))
-	var dup *Error
-	if errors.As(err, &dup) && dup.Code == ECONFLICT {
-		// The holder of a link is not staff: say which field collides,
-		// never with whom.
-		return PortalView{}, &Error{Code: ECONFLICT, Message: "these details are already registered to another customer; please contact us", Fields: dup.Fields}
+	if ErrorCode(err) == ECONFLICT {
+		// The holder of a link is not staff: no field, no customer, just
+		// that the change cannot be made here.
+		return PortalView{}, Errorf(ECONFLICT, "these details cannot be changed here; please contact us")
 	}
 	if err != nil {
 		return PortalView{}, err

@@ -101,10 +101,29 @@ func (s *PortalStore) UpdateCustomerByLink(_ context.Context, linkID string, pre
 }
 
 // Allow implements crm.PortalStore with a fixed-window counter per key.
+// Like the DynamoDB store, a request over the limit changes nothing.
 func (s *PortalStore) Allow(_ context.Context, key string, max int, window time.Duration, now time.Time) (bool, error) {
+	if err := s.hook("Allow"); err != nil {
+		return false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := key + "#" + strconv.FormatInt(now.Truncate(window).Unix(), 10)
+	if s.rates[k] >= max {
+		return false, nil
+	}
 	s.rates[k]++
-	return s.rates[k] <= max, nil
+	return true, nil
+}
+
+// RateKeys returns every key a limiter has counted by, for tests that
+// check what the limiters store.
+func (s *PortalStore) RateKeys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.rates))
+	for k := range s.rates {
+		keys = append(keys, k)
+	}
+	return keys
 }

@@ -59,10 +59,13 @@ func (s *Table) rootCauseKey(text string) string {
 	if n == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, s.index.Derive("root-cause"))
+	m := hmac.New(sha256.New, s.keyset().cur.root)
 	m.Write([]byte(n))
 	return hex.EncodeToString(m.Sum(nil))[:24]
 }
+
+// entityLabel is the sealed text of a root-cause counter.
+const entityLabel = "label"
 
 type labelSecrets struct {
 	Text string `json:"text"`
@@ -109,8 +112,8 @@ func (s *Table) contributionOf(ctx context.Context, p crm.Policy, item map[strin
 // putLabel records, sealed and once, the text of a root-cause counter.
 func (s *Table) putLabel(ctx context.Context, key, text string) error {
 	item := itemKey("AGGLABEL#"+key, "LABEL")
-	item["type"] = &types.AttributeValueMemberS{Value: "label"}
-	if err := s.seal(ctx, "label", item, &labelSecrets{Text: crm.NormalizeRootCause(text)}); err != nil {
+	item["type"] = &types.AttributeValueMemberS{Value: entityLabel}
+	if err := s.seal(ctx, entityLabel, item, &labelSecrets{Text: crm.NormalizeRootCause(text)}); err != nil {
 		return err
 	}
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
@@ -263,7 +266,7 @@ func (s *Aggregates) RootCauseLabels(ctx context.Context, keys []string) (map[st
 			continue
 		}
 		var sec labelSecrets
-		if err := s.open(ctx, "label", res.Item, &sec); err != nil {
+		if err := s.open(ctx, entityLabel, res.Item, &sec); err != nil {
 			return nil, err
 		}
 		out[k] = sec.Text

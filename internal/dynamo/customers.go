@@ -119,6 +119,18 @@ func (s *Table) fromCustomerItem(ctx context.Context, item map[string]types.Attr
 	return c, it.Claims, nil
 }
 
+// plainCustomer decodes only a customer item's plain attributes, for an
+// item whose sealed fields do not open.
+func plainCustomer(item map[string]types.AttributeValue) (crm.Customer, error) {
+	var it customerItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return crm.Customer{}, fmt.Errorf("unmarshal customer: %w", err)
+	}
+	return crm.Customer{ID: it.ID, Name: it.Name, Company: it.Company, Segment: it.Segment, Tags: it.Tags, OwnerID: it.OwnerID,
+		Consent: it.Consent, CreatedAt: it.CreatedAt.UTC(), CreatedBy: it.CreatedBy, UpdatedAt: it.UpdatedAt.UTC(),
+		ReviewDueAt: it.ReviewDueAt.UTC(), Version: it.Version}, nil
+}
+
 // lookupField is a field customers are found by and deduplicated on.
 type lookupField struct {
 	name  string
@@ -133,27 +145,54 @@ var lookupFields = []lookupField{
 
 // Lookup items live under one partition per blind index value: the claim
 // (SK "CLAIM") makes the value unique, and one member item per customer
-// (SK "CUST#id") makes exact lookups a Query.
-func (s *Table) lookupPK(field, value string) string {
-	return "IDX#" + field + "#" + s.index.Index(field, value)
+// (SK "CUST#id") makes exact lookups a Query. While the blind-index key is
+// rotated (indexkeys.go), entries are written under the current key, and
+// a value's entries under the other key are checked and removed too.
+func indexPK(k *indexKeys, field, value string) string {
+	return "IDX#" + field + "#" + k.index.Index(field, value)
 }
+
+// lookupPK is the partition of a value under the current key.
+func (s *Table) lookupPK(field, value string) string { return indexPK(s.keyset().cur, field, value) }
 
 const skClaim = "CLAIM"
 
-func (s *Table) claimPut(field, value, customerID string) types.TransactWriteItem {
-	item := itemKey(s.lookupPK(field, value), skClaim)
+func (s *Table) claimPut(field, value, customerID string) []types.TransactWriteItem {
+	ks := s.keyset()
+	item := itemKey(indexPK(ks.cur, field, value), skClaim)
 	item["customerId"] = &types.AttributeValueMemberS{Value: customerID}
 	item["field"] = &types.AttributeValueMemberS{Value: field}
 	item["type"] = &types.AttributeValueMemberS{Value: "claim"}
-	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}}
+	ops := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}}}
+	if ks.other != nil {
+		ops = append(ops, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: &s.table, Key: itemKey(indexPK(ks.other, field, value), skClaim),
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR customerId = :id"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: customerID}},
+		}})
+	}
+	return ops
 }
 
-func (s *Table) claimDelete(field, value, customerID string) types.TransactWriteItem {
-	return types.TransactWriteItem{Delete: &types.Delete{
-		TableName: &s.table, Key: itemKey(s.lookupPK(field, value), skClaim),
-		ConditionExpression:       aws.String("customerId = :id"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: customerID}},
-	}}
+func (s *Table) claimDelete(field, value, customerID string) []types.TransactWriteItem {
+	ks := s.keyset()
+	owned := map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: customerID}}
+	if ks.other == nil {
+		return []types.TransactWriteItem{{Delete: &types.Delete{
+			TableName: &s.table, Key: itemKey(indexPK(ks.cur, field, value), skClaim),
+			ConditionExpression: aws.String("customerId = :id"), ExpressionAttributeValues: owned,
+		}}}
+	}
+	// The claim is under one key or the other, depending on whether the
+	// re-derivation has reached it.
+	var ops []types.TransactWriteItem
+	for _, k := range []*indexKeys{ks.cur, ks.other} {
+		ops = append(ops, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.table, Key: itemKey(indexPK(k, field, value), skClaim),
+			ConditionExpression: aws.String("attribute_not_exists(PK) OR customerId = :id"), ExpressionAttributeValues: owned,
+		}})
+	}
+	return ops
 }
 
 func (s *Table) memberPut(field, value, customerID string) types.TransactWriteItem {
@@ -163,8 +202,13 @@ func (s *Table) memberPut(field, value, customerID string) types.TransactWriteIt
 	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}
 }
 
-func (s *Table) memberDelete(field, value, customerID string) types.TransactWriteItem {
-	return types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: itemKey(s.lookupPK(field, value), customerPK(customerID))}}
+func (s *Table) memberDelete(field, value, customerID string) []types.TransactWriteItem {
+	ks := s.keyset()
+	ops := []types.TransactWriteItem{{Delete: &types.Delete{TableName: &s.table, Key: itemKey(indexPK(ks.cur, field, value), customerPK(customerID))}}}
+	if ks.other != nil {
+		ops = append(ops, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: itemKey(indexPK(ks.other, field, value), customerPK(customerID))}})
+	}
+	return ops
 }
 
 func (s *Table) tagPut(c crm.Customer, tag string) types.TransactWriteItem {
@@ -203,7 +247,7 @@ func (s *Customers) CreateCustomer(ctx context.Context, c crm.Customer, allowDup
 		}
 		claimOps = append(claimOps, len(ops))
 		claimed = append(claimed, f.name)
-		ops = append(ops, s.claimPut(f.name, v, c.ID), s.memberPut(f.name, v, c.ID))
+		ops = append(append(ops, s.claimPut(f.name, v, c.ID)...), s.memberPut(f.name, v, c.ID))
 	}
 	for _, t := range c.Tags {
 		ops = append(ops, s.tagPut(c, t))
@@ -213,7 +257,14 @@ func (s *Customers) CreateCustomer(ctx context.Context, c crm.Customer, allowDup
 		return err
 	}
 	ops = append(ops, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
-	return s.transact(ctx, ops, c, a, "create customer")
+	err = s.transact(ctx, ops, c, a, "create customer")
+	if crm.ErrorCode(err) == crm.EPRECONDITION {
+		// The id is new, so nothing of the customer's moved: a claim left
+		// by an erased customer was released while the conflict was
+		// examined. Once more, with the value free.
+		err = s.transact(ctx, ops, c, a, "create customer")
+	}
+	return err
 }
 
 // UpdateCustomer implements crm.CustomerStore.
@@ -245,12 +296,12 @@ func (s *Table) updateOps(ctx context.Context, prev, next crm.Customer) ([]types
 		}
 		if old != "" {
 			if holds {
-				ops = append(ops, s.claimDelete(f.name, old, prev.ID))
+				ops = append(ops, s.claimDelete(f.name, old, prev.ID)...)
 			}
-			ops = append(ops, s.memberDelete(f.name, old, prev.ID))
+			ops = append(ops, s.memberDelete(f.name, old, prev.ID)...)
 		}
 		if nv != "" {
-			ops = append(ops, s.claimPut(f.name, nv, next.ID), s.memberPut(f.name, nv, next.ID))
+			ops = append(append(ops, s.claimPut(f.name, nv, next.ID)...), s.memberPut(f.name, nv, next.ID))
 			claims = append(claims, f.name)
 		}
 	}
@@ -325,13 +376,35 @@ func isConflictOnly(tce *types.TransactionCanceledException) bool {
 	return true
 }
 
+// claimHolder returns the customer holding value's claim, under either key
+// while the blind-index key is rotated; "" for none.
 func (s *Table) claimHolder(ctx context.Context, field, value string) (string, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(s.lookupPK(field, value), skClaim), ConsistentRead: aws.Bool(true)})
+	ks := s.keyset()
+	id, err := s.claimHolderUnder(ctx, ks.cur, field, value)
+	if id != "" || err != nil || ks.other == nil {
+		return id, err
+	}
+	return s.claimHolderUnder(ctx, ks.other, field, value)
+}
+
+func (s *Table) claimHolderUnder(ctx context.Context, k *indexKeys, field, value string) (string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(indexPK(k, field, value), skClaim), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return "", wrap(err, "get claim")
 	}
 	id, _ := out.Item["customerId"].(*types.AttributeValueMemberS)
 	if id == nil {
+		return "", nil
+	}
+	if _, _, err := s.getCustomer(ctx, id.Value); crm.ErrorCode(err) == crm.EGONE {
+		// Left by the erasure of a customer whose sealed fields did not
+		// open: release it, so the value is free again.
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: itemKey(s.lookupPK(field, value), skClaim),
+			ConditionExpression:       aws.String("customerId = :id"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": id}})
+		if err != nil && !isConditionFailed(err) {
+			return "", wrap(err, "release claim")
+		}
 		return "", nil
 	}
 	return id.Value, nil

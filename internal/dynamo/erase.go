@@ -43,6 +43,16 @@ func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) e
 	switch {
 	case crm.ErrorCode(err) == crm.EGONE:
 		return s.scrub(ctx, id)
+	case crm.ErrorCode(err) == crm.EINTEGRITY:
+		// Its sealed fields do not open, so their claims and lookups
+		// cannot be found by value: the profile, tags and everything else
+		// go; the claims, which hold only keyed hashes and the id, stay
+		// until a new customer with the same value needs them (the claim
+		// of an erased customer is then released).
+		if c, err = s.unreadableCustomer(ctx, id); err != nil {
+			return err
+		}
+		held = nil
 	case err != nil:
 		return err
 	}
@@ -61,9 +71,9 @@ func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) e
 			continue
 		}
 		if slices.Contains(held, f.name) {
-			ops = append(ops, s.claimDelete(f.name, v, id))
+			ops = append(ops, s.claimDelete(f.name, v, id)...)
 		}
-		ops = append(ops, s.memberDelete(f.name, v, id))
+		ops = append(ops, s.memberDelete(f.name, v, id)...)
 	}
 	for _, t := range c.Tags {
 		ops = append(ops, s.tagDelete(id, t))
@@ -75,6 +85,15 @@ func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) e
 		return wrap(err, "erase customer "+id)
 	}
 	return s.scrub(ctx, id)
+}
+
+// unreadableCustomer reads a customer's plain attributes only.
+func (s *Customers) unreadableCustomer(ctx context.Context, id string) (crm.Customer, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(customerPK(id), skProfile), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return crm.Customer{}, wrap(err, "get customer "+id)
+	}
+	return plainCustomer(out.Item)
 }
 
 // scrub destroys an erased customer's personal content outside the profile.

@@ -31,6 +31,9 @@ type source struct {
 	skBelow   string
 	pointer   bool
 	ascending bool
+	// nextPK, while the blind-index key is rotated, is the same lookup's
+	// partition under the other key, read after pk's.
+	nextPK string
 }
 
 func (src source) keyAttrs() []string {
@@ -53,11 +56,9 @@ func (s *Table) customerSource(f crm.CustomerFilter) source {
 	var src source
 	switch {
 	case f.Phone != "":
-		src = tableSource(s.lookupPK(crm.FieldPhone, f.Phone), "CUST#")
-		src.pointer = true
+		src = s.lookupSource(crm.FieldPhone, f.Phone)
 	case f.Email != "":
-		src = tableSource(s.lookupPK(crm.FieldEmail, f.Email), "CUST#")
-		src.pointer = true
+		src = s.lookupSource(crm.FieldEmail, f.Email)
 	case f.Tag != "":
 		src = indexSource(IndexByGroup, "GSI2PK", "GSI2SK", "TAG#"+f.Tag)
 		src.pointer = true
@@ -71,6 +72,18 @@ func (s *Table) customerSource(f crm.CustomerFilter) source {
 		src.skBelow, src.ascending = sortTime(f.AsOf)+"$", true
 	default:
 		src = indexSource(IndexByKind, "GSI3PK", "GSI3SK", "CUSTOMER")
+	}
+	return src
+}
+
+// lookupSource is the lookup members of a value: under the current key,
+// then under the other while the blind-index key is rotated.
+func (s *Table) lookupSource(field, value string) source {
+	ks := s.keyset()
+	src := tableSource(indexPK(ks.cur, field, value), "CUST#")
+	src.pointer = true
+	if ks.other != nil {
+		src.nextPK = indexPK(ks.other, field, value)
 	}
 	return src
 }
@@ -121,6 +134,11 @@ func (s *Table) resolveCustomers(ctx context.Context, items []map[string]types.A
 			continue
 		}
 		c, _, err := s.fromCustomerItem(ctx, it)
+		if crm.ErrorCode(err) == crm.EINTEGRITY {
+			// Fail closed for this item's sealed data, not for the list.
+			c, err = plainCustomer(it)
+			c.Unreadable = true
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -175,6 +193,10 @@ func paginateTable[T any](ctx context.Context, s *Table, table string, src sourc
 	if err != nil {
 		return nil, "", err
 	}
+	if start != nil && src.nextPK != "" && strAttr(start, src.pkAttr) == src.nextPK {
+		// The cursor is already in the second partition.
+		src.pk, src.nextPK = src.nextPK, ""
+	}
 	cond := "#pk = :pk"
 	names := map[string]string{"#pk": src.pkAttr}
 	values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: src.pk}}
@@ -187,7 +209,7 @@ func paginateTable[T any](ctx context.Context, s *Table, table string, src sourc
 		names["#sk"], values[":sk"] = src.skAttr, &types.AttributeValueMemberS{Value: src.skBelow}
 	}
 	out := []T{}
-	for range maxPagesPerList {
+	for pages := 0; pages < maxPagesPerList; pages++ {
 		in := &dynamodb.QueryInput{
 			TableName: &table, KeyConditionExpression: &cond,
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
@@ -202,7 +224,17 @@ func paginateTable[T any](ctx context.Context, s *Table, table string, src sourc
 		if err != nil {
 			return nil, "", wrap(err, "query "+src.index)
 		}
-		decoded, err := decode(ctx, res.Items)
+		items, err := s.fetch(ctx, table, src.index, src.pkAttr, src.pk, res.Items)
+		if err != nil {
+			return nil, "", err
+		}
+		// The cursor is the position where an item was found in the index,
+		// whatever its keys are now.
+		foundAt := make(map[[2]string]map[string]types.AttributeValue, len(res.Items))
+		for _, it := range res.Items {
+			foundAt[itemKeyOf(it)] = it
+		}
+		decoded, err := decode(ctx, items)
 		if err != nil {
 			return nil, "", err
 		}
@@ -212,12 +244,21 @@ func paginateTable[T any](ctx context.Context, s *Table, table string, src sourc
 			}
 			out = append(out, *d)
 			if len(out) == p.Limit {
-				if i == len(res.Items)-1 && res.LastEvaluatedKey == nil {
+				if itemKeyOf(items[i]) == itemKeyOf(res.Items[len(res.Items)-1]) && res.LastEvaluatedKey == nil && src.nextPK == "" {
 					return out, "", nil
 				}
-				cur, err := s.sealCursor(keyOf(res.Items[i], src.keyAttrs()), fingerprint)
+				cur, err := s.sealCursor(keyOf(foundAt[itemKeyOf(items[i])], src.keyAttrs()), fingerprint)
 				return out, cur, err
 			}
+		}
+		if res.LastEvaluatedKey == nil && src.nextPK != "" {
+			// On to the second partition, which no cursor key could point
+			// at the start of: it does not count as a page.
+			src.pk, src.nextPK = src.nextPK, ""
+			values[":pk"] = &types.AttributeValueMemberS{Value: src.pk}
+			start = nil
+			pages--
+			continue
 		}
 		if res.LastEvaluatedKey == nil {
 			return out, "", nil
@@ -254,7 +295,7 @@ func (s *Table) sealCursor(key map[string]types.AttributeValue, fingerprint stri
 	fp := sha256.Sum256([]byte(fingerprint))
 	c.Fingerprint = fp[:8]
 	plain, _ := json.Marshal(c)
-	return s.cursors.Seal(plain), nil
+	return s.keyset().cur.cursors.Seal(plain), nil
 }
 
 // openCursor returns the Query position a cursor holds, nil for none.
@@ -263,7 +304,13 @@ func (s *Table) openCursor(token, fingerprint string) (map[string]types.Attribut
 		return nil, nil
 	}
 	bad := crm.Invalid{{Field: "cursor", Code: "invalid_cursor", Message: "is not a cursor this list issued"}}.Err()
-	plain, ok := s.cursors.Open(token)
+	// A cursor issued before a rotation of the blind-index key opens
+	// until the rotation retires the key it was sealed with.
+	ks := s.keyset()
+	plain, ok := ks.cur.cursors.Open(token)
+	if !ok && ks.other != nil {
+		plain, ok = ks.other.cursors.Open(token)
+	}
 	if !ok {
 		return nil, bad
 	}

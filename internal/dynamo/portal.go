@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -105,24 +106,29 @@ func (s *PortalLinks) UpdateCustomerByLink(ctx context.Context, linkID string, p
 }
 
 // Allow implements crm.PortalStore with a fixed-window counter per key,
-// shared by every process.
+// shared by every process. The key is the limiter's, never a secret: the
+// portal passes a link id or a keyed digest. Once the window's count
+// reaches max the condition fails, so a refused request writes nothing.
 func (s *PortalLinks) Allow(ctx context.Context, key string, max int, window time.Duration, now time.Time) (bool, error) {
 	start := now.Truncate(window)
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: itemKey("RATE#"+key, strconv.FormatInt(start.Unix(), 10)),
 		UpdateExpression:         aws.String("ADD n :one SET expiresAt = :exp, #t = :type"),
+		ConditionExpression:      aws.String("attribute_not_exists(n) OR n < :max"),
 		ExpressionAttributeNames: map[string]string{"#t": "type"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":one":  &types.AttributeValueMemberN{Value: "1"},
+			":max":  &types.AttributeValueMemberN{Value: strconv.Itoa(max)},
 			":exp":  &types.AttributeValueMemberN{Value: strconv.FormatInt(start.Add(2*window).Unix(), 10)},
 			":type": &types.AttributeValueMemberS{Value: "rate"},
 		},
-		ReturnValues: types.ReturnValueUpdatedNew,
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
 	if err != nil {
 		return false, wrap(err, "count request")
 	}
-	n, _ := out.Attributes["n"].(*types.AttributeValueMemberN)
-	count, _ := strconv.Atoi(n.Value)
-	return count <= max, nil
+	return true, nil
 }

@@ -36,11 +36,17 @@ type Moved struct {
 // scrubs and revokes on its own.
 func (s *Customers) Reassigned(ctx context.Context, customerID string, changedAt time.Time) (Moved, error) {
 	var m Moved
-	c, _, err := s.getCustomer(ctx, customerID)
-	switch code := crm.ErrorCode(err); {
-	case code == crm.ENOTFOUND || code == crm.EGONE:
-		return m, nil
-	case err != nil:
+	// Only the owner matters here: the plain attributes, read
+	// consistently, with nothing to open.
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(customerPK(customerID), skProfile), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return m, wrap(err, "get customer "+customerID)
+	}
+	if t, _ := out.Item["type"].(*types.AttributeValueMemberS); t == nil || t.Value != entityCustomer {
+		return m, nil // gone or erased
+	}
+	c, err := plainCustomer(out.Item)
+	if err != nil {
 		return m, err
 	}
 	complaints, err := s.reownComplaints(ctx, c)
@@ -215,7 +221,11 @@ func (s *Table) eachSubjectItem(ctx context.Context, pk string, each func(map[st
 		if err != nil {
 			return wrap(err, "query "+pk)
 		}
-		for _, item := range page.Items {
+		items, err := s.fetch(ctx, s.table, IndexBySubject, "GSI5PK", pk, page.Items)
+		if err != nil {
+			return err
+		}
+		for _, item := range items {
 			if err := each(item); err != nil {
 				return err
 			}
@@ -227,20 +237,13 @@ func (s *Table) eachSubjectItem(ctx context.Context, pk string, each func(map[st
 // OwnerChange reports whether a stream record is a customer changing
 // owner, with the customer's id and when the change was made.
 func OwnerChange(oldImage, newImage map[string]types.AttributeValue) (customerID string, at time.Time, ok bool) {
-	str := func(item map[string]types.AttributeValue, name string) string {
-		v, _ := item[name].(*types.AttributeValueMemberS)
-		if v == nil {
-			return ""
-		}
-		return v.Value
-	}
-	if str(oldImage, "type") != entityCustomer || str(newImage, "type") != entityCustomer ||
-		str(oldImage, "ownerId") == str(newImage, "ownerId") {
+	if strAttr(oldImage, "type") != entityCustomer || strAttr(newImage, "type") != entityCustomer ||
+		strAttr(oldImage, "ownerId") == strAttr(newImage, "ownerId") {
 		return "", time.Time{}, false
 	}
-	at, err := time.Parse(time.RFC3339Nano, str(newImage, "updatedAt"))
+	at, err := time.Parse(time.RFC3339Nano, strAttr(newImage, "updatedAt"))
 	if err != nil {
 		return "", time.Time{}, false
 	}
-	return str(newImage, "id"), at, true
+	return strAttr(newImage, "id"), at, true
 }

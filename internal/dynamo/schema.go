@@ -75,40 +75,26 @@ const (
 // MainTable holds customers, their interactions, uniqueness claims,
 // complaints with their timelines, notifications and idempotency records.
 //
-// Every index projects every attribute because a reader of each decodes
-// whole items from it, sealed fields included (the sealed map and its
-// wrapped data key, attrSealed and attrEDK, share one name across kinds, so
-// an INCLUDE that serves complaints copies customers' sealed fields too):
-//
-//   - GSI1, owner/assignee: customer lists decode profiles, complaint lists
-//     complaints (subject and description sealed), reminder lists whole
-//     reminders.
-//   - GSI2, segment/status/kind: segment lists decode profiles, status lists
-//     complaints, reminder lists reminders (tag pointers alone are small).
-//   - GSI3, kind: every customer, every complaint.
-//   - GSI4, due: stale customers' profiles, open complaints at SLA risk,
-//     undelivered notifications.
-//   - GSI5, subject: complaints of a customer are decoded; erasure reads only
-//     keys from it, but shares the index.
-//   - GSI6, GSI7, severity and scope: only complaints have these keys, and
-//     their lists decode them.
-//   - GSI8, marks: the reminder run needs a customer's or interaction's
-//     plain attributes only, but escalates complaints, which it decodes.
-//
-// Narrowing one needs its readers to fetch items by key after the index
-// (a KEYS_ONLY index and a BatchGetItem), trading write capacity for reads.
+// Every index projects keys only. Items carry sealed fields (the sealed map
+// and its wrapped data key share one name across kinds), so projecting
+// more would copy ciphertext into every index an item is in and charge
+// every write for it again per index. A reader Queries the index for keys
+// and fetches the items themselves, consistently, in one BatchGetItem per
+// page (Table.fetch); an item that has left the partition it was found in
+// since (a status that moved on) is dropped, so lists never show a stale
+// projection.
 var MainTable = TableDef{
 	PartitionKey: attrPK,
 	SortKey:      attrSK,
 	Indexes: []Index{
-		{Name: IndexByOwner, PartitionKey: "GSI1PK", SortKey: "GSI1SK"},
-		{Name: IndexByGroup, PartitionKey: "GSI2PK", SortKey: "GSI2SK"},
-		{Name: IndexByKind, PartitionKey: "GSI3PK", SortKey: "GSI3SK"},
-		{Name: IndexByDue, PartitionKey: "GSI4PK", SortKey: "GSI4SK"},
-		{Name: IndexBySubject, PartitionKey: "GSI5PK", SortKey: "GSI5SK"},
-		{Name: IndexBySeverity, PartitionKey: "GSI6PK", SortKey: "GSI6SK"},
-		{Name: IndexByScope, PartitionKey: "GSI7PK", SortKey: "GSI7SK"},
-		{Name: IndexByMark, PartitionKey: "GSI8PK", SortKey: "GSI8SK"},
+		{Name: IndexByOwner, PartitionKey: "GSI1PK", SortKey: "GSI1SK", KeysOnly: true},
+		{Name: IndexByGroup, PartitionKey: "GSI2PK", SortKey: "GSI2SK", KeysOnly: true},
+		{Name: IndexByKind, PartitionKey: "GSI3PK", SortKey: "GSI3SK", KeysOnly: true},
+		{Name: IndexByDue, PartitionKey: "GSI4PK", SortKey: "GSI4SK", KeysOnly: true},
+		{Name: IndexBySubject, PartitionKey: "GSI5PK", SortKey: "GSI5SK", KeysOnly: true},
+		{Name: IndexBySeverity, PartitionKey: "GSI6PK", SortKey: "GSI6SK", KeysOnly: true},
+		{Name: IndexByScope, PartitionKey: "GSI7PK", SortKey: "GSI7SK", KeysOnly: true},
+		{Name: IndexByMark, PartitionKey: "GSI8PK", SortKey: "GSI8SK", KeysOnly: true},
 	},
 	TTLAttribute: attrTTL,
 }

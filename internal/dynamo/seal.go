@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -17,14 +18,72 @@ import (
 // sensitive field in the map attrSealed. The fields of an entity's secrets
 // struct are what gets sealed: adding a sensitive field is adding a struct
 // field.
+//
+// attrContext marks an item sealed under the purpose-bearing encryption
+// context; items without it were sealed before purposes existed, under
+// {table, entity}, and are opened under that context (and with the legacy
+// keyring, which on AWS is the key that wrapped them).
 const (
-	attrEDK    = "edk"
-	attrSealed = "sealed"
+	attrEDK     = "edk"
+	attrSealed  = "sealed"
+	attrContext = "ectx"
+	contextV2   = "purpose"
 )
 
+// Purposes of field envelopes: the "purpose" of the KMS encryption context,
+// on which the functions' grants are conditioned, so that a principal may
+// unwrap the data keys of the fields it serves and no others. A purpose
+// names a kind of data, never a person.
+const (
+	PurposeCustomerFields   = "customer-fields"
+	PurposeInteractionNotes = "interaction-notes"
+	PurposeComplaintText    = "complaint-text"
+	PurposeSavedResponses   = "saved-responses"
+	PurposeReportLabels     = "report-labels"
+	// PurposeBlindIndex wraps the blind-index key (CONFIG#index-key).
+	PurposeBlindIndex = "blind-index"
+)
+
+// entityPurpose is the purpose of each sealed entity type. A new sealed
+// entity must be added here: seal refuses an entity without a purpose.
+var entityPurpose = map[string]string{
+	entityCustomer:    PurposeCustomerFields,
+	entityInteraction: PurposeInteractionNotes,
+	entityComplaint:   PurposeComplaintText,
+	entityTimeline:    PurposeComplaintText,
+	entityIdem:        PurposeSavedResponses,
+	entityLabel:       PurposeReportLabels,
+}
+
+// Purposes returns every purpose of field envelopes and of the blind-index
+// key, for the stack to grant by.
+func Purposes() []string {
+	return []string{PurposeCustomerFields, PurposeInteractionNotes, PurposeComplaintText,
+		PurposeSavedResponses, PurposeReportLabels, PurposeBlindIndex}
+}
+
+// EntitiesOf returns the entity types sealed for purposes, sorted: what the
+// encryption contexts of envelopes sealed before purposes named.
+func EntitiesOf(purposes ...string) []string {
+	var out []string
+	for e, p := range entityPurpose {
+		if slices.Contains(purposes, p) {
+			out = append(out, e)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // encContext is the KMS encryption context of an entity's data keys: the
-// table and the entity type, never anything about a person.
+// table, the entity type and the purpose, never anything about a person.
 func encContext(entity string) map[string]string {
+	return map[string]string{"table": logicalTable, "entity": entity, "purpose": entityPurpose[entity]}
+}
+
+// legacyContext is the encryption context items were sealed under before
+// purposes: they still open.
+func legacyContext(entity string) map[string]string {
 	return map[string]string{"table": logicalTable, "entity": entity}
 }
 
@@ -32,6 +91,9 @@ func encContext(entity string) map[string]string {
 // json tags) under one data key, binding each ciphertext to the item's key
 // and the field's name. It sets attrEDK and attrSealed on item.
 func (s *Table) seal(ctx context.Context, entity string, item map[string]types.AttributeValue, secrets any) error {
+	if entityPurpose[entity] == "" {
+		return fmt.Errorf("seal %s: entity has no purpose", entity)
+	}
 	fields := map[string]types.AttributeValue{}
 	var dk *envelope.DataKey
 	v := reflect.ValueOf(secrets).Elem()
@@ -61,6 +123,7 @@ func (s *Table) seal(ctx context.Context, entity string, item map[string]types.A
 	}
 	item[attrEDK] = &types.AttributeValueMemberB{Value: dk.Wrapped()}
 	item[attrSealed] = &types.AttributeValueMemberM{Value: fields}
+	item[attrContext] = &types.AttributeValueMemberS{Value: contextV2}
 	return nil
 }
 
@@ -76,7 +139,13 @@ func (s *Table) open(ctx context.Context, entity string, item map[string]types.A
 	if !ok {
 		return integrityError()
 	}
-	dk, err := s.sealer.OpenKey(ctx, edk.Value, encContext(entity))
+	var dk *envelope.DataKey
+	var err error
+	if c, _ := item[attrContext].(*types.AttributeValueMemberS); c != nil && c.Value == contextV2 {
+		dk, err = s.sealer.OpenKey(ctx, edk.Value, encContext(entity))
+	} else {
+		dk, err = s.legacy.OpenKey(ctx, edk.Value, legacyContext(entity))
+	}
 	if err != nil {
 		return keyringError(err, "open data key")
 	}

@@ -31,7 +31,9 @@ func BenchmarkCustomerItem(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &Table{sealer: envelope.NewSealer(kr, envelope.Options{}), index: envelope.NewIndexer(make([]byte, 32))}
+	sealer := envelope.NewSealer(kr, envelope.Options{})
+	s := tableWithIndexKey(make([]byte, 32))
+	s.sealer, s.legacy = sealer, sealer
 	ctx := context.Background()
 	c := benchCustomer()
 

@@ -37,6 +37,10 @@ type DB interface {
 // name still opens.
 const logicalTable = "clientele-main"
 
+// LogicalTable is the table's name in encryption contexts, which grants
+// on the keys are conditioned on.
+const LogicalTable = logicalTable
+
 // Table is the main table and the audit table as the stores share them: one
 // client, one sealer, one blind index. The stores (stores.go) are views of
 // it, one per aggregate.
@@ -46,11 +50,17 @@ type Table struct {
 	auditTable  string
 	auditShards int
 	sealer      *envelope.Sealer
-	index       *envelope.Indexer
-	cursors     *envelope.Cursors
-	tokens      *envelope.PortalTokens
-	retention   Retention
-	now         func() time.Time
+	// legacy opens items sealed before purposes; it is sealer when the
+	// same keyring wrapped them.
+	legacy *envelope.Sealer
+	// keys are the blind-index keys and what derives from them
+	// (indexkeys.go), shared by every copy of the Table.
+	keys       *keyHolder
+	kr         envelope.Keyring
+	legacyKR   envelope.Keyring
+	keyRefresh time.Duration
+	retention  Retention
+	now        func() time.Time
 	// unaudited skips the audit entry; only the benchmark that prices the
 	// audit sets it (export_test.go).
 	unaudited bool
@@ -77,33 +87,45 @@ type Config struct {
 	Now func() time.Time
 	// Keyring protects data keys and the blind-index key.
 	Keyring envelope.Keyring
+	// LegacyKeyring unwraps what was wrapped before field envelopes had a
+	// key of their own: items sealed without a purpose and the first
+	// blind-index key. Nil means Keyring wrapped them.
+	LegacyKeyring envelope.Keyring
 	// Cache bounds how long and for how many items a data key is reused.
 	Cache envelope.Options
+	// KeyRefresh is how often a process looks for a rotation of the
+	// blind-index key (default a minute); a rotation waits longer than
+	// this between its phases.
+	KeyRefresh time.Duration
 }
 
 // Open returns the Table, creating the table's blind-index key on first use.
 func Open(ctx context.Context, cfg Config) (*Table, error) {
 	s := &Table{db: cfg.DB, table: cfg.Table, auditTable: cfg.AuditTable, auditShards: cfg.AuditShards,
 		sealer: envelope.NewSealer(cfg.Keyring, cfg.Cache), retention: cfg.Retention, now: cfg.Now}
+	s.legacy, s.kr, s.legacyKR = s.sealer, cfg.Keyring, cfg.Keyring
+	if cfg.LegacyKeyring != nil {
+		s.legacyKR = cfg.LegacyKeyring
+		s.legacy = envelope.NewSealer(cfg.LegacyKeyring, cfg.Cache)
+	}
+	s.keyRefresh = cfg.KeyRefresh
+	if s.keyRefresh <= 0 {
+		s.keyRefresh = DefaultKeyRefresh
+	}
 	if s.auditShards <= 0 {
 		s.auditShards = defaultAuditShards
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	key, err := s.indexKey(ctx, cfg.Keyring)
+	ks, err := s.loadKeys(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	s.index = envelope.NewIndexer(key)
-	s.cursors = envelope.NewCursors(s.index.Derive("cursor"))
-	s.tokens = envelope.NewPortalTokens(s.index.Derive("portal"))
+	s.keys = &keyHolder{}
+	s.keys.set.Store(ks)
 	return s, nil
 }
-
-// PortalTokens returns the signer of self-service tokens, keyed from the
-// table's blind-index key.
-func (s *Table) PortalTokens() *envelope.PortalTokens { return s.tokens }
 
 // KeyringCalls reports how many times the store called the keyring.
 func (s *Table) KeyringCalls() int64 { return s.sealer.KeyringCalls() }
@@ -114,42 +136,8 @@ func (s *Table) Ping(ctx context.Context) error {
 	return wrap(err, "describe table")
 }
 
-var indexKeyContext = map[string]string{"table": logicalTable, "purpose": "blind-index"}
-
-// indexKey returns the blind-index key. It lives in the table wrapped by the
-// keyring; the first process to need it creates it, and a conditional write
-// makes every racing process agree on one key.
-func (s *Table) indexKey(ctx context.Context, kr envelope.Keyring) ([]byte, error) {
-	key := itemKey("CONFIG#index-key", "CONFIG")
-	for range 3 {
-		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			return nil, wrap(err, "get index key")
-		}
-		if wrapped, ok := out.Item["wrapped"].(*types.AttributeValueMemberB); ok {
-			plain, err := kr.Decrypt(ctx, wrapped.Value, indexKeyContext)
-			if err != nil {
-				return nil, keyringError(err, "unwrap index key")
-			}
-			return plain, nil
-		}
-		plain, wrapped, err := kr.GenerateDataKey(ctx, indexKeyContext)
-		if err != nil {
-			return nil, keyringError(err, "generate index key")
-		}
-		item := itemKey("CONFIG#index-key", "CONFIG")
-		item["wrapped"] = &types.AttributeValueMemberB{Value: wrapped}
-		item["type"] = &types.AttributeValueMemberS{Value: "config"}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
-		if err == nil {
-			return plain, nil
-		}
-		if !isConditionFailed(err) {
-			return nil, wrap(err, "put index key")
-		}
-	}
-	return nil, crm.Errorf(crm.EUNAVAILABLE, "the blind-index key could not be established")
-}
+// keyringField marks a key wrapped by the field-envelope keyring.
+const keyringField = "field"
 
 func itemKey(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
@@ -201,13 +189,24 @@ func keyringError(err error, op string) error {
 // decode (which skips an item by returning false), to each.
 func eachPage[T any](ctx context.Context, s *Table, in *dynamodb.QueryInput, decode func(map[string]types.AttributeValue) (T, bool, error), each func([]T) error) error {
 	p := dynamodb.NewQueryPaginator(s.db, in)
+	index, pkAttr, pk := "", "", ""
+	if in.IndexName != nil {
+		index, pkAttr = *in.IndexName, indexPartitionKey(*in.IndexName)
+		if v, ok := in.ExpressionAttributeValues[":pk"].(*types.AttributeValueMemberS); ok {
+			pk = v.Value
+		}
+	}
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return wrap(err, "query")
 		}
+		items, err := s.fetch(ctx, aws.ToString(in.TableName), index, pkAttr, pk, page.Items)
+		if err != nil {
+			return err
+		}
 		var out []T
-		for _, item := range page.Items {
+		for _, item := range items {
 			v, ok, err := decode(item)
 			if err != nil {
 				return err

@@ -31,14 +31,14 @@ func NewCursors(key []byte) *Cursors {
 func (c *Cursors) Seal(plain []byte) string {
 	nonce := make([]byte, c.aead.NonceSize())
 	_, _ = rand.Read(nonce)
-	return base64.RawURLEncoding.EncodeToString(c.aead.Seal(nonce, nonce, plain, nil))
+	return tokenEncoding.EncodeToString(c.aead.Seal(nonce, nonce, plain, nil))
 }
 
 // Open returns what token sealed, and false for a token Seal did not make
-// under this key.
+// under this key, including another spelling of one it made.
 func (c *Cursors) Open(token string) ([]byte, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) < c.aead.NonceSize() {
+	raw, err := tokenEncoding.DecodeString(token)
+	if err != nil || len(raw) < c.aead.NonceSize()+c.aead.Overhead() {
 		return nil, false
 	}
 	plain, err := c.aead.Open(nil, raw[:c.aead.NonceSize()], raw[c.aead.NonceSize():], nil)
@@ -55,6 +55,11 @@ func NewPortalTokens(key []byte) *PortalTokens {
 	return &PortalTokens{key: append([]byte(nil), key...)}
 }
 
+// MaxPortalToken is the longest string OpenPortal reads. The tokens
+// SignPortal makes are a fraction of it; anything longer is refused before
+// any decoding, let alone I/O.
+const MaxPortalToken = 512
+
 // portalToken is what a portal token carries, signed.
 type portalToken struct {
 	Link     string `json:"l"`
@@ -62,27 +67,47 @@ type portalToken struct {
 	Expires  int64  `json:"e"`
 }
 
+// tokenEncoding is unpadded base64url that refuses non-zero trailing bits,
+// so each signature has exactly one spelling and a token cannot be varied
+// to count as a fresh one against its rate limits.
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
 // SignPortal returns the token of a link.
 func (p *PortalTokens) SignPortal(linkID, customerID string, expires time.Time) string {
 	payload, _ := json.Marshal(portalToken{Link: linkID, Customer: customerID, Expires: expires.Unix()})
-	enc := base64.RawURLEncoding.EncodeToString(payload)
-	return enc + "." + base64.RawURLEncoding.EncodeToString(p.mac(enc))
+	enc := tokenEncoding.EncodeToString(payload)
+	return enc + "." + tokenEncoding.EncodeToString(p.mac(enc))
 }
 
 // OpenPortal returns the link id, customer id and expiry of a token
-// SignPortal made, and false for any other string.
+// SignPortal made, and false for any other string, including another
+// spelling of one it made.
 func (p *PortalTokens) OpenPortal(token string) (linkID, customerID string, expires time.Time, ok bool) {
-	enc, sig, ok := strings.Cut(token, ".")
-	mac, err := base64.RawURLEncoding.DecodeString(sig)
-	if !ok || err != nil || !hmac.Equal(mac, p.mac(enc)) {
+	if len(token) > MaxPortalToken {
 		return "", "", time.Time{}, false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	enc, sig, ok := strings.Cut(token, ".")
+	if !ok || len(sig) != tokenEncoding.EncodedLen(sha256.Size) {
+		return "", "", time.Time{}, false
+	}
+	mac, err := tokenEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(mac, p.mac(enc)) {
+		return "", "", time.Time{}, false
+	}
+	raw, err := tokenEncoding.DecodeString(enc)
 	var t portalToken
 	if err != nil || json.Unmarshal(raw, &t) != nil || t.Link == "" || t.Customer == "" {
 		return "", "", time.Time{}, false
 	}
 	return t.Link, t.Customer, time.Unix(t.Expires, 0).UTC(), true
+}
+
+// LimitKey returns a keyed digest of value for a rate limiter to count by,
+// so that what it counts (a client address, say) is not stored as is.
+func (p *PortalTokens) LimitKey(value string) string {
+	// A token's MAC covers base64url text, which never holds a NUL: this
+	// input can never be a token payload, nor its digest a signature.
+	return tokenEncoding.EncodeToString(p.mac("limit\x00" + value)[:16])
 }
 
 func (p *PortalTokens) mac(payload string) []byte {

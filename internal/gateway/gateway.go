@@ -63,12 +63,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !rt.Public() {
 		token, ok := bearer(r.Header.Get("Authorization"))
 		if !ok {
-			problem(w, http.StatusUnauthorized, "an Authorization: Bearer token is required")
+			unauthorized(w)
 			return
 		}
 		c, err := g.verifier.Verify(token)
-		if err != nil {
-			problem(w, http.StatusUnauthorized, err.Error())
+		if err != nil || !poolGroups(c["cognito:groups"]) {
+			unauthorized(w)
 			return
 		}
 		claims = StringifyClaims(c)
@@ -254,13 +254,41 @@ func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	_, _ = w.Write(body)
 }
 
+// unauthorized answers a request the JWT authorizer refuses exactly as API
+// Gateway does, so that clients meet one behaviour locally and on AWS.
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("WWW-Authenticate", "Bearer")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = io.WriteString(w, `{"message":"Unauthorized"}`)
+}
+
+// poolGroups reports whether a token's cognito:groups claim is one the user
+// pool could have issued: absent, or an array of names api.ValidGroupName
+// accepts. On AWS the pool is the only issuer and holds only the roles'
+// groups; locally anyone with the state directory can sign any claim, and a
+// name such as "x admin" would stringify into two groups the function
+// cannot tell from real ones.
+func poolGroups(v any) bool {
+	if v == nil {
+		return true
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	for _, e := range arr {
+		if g, ok := e.(string); !ok || !api.ValidGroupName(g) {
+			return false
+		}
+	}
+	return true
+}
+
 // problem answers as the gateway itself, in the API's problem+json shape.
 func problem(w http.ResponseWriter, status int, detail string) {
-	codes := map[int]string{401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 400: "invalid", 500: "internal", 503: "unavailable"}
+	codes := map[int]string{404: "not_found", 405: "method_not_allowed", 413: "too_large", 400: "invalid", 500: "internal", 503: "unavailable"}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="clientele"`)
-	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"type": "https://clientele.dev/problems/" + codes[status], "title": http.StatusText(status), "status": status, "detail": detail,

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/clientele-crm/clientele/internal/api"
 )
 
 // The local identity provider's issuer and audience. They stand in for the
@@ -92,8 +94,14 @@ func createKey(path string) error {
 }
 
 // Token mints an ID token for user with roles, as Cognito would: the roles
-// in cognito:groups, signed RS256.
+// in cognito:groups, signed RS256. It refuses a group name the API could not
+// read back exactly, as the user pool holds none.
 func (k *SigningKey) Token(user string, roles []string, now time.Time, ttl time.Duration) (string, error) {
+	for _, r := range roles {
+		if !api.ValidGroupName(r) {
+			return "", fmt.Errorf("a group name must have no white space, quotes, backslashes, commas or brackets")
+		}
+	}
 	claims := jwt.MapClaims{
 		"iss": Issuer, "aud": Audience, "sub": user, "token_use": "id",
 		"cognito:username": user, "cognito:groups": roles,
@@ -104,9 +112,11 @@ func (k *SigningKey) Token(user string, roles []string, now time.Time, ttl time.
 	return t.SignedString(k.Private)
 }
 
-// Verifier checks bearer tokens the way API Gateway's JWT authorizer does:
-// RS256 only, a known key id, the issuer, the audience (aud, or client_id on
-// access tokens), expiry and not-before.
+// Verifier checks bearer tokens by the rules API Gateway's HTTP API JWT
+// authorizer documents: the header's kid names a known key and alg is RS256;
+// iss equals the issuer; aud includes the audience or, only when the token
+// has no aud at all, client_id equals it; exp is in the future; nbf and iat,
+// when present, are not.
 type Verifier struct {
 	Keys     map[string]*rsa.PublicKey
 	Issuer   string
@@ -119,9 +129,19 @@ func NewVerifier(k *SigningKey) *Verifier {
 	return &Verifier{Keys: map[string]*rsa.PublicKey{k.KeyID: &k.Private.PublicKey}, Issuer: Issuer, Audience: Audience, Now: time.Now}
 }
 
-// Verify returns the token's claims. Its errors say what is wrong with the
-// token in general terms, never echoing it.
+// maxToken bounds the bearer token the verifier parses; API Gateway refuses
+// far smaller headers than this anyway.
+const maxToken = 16 << 10
+
+// errToken is the verifier's one error: which rule a token broke is for the
+// identity provider's logs, not for whoever presented it.
+var errToken = errors.New("the token is invalid, expired or not issued for this API")
+
+// Verify returns the token's claims, or errToken.
 func (v *Verifier) Verify(token string) (jwt.MapClaims, error) {
+	if len(token) > maxToken {
+		return nil, errToken
+	}
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -133,16 +153,20 @@ func (v *Verifier) Verify(token string) (jwt.MapClaims, error) {
 		jwt.WithValidMethods([]string{"RS256"}),
 		jwt.WithIssuer(v.Issuer),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(v.Now),
 		jwt.WithLeeway(0),
 	)
 	if err != nil {
-		return nil, errors.New("the token is invalid, expired or not issued for this API")
+		return nil, errToken
 	}
-	aud, _ := claims.GetAudience()
-	clientID, _ := claims["client_id"].(string)
-	if !slices.Contains(aud, v.Audience) && clientID != v.Audience {
-		return nil, errors.New("the token is invalid, expired or not issued for this API")
+	if _, hasAud := claims["aud"]; hasAud {
+		aud, err := claims.GetAudience()
+		if err != nil || !slices.Contains(aud, v.Audience) {
+			return nil, errToken
+		}
+	} else if clientID, _ := claims["client_id"].(string); clientID != v.Audience {
+		return nil, errToken
 	}
 	return claims, nil
 }

@@ -22,7 +22,7 @@ WITH_NODE  = nodebin="$$(scripts/node22.sh)"; PATH="$$nodebin:$$PATH"
 
 export PORT
 
-.PHONY: run test test-fast fuzz vulncheck deps token invoke remind reports-rebuild outbox audit-verify keys-rotate build synth deploy diff bench check fmt clean
+.PHONY: run test test-fast fuzz vulncheck deps token invoke remind reports-rebuild outbox audit-verify keys-rotate build synth deploy diff bench load check fmt clean
 
 ## run: DynamoDB Local + the local gateway on 127.0.0.1:$(PORT)
 # exec, so that the SIGTERM make forwards reaches the gateway itself, which
@@ -168,6 +168,12 @@ coldstart: bin/coldstart
 
 bin/coldstart: FORCE
 	@$(GO) build -o $@ ./cmd/coldstart
+## load: the load run (mixes at 1-128 clients, then the fault scenarios),
+## against a DynamoDB Local and gateway of its own; raw output in
+## docs/load-output.md and docs/load-faults.md, summary in docs/benchmarks.md
+load: $(CLI)
+	$(CLI) load -o docs/load-output.md
+	$(CLI) load -faults -o docs/load-faults.md
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

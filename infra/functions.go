@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -58,6 +59,8 @@ func newFunctions(scope constructs.Construct, st *Stage, names []string, codeDir
 			// Envelopes sealed before the field key existed.
 			"LEGACY_KMS_KEY_ID": key.KeyArn(),
 			"STAGE":             jsii.String(st.Name),
+			// Requests end within the function's own timeout.
+			"FUNCTION_TIMEOUT": jsii.String(fmt.Sprintf("%ds", size.TimeoutSeconds)),
 		}
 		for k, v := range st.Settings {
 			env[k] = jsii.String(v)

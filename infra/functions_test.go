@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -45,6 +46,10 @@ func TestFunctions(t *testing.T) {
 					"KMS_KEY_ID":        getAtt(s.logicalID(t, "FieldKey"), "Arn"),
 					"LEGACY_KMS_KEY_ID": getAtt(keyID, "Arn"),
 					"STAGE":             s.stage.Name,
+					"FUNCTION_TIMEOUT":  fmt.Sprintf("%ds", s.stage.Function(name).TimeoutSeconds),
+				}
+				if name == api.FnReminders {
+					want["AUDIT_SIGNING_KEY_ID"] = getAtt(s.logicalID(t, "AuditDigestKey"), "Arn")
 				}
 				// Every setting of the stage, as it is.
 				for k, v := range s.stage.Settings {
@@ -173,7 +178,7 @@ func TestNotificationsTopic(t *testing.T) {
 func TestLeastPrivilege(t *testing.T) {
 	s := stackTemplate(t)
 	var keyArns []any
-	for _, k := range []string{"Key", "FieldKey", "NotificationsKey"} {
+	for _, k := range []string{"Key", "FieldKey", "NotificationsKey", "AuditDigestKey"} {
 		keyArns = append(keyArns, getAtt(s.logicalID(t, k), "Arn"))
 	}
 	statements := s.allowStatements()

@@ -2,6 +2,7 @@ package infra
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -52,4 +53,26 @@ func personalDataKey(scope constructs.Construct, st *Stage, id, what string) aws
 		RemovalPolicy:     removalPolicy(st),
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(pendingWindow(st))),
 	})
+}
+
+// newDigestKey returns the asymmetric key that signs the audit digests
+// (ECC_NIST_P256, sign and verify). Asymmetric keys do not rotate; it is
+// kept when a stage's data is, so that old digests can still be verified.
+func newDigestKey(scope constructs.Construct, st *Stage) awskms.Key {
+	return awskms.NewKey(scope, jsii.String("AuditDigestKey"), &awskms.KeyProps{
+		Description:   jsii.String("Clientele " + st.Name + ": signs the audit trail's digests"),
+		KeySpec:       awskms.KeySpec_ECC_NIST_P256,
+		KeyUsage:      awskms.KeyUsage_SIGN_VERIFY,
+		RemovalPolicy: removalPolicy(st),
+		PendingWindow: awscdk.Duration_Days(jsii.Number(pendingWindow(st))),
+	})
+}
+
+// grantDigestSigning lets fn sign digests with key, and tells it the key.
+func grantDigestSigning(f *function, key awskms.Key) {
+	f.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("kms:Sign"),
+		Resources: jsii.Strings(*key.KeyArn()),
+	}))
+	f.fn.AddEnvironment(jsii.String("AUDIT_SIGNING_KEY_ID"), key.KeyArn(), nil)
 }

@@ -20,10 +20,17 @@ var personalDataKeys = []string{"Key", "FieldKey", "NotificationsKey"}
 func TestKeysByPurpose(t *testing.T) {
 	s := stackTemplate(t)
 	keys := s.ofType("AWS::KMS::Key")
-	if len(keys) != 4 {
-		t.Errorf("%d keys, want 4 (tables, fields, notifications, operations)", len(keys))
+	if len(keys) != 5 {
+		t.Errorf("%d keys, want 5 (tables, fields, notifications, operations, audit digests)", len(keys))
+	}
+	digestKey := s.logicalID(t, "AuditDigestKey")
+	if k := keys[digestKey]; k["KeySpec"] != "ECC_NIST_P256" || k["KeyUsage"] != "SIGN_VERIFY" {
+		t.Errorf("the audit digest key is %v/%v, want an ECC_NIST_P256 signing key", k["KeySpec"], k["KeyUsage"])
 	}
 	for id, k := range keys {
+		if id == digestKey {
+			continue // asymmetric keys do not rotate; old digests stay verifiable
+		}
 		if k["EnableKeyRotation"] != true {
 			t.Errorf("key %s does not rotate", id)
 		}

@@ -168,7 +168,10 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		alarms.watchIntegrity(name, fns[name])
 	}
 	board := dashboardInputs{functions: fns, names: names, table: table, reminderName: api.FnReminders, reportsName: api.FnReports}
+	digestKey := newDigestKey(stack, st)
 	if fn, ok := fns[api.FnReminders]; ok {
+		// The reminder schedule also writes the signed audit digest.
+		grantDigestSigning(fn, digestKey)
 		board.reminderDLQ = newReminderSchedule(stack, st, fn.alias)
 		alarms.watchReminders(fn, board.reminderDLQ)
 	}
@@ -203,6 +206,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	}
 	o.add("KeyArn", key.KeyArn(), "KMS key of the tables at rest and their backups")
 	o.add("FieldKeyArn", fieldKey.KeyArn(), "KMS key of field envelopes and the blind-index key")
+	o.add("AuditDigestKeyArn", digestKey.KeyArn(), "KMS signing key of the audit digests (clientele audit verify needs kms:GetPublicKey)")
 	o.add("AlarmTopicArn", alarms.topic.TopicArn(), "SNS topic of the stack's alarms (subscribe the on-call)")
 	o.add("NotificationsTopicArn", topic.TopicArn(), "SNS topic of staff and customer notifications (ids only)")
 	return stack

@@ -150,10 +150,10 @@ func (s *Stage) Function(name string) FunctionConfig {
 
 // stackSettings are the environment variables the stack itself sets on
 // every function; a stage may not set them.
-var stackSettings = []string{"TABLE_NAME", "AUDIT_TABLE_NAME", "KEYRING", "KMS_KEY_ID", "LEGACY_KMS_KEY_ID", "TOPIC_ARN", "STAGE"}
+var stackSettings = []string{"TABLE_NAME", "AUDIT_TABLE_NAME", "KEYRING", "KMS_KEY_ID", "LEGACY_KMS_KEY_ID", "TOPIC_ARN", "STAGE", "FUNCTION_TIMEOUT", "AUDIT_SIGNING_KEY_ID"}
 
 // localSettings only make sense for the local runtime.
-var localSettings = []string{"DYNAMODB_ENDPOINT", "CLIENTELE_STATE_DIR", "PORT", "REMINDER_INTERVAL"}
+var localSettings = []string{"DYNAMODB_ENDPOINT", "CLIENTELE_STATE_DIR", "PORT", "REMINDER_INTERVAL", "DIGEST_INTERVAL"}
 
 // knownSettings are the settings internal/app reads, and CORS_ORIGINS. A
 // name not here is a typo that would otherwise be silently ignored.

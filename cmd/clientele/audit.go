@@ -6,35 +6,49 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/clientele-crm/clientele/internal/app"
 )
 
-// cmdAudit runs `clientele audit verify`: it walks every chain of the audit
-// log and reports the first broken link of each, exiting non-zero if any.
+// cmdAudit runs `clientele audit verify`, which checks the digests and
+// walks every chain of the audit log, reporting the first broken link of
+// each and exiting non-zero if any, and `clientele audit digest`, which
+// writes the next signed digest now (as the schedule does).
 func cmdAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) != 1 || args[0] != "verify" {
-		return fmt.Errorf("usage: clientele audit verify")
+	if len(args) != 1 || (args[0] != "verify" && args[0] != "digest") {
+		return fmt.Errorf("usage: clientele audit verify|digest")
 	}
 	svc, stop, err := operatorServices(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	breaks, total, err := svc.Table.AuditLog().VerifyAudit(ctx, func(shard, entries int) {
-		fmt.Fprintf(stderr, "shard %2d: %d entries checked\n", shard, entries)
-	})
+	if args[0] == "digest" {
+		d, err := app.WriteDigest(ctx, svc, time.Now())
+		switch {
+		case err != nil:
+			return err
+		case d == nil:
+			fmt.Fprintln(stdout, "no digest: the last one already covers up to the settling time")
+		default:
+			fmt.Fprintf(stdout, "digest %d written: %d chain heads, entries up to %s, signed by %s\n", d.Seq, d.Heads, d.To.Format(time.RFC3339), d.KeyID)
+		}
+		return nil
+	}
+	rep, err := svc.Table.AuditLog().VerifyAudit(ctx, svc.AuditKey)
 	if err != nil {
 		return err
 	}
-	if len(breaks) == 0 {
-		fmt.Fprintf(stdout, "audit log intact: %d entries in every chain verified\n", total)
+	fmt.Fprintf(stderr, "%d digests, %d chains, %d entries checked; %d entries newer than the last digest\n", rep.Digests, rep.Chains, rep.Entries, rep.Unsigned)
+	if len(rep.Breaks) == 0 {
+		fmt.Fprintf(stdout, "audit log intact: %d entries in %d chains verified, %d digests\n", rep.Entries, rep.Chains, rep.Digests)
 		return nil
 	}
-	for _, b := range breaks {
+	for _, b := range rep.Breaks {
 		fmt.Fprintf(stdout, "BROKEN %s\n", b)
 	}
-	return fmt.Errorf("%d audit chain(s) broken", len(breaks))
+	return fmt.Errorf("%d audit chain(s) or digest(s) broken", len(rep.Breaks))
 }
 
 // operatorServices builds the services an operator command works on: on

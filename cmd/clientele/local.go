@@ -102,6 +102,9 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if cfg.ReminderInterval > 0 {
 		go remindEvery(ctx, svc, cfg.ReminderInterval)
 	}
+	if cfg.DigestInterval > 0 {
+		go digestEvery(ctx, svc, cfg.DigestInterval)
+	}
 	// The main table's stream goes to the reports consumer, as Lambda's
 	// event source mapping delivers it on AWS.
 	poller, err := localStreamPoller(ctx, cfg, svc)
@@ -187,6 +190,22 @@ func localStreamPoller(ctx context.Context, cfg app.Config, svc *app.Services) (
 		return nil, err
 	}
 	return streams.New(client, arn, app.StreamHandler(svc, svc.API.Logger), streams.Options{Logger: svc.API.Logger}), nil
+}
+
+// digestEvery writes an audit digest every interval, as the schedule does
+// on AWS, until ctx is done. A failed run is logged; the next digest covers
+// its window too.
+func digestEvery(ctx context.Context, svc *app.Services, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			_, _ = app.WriteDigest(ctx, svc, now)
+		}
+	}
 }
 
 // remindEvery runs the reminder job now and then every interval, as the

@@ -23,6 +23,8 @@ commands:
   remind [-now T]      run the reminder job once against the local table, as of T (RFC 3339; default now)
   reports rebuild [-check]  recompute every report aggregate from the tables (-check: compare only)
   outbox               print the notifications the local runtime has sent
+  load [-c 1,8,…] [-n N] [-mix …] [-faults] [-o FILE]
+                       load benchmark against a DynamoDB Local and gateway of its own
   audit verify         walk every chain of the audit log and report the first broken link
   keys rotate [-settle D]  rotate the blind-index key online (resumable; progress on stderr)
 `
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdAudit(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return cmdKeys(ctx, rest, getenv, stdout, stderr)
+	case "load":
+		return cmdLoad(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

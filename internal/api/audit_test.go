@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -123,9 +126,9 @@ func TestAuditTrail(t *testing.T) {
 		}
 	})
 	t.Run("ChainsVerify", func(t *testing.T) {
-		breaks, n, err := e.Services.Table.AuditLog().VerifyAudit(context.Background(), nil)
-		if err != nil || len(breaks) != 0 || n != 11 {
-			t.Fatalf("verify: %v %v, %d entries", breaks, err, n)
+		rep, err := e.Services.Table.AuditLog().VerifyAudit(context.Background(), e.Services.AuditKey)
+		if err != nil || len(rep.Breaks) != 0 || rep.Entries != 11 {
+			t.Fatalf("verify: %v %v, %d entries", rep.Breaks, err, rep.Entries)
 		}
 	})
 }
@@ -194,13 +197,13 @@ func TestAuditTamperIsDetected(t *testing.T) {
 			if len(chain) != 4 {
 				t.Fatalf("%d entries, want 4 in one chain", len(chain))
 			}
-			if breaks, _, _ := e.Services.Table.AuditLog().VerifyAudit(context.Background(), nil); len(breaks) != 0 {
-				t.Fatalf("intact chain reported broken: %v", breaks)
+			if rep, _ := e.Services.Table.AuditLog().VerifyAudit(context.Background(), e.Services.AuditKey); len(rep.Breaks) != 0 {
+				t.Fatalf("intact chain reported broken: %v", rep.Breaks)
 			}
 			tt.tamper(t, e, chain)
-			breaks, _, err := e.Services.Table.AuditLog().VerifyAudit(context.Background(), nil)
-			if err != nil || len(breaks) != 1 || breaks[0].Seq != 2 || breaks[0].Reason != tt.reason {
-				t.Fatalf("got %v (%v), want a break at entry 2: %s", breaks, err, tt.reason)
+			rep, err := e.Services.Table.AuditLog().VerifyAudit(context.Background(), e.Services.AuditKey)
+			if err != nil || len(rep.Breaks) != 1 || rep.Breaks[0].Seq != 2 || rep.Breaks[0].Reason != tt.reason {
+				t.Fatalf("got %v (%v), want a break at entry 2: %s", rep.Breaks, err, tt.reason)
 			}
 		})
 	}
@@ -306,8 +309,8 @@ func TestErasure(t *testing.T) {
 		}
 	})
 	t.Run("AuditChainsIntact", func(t *testing.T) {
-		if breaks, _, err := e.Services.Table.AuditLog().VerifyAudit(context.Background(), nil); err != nil || len(breaks) != 0 {
-			t.Fatalf("%v %v", breaks, err)
+		if rep, err := e.Services.Table.AuditLog().VerifyAudit(context.Background(), e.Services.AuditKey); err != nil || len(rep.Breaks) != 0 {
+			t.Fatalf("%v %v", rep.Breaks, err)
 		}
 	})
 }
@@ -395,4 +398,138 @@ func TestRetentionFilteredOnRead(t *testing.T) {
 			t.Errorf("%s %s has no TTL attribute for DynamoDB to act on", key[0], key[1])
 		}
 	}
+}
+
+// TestAuditDigestDetectsRemovals covers what the chains alone cannot see:
+// an entity's whole chain deleted, the last entries of one removed, and
+// the digests themselves tampered with.
+func TestAuditDigestDetectsRemovals(t *testing.T) {
+	setup := func(t *testing.T) (*testenv.Env, string, string) {
+		e := testenv.New(t)
+		admin := e.Token("root", "admin")
+		a := mustCreate(e, admin, map[string]any{"name": "Li Wei", "phone": phoneRaw})
+		b := mustCreate(e, admin, map[string]any{"name": "Wang Fang", "phone": "13900139000"})
+		for _, c := range []string{"A", "B"} {
+			patch(e, admin, "/customers/"+a, "", map[string]any{"company": c})
+		}
+		if _, err := e.Services.Table.AuditLog().WriteDigest(context.Background(), e.Services.AuditKey, time.Now(), 0); err != nil {
+			t.Fatal(err)
+		}
+		return e, a, b
+	}
+	verify := func(t *testing.T, e *testenv.Env) dynamo.VerifyReport {
+		t.Helper()
+		rep, err := e.Services.Table.AuditLog().VerifyAudit(context.Background(), e.Services.AuditKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	chainItems := func(t *testing.T, e *testenv.Env, pk string) []map[string]types.AttributeValue {
+		out, err := e.DB.Query(context.Background(), &dynamodb.QueryInput{TableName: aws.String(e.Config.AuditTable),
+			KeyConditionExpression:    aws.String("PK = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Items
+	}
+	wantBreak := func(t *testing.T, rep dynamo.VerifyReport, chain string, seq int64, reason string) {
+		t.Helper()
+		if len(rep.Breaks) != 1 || rep.Breaks[0].Chain != chain || rep.Breaks[0].Seq != seq || rep.Breaks[0].Reason != reason {
+			t.Fatalf("got %v, want %s entry %d: %s", rep.Breaks, chain, seq, reason)
+		}
+	}
+	t.Run("IntactWithDigests", func(t *testing.T) {
+		e, _, _ := setup(t)
+		patch(e, e.Token("root", "admin"), "/customers/"+mustCreate(e, e.Token("root", "admin"), map[string]any{"name": "Zhao Lei", "phone": "13700137000"}), "", map[string]any{"company": "C"})
+		if _, err := e.Services.Table.AuditLog().WriteDigest(context.Background(), e.Services.AuditKey, time.Now(), 0); err != nil {
+			t.Fatal(err)
+		}
+		rep := verify(t, e)
+		if len(rep.Breaks) != 0 || rep.Digests != 2 || rep.Chains != 3 || rep.Entries != 6 || rep.Unsigned != 0 {
+			t.Fatalf("%+v", rep)
+		}
+	})
+	t.Run("DeletedEntityChain", func(t *testing.T) {
+		e, _, b := setup(t)
+		for _, it := range chainItems(t, e, "CHAIN#customer/"+b) {
+			del(t, e, it)
+		}
+		wantBreak(t, verify(t, e), "CHAIN#customer/"+b, 1, "chain missing: a digest lists it")
+	})
+	t.Run("TruncatedTail", func(t *testing.T) {
+		e, a, _ := setup(t)
+		for _, it := range chainItems(t, e, "CHAIN#customer/"+a) {
+			if sk := it["SK"].(*types.AttributeValueMemberS).Value; strings.HasPrefix(sk, "E#000000000003") || sk == "S#000000000003" {
+				del(t, e, it)
+			}
+		}
+		wantBreak(t, verify(t, e), "CHAIN#customer/"+a, 3, "chain truncated: a digest lists this entry")
+	})
+	t.Run("RewrittenChain", func(t *testing.T) {
+		// Someone able to rewrite a whole chain, hashes and all, still
+		// cannot make it match the signed head.
+		e, _, b := setup(t)
+		items := chainItems(t, e, "CHAIN#customer/"+b)
+		for _, it := range items {
+			if strings.HasPrefix(it["SK"].(*types.AttributeValueMemberS).Value, "E#") {
+				var entry crm.AuditEntry
+				if err := attributevalue.UnmarshalMapWithOptions(it, &entry, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" }); err != nil {
+					t.Fatal(err)
+				}
+				entry.Actor, entry.Hash = "mallory", ""
+				canonical, _ := json.Marshal(entry)
+				sum := sha256.Sum256(canonical)
+				edited := maps.Clone(it)
+				edited["actor"] = &types.AttributeValueMemberS{Value: "mallory"}
+				edited["hash"] = &types.AttributeValueMemberS{Value: hex.EncodeToString(sum[:])}
+				edited["SK"] = &types.AttributeValueMemberS{Value: "E#000000000001#" + hex.EncodeToString(sum[:])}
+				del(t, e, it)
+				put(t, e, edited)
+			}
+		}
+		wantBreak(t, verify(t, e), "CHAIN#customer/"+b, 1, "entry differs from the one a digest lists")
+	})
+	t.Run("ForgedDigest", func(t *testing.T) {
+		e, _, _ := setup(t)
+		d := chainItems(t, e, "DIGEST")[0]
+		body := d["body"].(*types.AttributeValueMemberS).Value
+		d["body"] = &types.AttributeValueMemberS{Value: strings.Replace(body, `"heads":2`, `"heads":1`, 1)}
+		put(t, e, d)
+		wantBreak(t, verify(t, e), "digest", 1, "signature does not verify")
+	})
+	t.Run("DeletedDigest", func(t *testing.T) {
+		e, _, _ := setup(t)
+		first := chainItems(t, e, "DIGEST")[0]
+		if _, err := e.Services.Table.AuditLog().WriteDigest(context.Background(), e.Services.AuditKey, time.Now(), 0); err != nil {
+			t.Fatal(err)
+		}
+		del(t, e, first)
+		wantBreak(t, verify(t, e), "digest", 1, "digest missing")
+	})
+	t.Run("SixteenChainFormVerifies", func(t *testing.T) {
+		// A stack upgraded from the 16-shard log keeps its old chains,
+		// verified as they are.
+		e, _, _ := setup(t)
+		old := crm.AuditEntry{Shard: 3, Seq: 1, At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Actor: "alice", Roles: []string{"sales"},
+			Action: "customer.update", EntityType: "customer", EntityID: "c_old", ChangedFields: []string{"company"}, Outcome: crm.OutcomeSuccess}
+		canonical, _ := json.Marshal(old)
+		sum := sha256.Sum256(canonical)
+		old.Hash = hex.EncodeToString(sum[:])
+		item, err := attributevalue.MarshalMapWithOptions(old, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		item["PK"] = &types.AttributeValueMemberS{Value: "AUDIT#3"}
+		item["SK"] = &types.AttributeValueMemberS{Value: "E#000000000001#" + old.Hash}
+		delete(item, "chain")
+		put(t, e, item)
+		if rep := verify(t, e); len(rep.Breaks) != 0 || rep.Chains != 3 {
+			t.Fatalf("%+v", rep)
+		}
+		item["actor"] = &types.AttributeValueMemberS{Value: "mallory"}
+		put(t, e, item)
+		wantBreak(t, verify(t, e), "AUDIT#3", 1, "content does not match its hash")
+	})
 }

@@ -19,11 +19,12 @@ import (
 
 // Handler serves API Gateway HTTP API events for the routes of one function.
 type Handler struct {
-	routes map[string]routeHandler
-	log    *slog.Logger
-	audit  crm.AuditLog
-	access crm.AccessCounter
-	now    func() time.Time
+	routes  map[string]routeHandler
+	log     *slog.Logger
+	audit   crm.AuditLog
+	access  crm.AccessCounter
+	now     func() time.Time
+	timeout time.Duration
 }
 
 type routeHandler struct {
@@ -40,7 +41,10 @@ func NewHandler(svc Services, function string) *Handler {
 	if svc.Now == nil {
 		svc.Now = time.Now
 	}
-	h := &Handler{routes: map[string]routeHandler{}, log: svc.Logger, audit: svc.Audit, access: svc.Access, now: svc.Now}
+	if svc.Timeout <= 0 {
+		svc.Timeout = 10 * time.Second
+	}
+	h := &Handler{routes: map[string]routeHandler{}, log: svc.Logger, audit: svc.Audit, access: svc.Access, now: svc.Now, timeout: svc.Timeout}
 	for _, rt := range Routes() {
 		if function != "" && rt.Function != function {
 			continue
@@ -54,10 +58,28 @@ func NewHandler(svc Services, function string) *Handler {
 	return h
 }
 
+// answerMargin is kept back from the function's deadline to write the
+// answer (and, for a denied sensitive request, its audit entry).
+const answerMargin = 1 * time.Second
+
+// budget bounds a request by the function's deadline — Lambda's, carried
+// by ctx, or, in the local gateway, the configured timeout from start —
+// less answerMargin, so every dependency call inherits a deadline the
+// function outlives.
+func (h *Handler) budget(ctx context.Context, start time.Time) (context.Context, context.CancelFunc) {
+	deadline := start.Add(h.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return context.WithDeadline(ctx, deadline.Add(-answerMargin))
+}
+
 // Invoke handles one API Gateway HTTP API (payload format 2.0) event. The
 // returned error is always nil: every failure is an HTTP answer.
 func (h *Handler) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	start := time.Now()
+	ctx, cancel := h.budget(ctx, start)
+	defer cancel()
 	rec := newRecorder()
 	rh, ok := h.routes[ev.RouteKey]
 	log := h.log.With(slog.String("requestId", ev.RequestContext.RequestID), slog.String("route", ev.RouteKey))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/clientele-crm/clientele/internal/crm"
 )
@@ -57,6 +58,10 @@ type Problem struct {
 	RequestID   string           `json:"requestId,omitempty"`
 }
 
+// retryAfterSeconds is what a 503 asks clients to wait: long enough for a
+// throttled or restarting dependency to recover, short for a person.
+const retryAfterSeconds = 2
+
 // writeError answers err as problem+json. Errors that are not *crm.Error are
 // bugs or dependency failures: the client gets a generic message and the log
 // gets the error, which by construction holds no personal data.
@@ -70,6 +75,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *crm.Error
 	if errors.As(err, &e) && code != crm.EINTERNAL {
 		p.Detail, p.Errors, p.DuplicateOf, p.Allowed = e.Message, e.Fields, e.DuplicateOf, e.Allowed
+	}
+	if status == http.StatusServiceUnavailable {
+		// A dependency is unavailable or busy: say when to come back,
+		// so that clients retry later rather than at once.
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
 	if status >= 500 {
 		if p.Detail == "" {

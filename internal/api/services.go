@@ -27,6 +27,9 @@ type Services struct {
 	Health func(ctx context.Context) error
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Timeout is the function's timeout: a request must be answered within
+	// it, less a margin, whatever its dependencies do. Zero means 10s.
+	Timeout time.Duration
 }
 
 // The narrow interfaces the handler makers take, each implemented by a

@@ -78,7 +78,33 @@ type Config struct {
 	// dimension of the published KPIs, so that two stages in one account
 	// do not trip each other's alarms. Empty locally.
 	Stage string
+	// FunctionTimeout is the function's timeout (FUNCTION_TIMEOUT, default
+	// 10s, the API functions' on AWS). A request gets this long less a
+	// margin to answer, on Lambda and in the local gateway alike, so that a
+	// slow dependency ends in a 503 the client sees, not in the runtime
+	// killing the function.
+	FunctionTimeout time.Duration
+	// AuditKeyID is the KMS asymmetric key that signs the audit digests on
+	// AWS (AUDIT_SIGNING_KEY_ID); locally a key file in StateDir signs.
+	AuditKeyID string
+	// DigestInterval is how often the local runtime writes an audit digest
+	// (DIGEST_INTERVAL; "off" never). On AWS the schedule does.
+	DigestInterval time.Duration
 }
+
+// CallTimeout is how long one attempt of one call to a dependency may
+// take before it is retried: half the function's timeout, at most 5
+// seconds — long enough that a busy but working database is not cut off and
+// retried into more load, short enough that a hung connection gets a second
+// attempt. The request's own deadline bounds all attempts together.
+func (c Config) CallTimeout() time.Duration {
+	return min(5*time.Second, c.FunctionTimeout/2)
+}
+
+// DigestSettle is how far behind the clock an audit digest's window ends:
+// a write stamps its entry before it commits, and commits within the
+// function's timeout; the day index then takes a moment to show it.
+func (c Config) DigestSettle() time.Duration { return c.FunctionTimeout + time.Minute }
 
 // Load reads the configuration from getenv. Every problem is reported at
 // once.
@@ -110,6 +136,9 @@ func Load(getenv func(string) string) (Config, error) {
 		Targets:          crm.DefaultTargets,
 		QualityPeriod:    30 * 24 * time.Hour,
 		Stage:            getenv("STAGE"),
+		FunctionTimeout:  10 * time.Second,
+		AuditKeyID:       getenv("AUDIT_SIGNING_KEY_ID"),
+		DigestInterval:   15 * time.Minute,
 	}
 	if getenv("PORTAL_BASE_URL") == "" && c.Keyring == "kms" {
 		// On AWS the portal's host is the deployment's own choice; without
@@ -161,6 +190,14 @@ func Load(getenv func(string) string) (Config, error) {
 	errs = append(errs, duration(getenv, "RETENTION_TOMBSTONES", &c.Retention.Tombstones, atLeast(0), keep)...)
 	errs = append(errs, duration(getenv, "PORTAL_LINK_TTL", &c.PortalTTL, positive, "a positive duration such as 7d")...)
 	errs = append(errs, duration(getenv, "DATA_KEY_MAX_AGE", &c.Cache.MaxAge, positive, "a positive duration")...)
+	errs = append(errs, duration(getenv, "FUNCTION_TIMEOUT", &c.FunctionTimeout, atLeast(2*time.Second), "a duration of 2s or more, such as 10s")...)
+	switch v := getenv("DIGEST_INTERVAL"); v {
+	case "":
+	case "off", "0":
+		c.DigestInterval = 0
+	default:
+		errs = append(errs, duration(getenv, "DIGEST_INTERVAL", &c.DigestInterval, atLeast(time.Minute), "a duration of a minute or more, or off")...)
+	}
 	if v := getenv("DATA_KEY_MAX_ITEMS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {

@@ -2,20 +2,27 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/clientele-crm/clientele/internal/api"
+	"github.com/clientele-crm/clientele/internal/auditkey"
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/envelope"
@@ -60,6 +67,11 @@ type Services struct {
 	DB dynamo.DB
 	// Stage is Config.Stage, the KPIs' dimension.
 	Stage string
+	// AuditKey signs and verifies the audit digests; nil when the process
+	// has none (the tests' edges, unless they give one).
+	AuditKey auditkey.Key
+	// DigestSettle is how far behind the clock a digest's window ends.
+	DigestSettle time.Duration
 }
 
 // Edges are the clients a process runs against, made by Open on AWS and
@@ -73,6 +85,8 @@ type Edges struct {
 	Notifier      crm.Notifier
 	Logger        *slog.Logger
 	Out           io.Writer
+	// AuditKey signs the audit digests (KMS on AWS, a file locally).
+	AuditKey auditkey.Key
 }
 
 // Build wires the services fn needs over edges. It is the one composition
@@ -88,10 +102,12 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	if err != nil {
 		return nil, fmt.Errorf("open table: %w", err)
 	}
-	svc := &Services{Table: table, DB: e.DB, Out: e.Out, ReportPolicy: cfg.Policy, Stage: cfg.Stage}
+	svc := &Services{Table: table, DB: e.DB, Out: e.Out, ReportPolicy: cfg.Policy, Stage: cfg.Stage,
+		AuditKey: e.AuditKey, DigestSettle: cfg.DigestSettle()}
 	svc.ReportPolicy.ParsePhone = crm.CanonicalE164
 	audit := table.AuditLog()
-	s := api.Services{Audit: audit, Access: table.AccessLog(), Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now}
+	s := api.Services{Audit: audit, Access: table.AccessLog(), Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now,
+		Timeout: cfg.FunctionTimeout}
 	// Customers back the customer routes, and the self-service links that
 	// the reminder run sends.
 	if fn.serves(api.FnCustomers) || fn.serves(api.FnReminders) {
@@ -140,6 +156,9 @@ func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer
 	if cfg.Keyring == "kms" && cfg.LegacyKMSKeyID != "" && cfg.LegacyKMSKeyID != cfg.KMSKeyID {
 		e.LegacyKeyring = envelope.NewKMSKeyring(kms.NewFromConfig(awsCfg), cfg.LegacyKMSKeyID)
 	}
+	if e.AuditKey, err = cfg.OpenAuditKey(awsCfg); err != nil {
+		return Edges{}, err
+	}
 	switch {
 	case cfg.TopicARN != "" && fn.Publisher != nil:
 		// Retrying owns the retries, and only for failures worth retrying.
@@ -165,9 +184,29 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 
 // AWS returns the SDK configuration: the default chain on AWS; for
 // DynamoDB Local (Endpoint set), the configured region and dummy
-// credentials.
+// credentials. Every client made from it retries in the standard mode —
+// at most 3 attempts, exponential back-off with full jitter capped at
+// 1 s, throttling and transient faults only — and gives each attempt
+// CallTimeout; the request's deadline bounds them all.
 func (c Config) AWS(ctx context.Context) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(c.Region)}
+	opts := []func(*config.LoadOptions) error{config.WithRegion(c.Region),
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.MaxBackoff = time.Second
+				// The client-side retry quota would turn a burst of
+				// conflicts into refusals of our own; attempts and the
+				// deadline already bound the work.
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(c.CallTimeout()).WithTransportOptions(func(t *http.Transport) {
+			// As many idle connections as concurrent callers a process
+			// (the local gateway, the load run) may have, so that a burst
+			// reuses connections rather than opening new ones.
+			t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 256
+		})),
+	}
 	if c.Endpoint != "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
 	}
@@ -201,6 +240,35 @@ func (c Config) OpenKeyring(awsCfg aws.Config) (envelope.Keyring, error) {
 	return envelope.OpenLocalKeyring(filepath.Join(c.StateDir, "keyring.json"))
 }
 
+// OpenAuditKey returns the key that signs the audit digests: the KMS key
+// AUDIT_SIGNING_KEY_ID names on AWS, else the local key file (created on
+// first use).
+func (c Config) OpenAuditKey(awsCfg aws.Config) (auditkey.Key, error) {
+	if c.AuditKeyID != "" {
+		return auditkey.NewKMS(kms.NewFromConfig(awsCfg), c.AuditKeyID), nil
+	}
+	if c.Keyring == "kms" {
+		return nil, nil // on AWS without a signing key: no digests
+	}
+	return auditkey.OpenFile(filepath.Join(c.StateDir, "audit-signing-key.pem"))
+}
+
+// WriteDigest writes the next audit digest as of now, and logs it.
+func WriteDigest(ctx context.Context, svc *Services, now time.Time) (*dynamo.Digest, error) {
+	if svc.AuditKey == nil {
+		return nil, errors.New("no audit signing key configured")
+	}
+	d, err := svc.Table.AuditLog().WriteDigest(ctx, svc.AuditKey, now, svc.DigestSettle)
+	if err != nil {
+		svc.API.Logger.LogAttrs(ctx, slog.LevelError, "audit digest failed", slog.String("error", err.Error()))
+		return nil, err
+	}
+	if d != nil {
+		svc.API.Logger.LogAttrs(ctx, slog.LevelInfo, "audit digest", slog.Int64("seq", d.Seq), slog.Int("heads", d.Heads), slog.Time("to", d.To))
+	}
+	return d, nil
+}
+
 // ServeLambda is what every function's main does: it reads the
 // configuration from getenv, builds fn's services and serves fn's events
 // as a Lambda until the runtime stops it.
@@ -228,7 +296,22 @@ func Handler(svc *Services, function string) any {
 	h := api.NewHandler(svc.API, function)
 	switch function {
 	case api.FnReminders:
-		return ReminderHandler(svc.API, h)
+		// The schedule that runs reminders also writes the audit digest,
+		// when the function has a signing key.
+		rh := ReminderHandler(svc.API, h)
+		return func(ctx context.Context, raw json.RawMessage) (any, error) {
+			out, err := rh(ctx, raw)
+			var probe struct {
+				DetailType string    `json:"detail-type"`
+				Time       time.Time `json:"time"`
+			}
+			if json.Unmarshal(raw, &probe) == nil && probe.DetailType == "Scheduled Event" && svc.AuditKey != nil {
+				if _, derr := WriteDigest(ctx, svc, probe.Time); err == nil {
+					err = derr
+				}
+			}
+			return out, err
+		}
 	case api.FnReports:
 		return ReportsHandler(svc, h)
 	}

@@ -40,7 +40,13 @@ func NewAudit(ctx context.Context, actor Actor, action, entityType, entityID str
 
 // AuditEntry is one link of a hash-chained audit log.
 type AuditEntry struct {
-	Shard         int       `json:"shard"`
+	// Chain names the entry's chain: "<entityType>/<entityId>" for a write,
+	// "request/<random id>" for an entry that wrote nothing else (a
+	// sensitive read, an export, a denied attempt). Entries of the earlier
+	// 16-shard log have none and name their chain by Shard.
+	Chain string `json:"chain,omitempty"`
+	Shard int    `json:"shard"`
+	// Seq is the entry's position in its chain, from 1.
 	Seq           int64     `json:"seq"`
 	At            time.Time `json:"at"`
 	Actor         string    `json:"actor"`

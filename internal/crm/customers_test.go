@@ -120,6 +120,8 @@ func TestCustomerCreate(t *testing.T) {
 		_, _ = w.customers.Create(ctx, rep1, crm.CustomerInput{Name: "C", Phone: phoneB}, true)  // forbidden: not counted
 		aggs, _ := w.store.Aggregates.Aggregates(ctx, []string{crm.AggWrites})
 		day := start.Format("20060102")
+		// The service counts the refused write; the store (the stream, on
+		// DynamoDB) the accepted one.
 		if got := aggs[crm.AggWrites]; got["accepted#"+day] != 1 || got["rejected#"+day] != 1 {
 			t.Errorf("write counts %v, want one accepted and one rejected", got)
 		}

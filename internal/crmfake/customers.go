@@ -1,6 +1,8 @@
 package crmfake
 
 import (
+	"time"
+
 	"context"
 	"fmt"
 	"slices"
@@ -109,8 +111,15 @@ func (s *CustomerStore) CreateCustomer(_ context.Context, c crm.Customer, allowD
 		}
 	}
 	s.customers[c.ID] = rec
+	s.countAccepted(c.UpdatedAt)
 	s.appendAudit(a)
 	return nil
+}
+
+// countAccepted counts a stored customer write, as the table's stream does
+// for the DynamoDB store; callers hold the lock.
+func (s *db) countAccepted(at time.Time) {
+	s.writes["accepted#"+at.UTC().Format("20060102")]++
 }
 
 // GetCustomer implements crm.CustomerStore.
@@ -161,6 +170,7 @@ func (s *db) updateCustomer(prev, next crm.Customer) error {
 		return err
 	}
 	s.applyUpdate(prev, next)
+	s.countAccepted(next.UpdatedAt)
 	return nil
 }
 

@@ -179,6 +179,14 @@ func (i *Instance) Stop() error {
 	return i.stopErr
 }
 
+// Pause stops the instance's processes (SIGSTOP) without ending them, so
+// that fault tests can see how clients fare against a database that
+// accepts connections but does not answer. Resume undoes it.
+func (i *Instance) Pause() { killGroup(i.cmd.Process.Pid, syscall.SIGSTOP) }
+
+// Resume continues an instance that Pause stopped.
+func (i *Instance) Resume() { killGroup(i.cmd.Process.Pid, syscall.SIGCONT) }
+
 // killGroup signals the process group led by pid, ignoring a group that is
 // already gone.
 func killGroup(pid int, sig syscall.Signal) {

@@ -137,6 +137,9 @@ func (s *Aggregates) ApplyChange(ctx context.Context, p crm.Policy, eventID stri
 		return err
 	}
 	delta := after.counts.Minus(before.counts)
+	if day := acceptedWriteDay(oldImage, newImage); day != "" {
+		delta.Add(crm.Contribution{crm.AggWrites: crm.Counts{"accepted#" + day: 1}})
+	}
 	if len(delta) == 0 {
 		return nil
 	}
@@ -187,8 +190,33 @@ func addCounts(table string, key map[string]types.AttributeValue, counts crm.Cou
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values}
 }
 
+// acceptedWriteDay returns the day (yyyymmdd) of the customer write a
+// change records — a new profile, or a new version of one — or "". Accepted
+// writes are counted here, from the stream, rather than by each writer:
+// a counter every customer write touched would be shared by all of them.
+func acceptedWriteDay(oldImage, newImage map[string]types.AttributeValue) string {
+	attr := func(item map[string]types.AttributeValue, name string) string {
+		switch v := item[name].(type) {
+		case *types.AttributeValueMemberS:
+			return v.Value
+		case *types.AttributeValueMemberN:
+			return v.Value
+		}
+		return ""
+	}
+	if attr(newImage, "type") != entityCustomer || attr(newImage, "version") == attr(oldImage, "version") {
+		return ""
+	}
+	at, err := time.Parse(time.RFC3339Nano, attr(newImage, "updatedAt"))
+	if err != nil {
+		return ""
+	}
+	return at.UTC().Format("20060102")
+}
+
 // CountWrite implements crm.AggregateStore: one ADD on a random shard of
-// the write counters.
+// the write counters. Only refused writes come here (accepted ones are
+// counted from the stream), so it is off the path of every stored write.
 func (s *Aggregates) CountWrite(ctx context.Context, at time.Time, accepted bool) error {
 	attr := "rejected#" + at.UTC().Format("20060102")
 	if accepted {

@@ -2,11 +2,11 @@ package dynamo
 
 import (
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -20,8 +20,14 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
-// The audit log is a set of hash chains, one per shard, so no single item
-// takes every write. An entity's entries all go to one shard, in order.
+// The audit log is a set of hash chains with no chain shared by unrelated
+// writers: every entity has its own chain ("CHAIN#<type>/<id>"), which only
+// writes to that entity append to, and those are already serialized by the
+// entity's version; every entry that writes nothing else (a sensitive read,
+// an export, a denied attempt) is a chain of its own ("CHAIN#request/<random
+// id>"), so readers never wait for one another. What ties the chains
+// together is the digest (digest.go): a signed, itself chained, list of
+// every chain's head, written periodically.
 //
 // Each link is two items, both put with attribute_not_exists and never
 // updated: a claim "S#<seq>" that makes the sequence number unique, so two
@@ -29,19 +35,29 @@ import (
 // own hash. The functions may only put to the audit table; because an entry's
 // key holds its hash, a put can add a forged entry but never replace the
 // real one, and `audit verify` finds a sequence number with two entries.
+//
+// Chains written before per-entity chains ("AUDIT#<shard>", 16 of them) are
+// read and verified as they are: a chain is a partition, whatever its name.
 const (
-	defaultAuditShards = 16
-	auditClaimPrefix   = "S#"
-	auditEntryPrefix   = "E#"
+	auditClaimPrefix  = "S#"
+	auditEntryPrefix  = "E#"
+	auditChainPrefix  = "CHAIN#"
+	legacyChainPrefix = "AUDIT#"
+	// chainRetries bounds the re-reads of an entity's chain head when a
+	// concurrent write to the same entity took the next link; past it the
+	// caller gets a conflict to resolve, as for any lost race on an entity.
+	chainRetries = 5
 )
 
-func (s *Table) shardOf(entityID string) int {
-	h := fnv.New32a()
-	h.Write([]byte(entityID))
-	return int(h.Sum32() % uint32(s.auditShards))
-}
+// chainOf names the chain an action on an entity appends to.
+func chainOf(a crm.Audit) string { return a.EntityType + "/" + a.EntityID }
 
-func auditPK(shard int) string { return "AUDIT#" + strconv.Itoa(shard) }
+// requestChain names a new single-entry chain.
+func requestChain() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	return "request/" + hex.EncodeToString(b[:])
+}
 
 // auditItem is an audit entry as stored.
 // Its attributes take the entry's JSON names (auditTag).
@@ -62,7 +78,8 @@ func auditTag(o *attributevalue.EncoderOptions) { o.TagKey = "json" }
 func auditTagDecode(o *attributevalue.DecoderOptions) { o.TagKey = "json" }
 
 // hashEntry is SHA-256 of the entry's canonical JSON (hash field empty)
-// followed by the previous link's hash.
+// followed by the previous link's hash. An entry of the 16-shard form has no
+// chain field, so its canonical JSON, and hash, are what they always were.
 func hashEntry(e crm.AuditEntry) string {
 	e.Hash = ""
 	canonical, _ := json.Marshal(e)
@@ -70,12 +87,21 @@ func hashEntry(e crm.AuditEntry) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// chainHead returns the last sequence number and hash of a shard's chain.
-func (s *Table) chainHead(ctx context.Context, shard int) (int64, string, error) {
+// chainPK is the partition of a chain's links.
+func chainPK(e crm.AuditEntry) string {
+	if e.Chain == "" {
+		return legacyChainPrefix + strconv.Itoa(e.Shard)
+	}
+	return auditChainPrefix + e.Chain
+}
+
+// chainHead returns the last sequence number and hash of a chain: one
+// consistent Query of its own partition.
+func (s *Table) chainHead(ctx context.Context, pk string) (int64, string, error) {
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName: &s.auditTable, KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :s)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: auditPK(shard)}, ":s": &types.AttributeValueMemberS{Value: auditClaimPrefix},
+			":pk": &types.AttributeValueMemberS{Value: pk}, ":s": &types.AttributeValueMemberS{Value: auditClaimPrefix},
 		},
 		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(1), ConsistentRead: aws.Bool(true),
 	})
@@ -95,12 +121,75 @@ func (s *Table) chainHead(ctx context.Context, shard int) (int64, string, error)
 	return claim.Seq, claim.Hash, nil
 }
 
-// auditOps returns the two puts that append a's entry to its chain.
-func (s *Table) auditOps(ctx context.Context, a crm.Audit) ([]types.TransactWriteItem, error) {
-	shard := s.shardOf(a.EntityID)
-	seq, prev, err := s.chainHead(ctx, shard)
-	if err != nil {
-		return nil, err
+// The entity item may carry its chain's head (auditSeq, auditHash): the
+// entity's version condition serializes its writes, so the head on the
+// version a writer read is the head its entry follows, and the append needs
+// no read of the chain. Writes that append to an entity's chain without
+// rewriting its item (an interaction, a note) leave the carried head behind;
+// the next writer's claim then fails, and it reads the chain's head instead.
+const (
+	attrAuditSeq  = "auditSeq"
+	attrAuditHash = "auditHash"
+)
+
+// newChainHead marks the item of a new entity as the head of an empty chain.
+func newChainHead(item map[string]types.AttributeValue) {
+	item[attrAuditSeq] = &types.AttributeValueMemberN{Value: "0"}
+	item[attrAuditHash] = &types.AttributeValueMemberS{Value: ""}
+}
+
+// carryChainHead copies the head the stored item carries to the item that
+// replaces it.
+func carryChainHead(stored, item map[string]types.AttributeValue) {
+	if seq, ok := stored[attrAuditSeq]; ok {
+		item[attrAuditSeq], item[attrAuditHash] = seq, stored[attrAuditHash]
+	}
+}
+
+// carriedHead finds, among ops, the item of a's entity carrying its chain's
+// head.
+func carriedHead(a crm.Audit, ops []types.TransactWriteItem) (item map[string]types.AttributeValue, seq int64, hash string, ok bool) {
+	for _, op := range ops {
+		if op.Put == nil {
+			continue
+		}
+		t, _ := op.Put.Item["type"].(*types.AttributeValueMemberS)
+		id, _ := op.Put.Item["id"].(*types.AttributeValueMemberS)
+		if t == nil || id == nil || t.Value != a.EntityType || id.Value != a.EntityID {
+			continue
+		}
+		n, isN := op.Put.Item[attrAuditSeq].(*types.AttributeValueMemberN)
+		h, isS := op.Put.Item[attrAuditHash].(*types.AttributeValueMemberS)
+		if !isN || !isS {
+			continue
+		}
+		v, err := strconv.ParseInt(n.Value, 10, 64)
+		if err != nil {
+			continue
+		}
+		return op.Put.Item, v, h.Value, true
+	}
+	return nil, 0, "", false
+}
+
+// auditOps returns the two puts that append a's entry to chain. A new chain
+// (a request's own) starts at 1 without reading anything; an entity whose
+// item in ops carries the chain's head (and trusted says it may be used)
+// appends after it; otherwise the chain's head is read. The carried head is
+// advanced to the new entry.
+func (s *Table) auditOps(ctx context.Context, a crm.Audit, chain string, fresh bool, ops []types.TransactWriteItem, trusted bool) ([]types.TransactWriteItem, error) {
+	var seq int64
+	var prev string
+	carrier, cseq, chash, carried := carriedHead(a, ops)
+	switch {
+	case fresh:
+	case carried && trusted:
+		seq, prev = cseq, chash
+	default:
+		var err error
+		if seq, prev, err = s.chainHead(ctx, auditChainPrefix+chain); err != nil {
+			return nil, err
+		}
 	}
 	roles := make([]string, len(a.Actor.Roles))
 	for i, r := range a.Actor.Roles {
@@ -111,41 +200,67 @@ func (s *Table) auditOps(ctx context.Context, a crm.Audit) ([]types.TransactWrit
 		fields = []string{}
 	}
 	e := crm.AuditEntry{
-		Shard: shard, Seq: seq + 1, At: s.now().UTC(), Actor: a.Actor.ID, Roles: roles, Action: a.Action,
+		Chain: chain, Seq: seq + 1, At: s.now().UTC(), Actor: a.Actor.ID, Roles: roles, Action: a.Action,
 		EntityType: a.EntityType, EntityID: a.EntityID, ChangedFields: fields, RequestID: a.RequestID,
 		Outcome: a.Outcome, PrevHash: prev,
 	}
 	e.Hash = hashEntry(e)
-	at := e.At.Format("2006-01-02T15:04:05.000000000Z") + "#" + fmt.Sprintf("%02d#%012d", shard, e.Seq)
+	if carrier != nil {
+		carrier[attrAuditSeq] = &types.AttributeValueMemberN{Value: strconv.FormatInt(e.Seq, 10)}
+		carrier[attrAuditHash] = &types.AttributeValueMemberS{Value: e.Hash}
+	}
+	pk := chainPK(e)
+	at := sortTime(e.At) + "#" + e.Hash[:16]
 	item, err := attributevalue.MarshalMapWithOptions(auditItem{
-		PK: auditPK(shard), SK: fmt.Sprintf("%s%012d#%s", auditEntryPrefix, e.Seq, e.Hash),
+		PK: pk, SK: fmt.Sprintf("%s%012d#%s", auditEntryPrefix, e.Seq, e.Hash),
 		GSI1PK: "ENTITY#" + e.EntityID, GSI1SK: at, GSI2PK: "ACTOR#" + e.Actor, GSI2SK: at,
 		GSI3PK: "DAY#" + e.At.Format("2006-01-02"), GSI3SK: at, AuditEntry: e,
 	}, auditTag)
 	if err != nil {
 		return nil, fmt.Errorf("marshal audit entry: %w", err)
 	}
-	claim := itemKey(auditPK(shard), fmt.Sprintf("%s%012d", auditClaimPrefix, e.Seq))
+	claim := itemKey(pk, fmt.Sprintf("%s%012d", auditClaimPrefix, e.Seq))
 	claim["seq"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(e.Seq, 10)}
 	claim["hash"] = &types.AttributeValueMemberS{Value: e.Hash}
 	notExists := aws.String("attribute_not_exists(SK)")
+	entry := types.TransactWriteItem{Put: &types.Put{TableName: &s.auditTable, Item: item, ConditionExpression: notExists}}
+	if fresh {
+		// A chain of one entry has no next link to race for: no claim.
+		return []types.TransactWriteItem{entry}, nil
+	}
 	return []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.auditTable, Item: claim, ConditionExpression: notExists}},
-		{Put: &types.Put{TableName: &s.auditTable, Item: item, ConditionExpression: notExists}},
+		entry,
 	}, nil
 }
 
 // writeAudited commits ops together with a's audit entry, in one
-// transaction: neither exists without the other. When another writer took
-// the chain's next link first, it reads the new head and tries again. Any
-// other cancellation is returned for the caller to explain.
+// transaction: neither exists without the other. The entry goes to the
+// entity's chain, or, when ops is empty (nothing else written), to a chain
+// of its own. Only a concurrent write to the same entity can take the
+// chain's next link first; then it reads the new head and tries again, and
+// after a few tries answers a conflict, as any lost race on one entity
+// does. Any other cancellation is returned for the caller to explain.
 func (s *Table) writeAudited(ctx context.Context, a crm.Audit, ops []types.TransactWriteItem) error {
 	if s.unaudited {
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
 		return err
 	}
+	if len(ops) == 0 {
+		// An entry of its own chain: one conditional put, nothing read.
+		put, err := s.auditOps(ctx, a, requestChain(), true, nil, false)
+		if err != nil {
+			return err
+		}
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put[0].Put.TableName, Item: put[0].Put.Item,
+			ConditionExpression: put[0].Put.ConditionExpression})
+		return err
+	}
+	chain, fresh := chainOf(a), false
 	for attempt := 1; ; attempt++ {
-		audit, err := s.auditOps(ctx, a)
+		// The carried head is used on the first attempt only: losing the
+		// claim means it was behind.
+		audit, err := s.auditOps(ctx, a, chain, fresh, ops, attempt == 1)
 		if err != nil {
 			return err
 		}
@@ -158,12 +273,17 @@ func (s *Table) writeAudited(ctx context.Context, a crm.Audit, ops []types.Trans
 		if !ok || !lostChainRace(tce, len(ops)) {
 			return err
 		}
-		if attempt == 8 {
-			return &crm.Error{Code: crm.EUNAVAILABLE, Message: "the audit log is busy; retry shortly"}
+		if attempt == chainRetries {
+			return &crm.Error{Code: crm.ECONFLICT, Message: "the record was changed by a concurrent request; read it again and retry"}
 		}
-		// Back off a little, with jitter, so writers racing for one chain
+		// Jittered, growing back-off, so that writers racing on one entity
 		// do not race again in step.
-		time.Sleep(time.Duration(1+rand.IntN(5*attempt)) * time.Millisecond)
+		d := time.Duration(1+rand.IntN(5<<attempt)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return wrap(ctx.Err(), "append audit entry")
+		case <-time.After(d):
+		}
 	}
 }
 
@@ -231,7 +351,7 @@ func (s *AuditLog) ListAudit(ctx context.Context, f crm.AuditFilter, p crm.Page)
 	default:
 		return s.listAuditByDay(ctx, f, p, fp, decode)
 	}
-	src.skBelow = f.To.UTC().Format("2006-01-02T15:04:05.000000000Z") + "$"
+	src.skBelow = sortTime(f.To) + "$"
 	return paginateTable(ctx, s.Table, s.auditTable, src, p, fp, decode)
 }
 
@@ -270,90 +390,4 @@ func (s *Table) listAuditByDay(ctx context.Context, f crm.AuditFilter, p crm.Pag
 		}
 	}
 	return out, "", nil
-}
-
-// ChainBreak describes the first broken link of a shard's chain.
-type ChainBreak struct {
-	Shard  int
-	Seq    int64
-	Reason string
-}
-
-func (b ChainBreak) String() string {
-	return fmt.Sprintf("shard %d, entry %d: %s", b.Shard, b.Seq, b.Reason)
-}
-
-// VerifyAudit walks every chain and returns its first broken link, if any,
-// and the number of entries checked. progress, when not nil, is called after
-// each shard.
-func (s *AuditLog) VerifyAudit(ctx context.Context, progress func(shard, entries int)) ([]ChainBreak, int, error) {
-	var breaks []ChainBreak
-	total := 0
-	for shard := range s.auditShards {
-		n, brk, err := s.verifyShard(ctx, shard)
-		if err != nil {
-			return nil, total, err
-		}
-		total += n
-		if brk != nil {
-			breaks = append(breaks, *brk)
-		}
-		if progress != nil {
-			progress(shard, n)
-		}
-	}
-	return breaks, total, nil
-}
-
-func (s *Table) verifyShard(ctx context.Context, shard int) (int, *ChainBreak, error) {
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: &s.auditTable, KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :e)"), ConsistentRead: aws.Bool(true),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: auditPK(shard)}, ":e": &types.AttributeValueMemberS{Value: auditEntryPrefix},
-		},
-	})
-	// Entries in key order, which is sequence order; several under one
-	// sequence number mean someone added to the chain beside it.
-	type link struct {
-		sk string
-		e  crm.AuditEntry
-	}
-	var links [][]link
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return 0, nil, wrap(err, "read audit chain")
-		}
-		for _, item := range page.Items {
-			var it auditItem
-			if err := attributevalue.UnmarshalMapWithOptions(item, &it, auditTagDecode); err != nil {
-				return 0, nil, fmt.Errorf("unmarshal audit entry: %w", err)
-			}
-			l := link{sk: it.SK, e: it.AuditEntry}
-			if n := len(links); n > 0 && links[n-1][0].e.Seq == l.e.Seq {
-				links[n-1] = append(links[n-1], l)
-			} else {
-				links = append(links, []link{l})
-			}
-		}
-	}
-	var prev crm.AuditEntry
-	for i, group := range links {
-		e := group[0].e
-		brk := func(seq int64, reason string) (int, *ChainBreak, error) {
-			return i, &ChainBreak{Shard: shard, Seq: seq, Reason: reason}, nil
-		}
-		switch {
-		case e.Seq != prev.Seq+1:
-			return brk(prev.Seq+1, "entry missing")
-		case len(group) > 1:
-			return brk(e.Seq, "two entries hold this sequence number")
-		case e.PrevHash != prev.Hash:
-			return brk(e.Seq, "does not follow the previous entry")
-		case hashEntry(e) != e.Hash || !strings.HasSuffix(group[0].sk, "#"+e.Hash):
-			return brk(e.Seq, "content does not match its hash")
-		}
-		prev = e
-	}
-	return len(links), nil, nil
 }

@@ -256,6 +256,7 @@ func (s *Customers) CreateCustomer(ctx context.Context, c crm.Customer, allowDup
 	if err != nil {
 		return err
 	}
+	newChainHead(item)
 	ops = append(ops, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
 	err = s.transact(ctx, ops, c, a, "create customer")
 	if crm.ErrorCode(err) == crm.EPRECONDITION {
@@ -279,9 +280,19 @@ func (s *Customers) UpdateCustomer(ctx context.Context, prev, next crm.Customer,
 // updateOps returns the writes that replace prev with next: the profile,
 // conditioned on prev's version, and the claims, lookups and tags that move.
 func (s *Table) updateOps(ctx context.Context, prev, next crm.Customer) ([]types.TransactWriteItem, error) {
-	_, held, err := s.getCustomer(ctx, prev.ID)
+	stored, err := s.getCustomerItem(ctx, prev.ID)
 	if err != nil {
 		return nil, err
+	}
+	var held []string
+	if c, ok := stored["claims"].(*types.AttributeValueMemberL); ok {
+		for _, v := range c.Value {
+			if sv, ok := v.(*types.AttributeValueMemberS); ok {
+				held = append(held, sv.Value)
+			}
+		}
+	} else if ss, ok := stored["claims"].(*types.AttributeValueMemberSS); ok {
+		held = ss.Value
 	}
 	var ops []types.TransactWriteItem
 	claims := []string{}
@@ -319,6 +330,7 @@ func (s *Table) updateOps(ctx context.Context, prev, next crm.Customer) ([]types
 	if err != nil {
 		return nil, err
 	}
+	carryChainHead(stored, item)
 	put := &types.Put{
 		TableName: &s.table, Item: item,
 		ConditionExpression:       aws.String("attribute_exists(PK) AND version = :v"),
@@ -417,25 +429,38 @@ func (s *Customers) GetCustomer(ctx context.Context, id string) (crm.Customer, e
 }
 
 func (s *Table) getCustomer(ctx context.Context, id string) (crm.Customer, []string, error) {
+	item, err := s.getCustomerItem(ctx, id)
+	if crm.ErrorCode(err) == crm.EGONE {
+		gone := crm.Customer{ID: id}
+		if owner, _ := item["ownerId"].(*types.AttributeValueMemberS); owner != nil {
+			gone.OwnerID = owner.Value
+		}
+		return gone, nil, err
+	}
+	if err != nil {
+		return crm.Customer{}, nil, err
+	}
+	return s.fromCustomerItem(ctx, item)
+}
+
+// getCustomerItem reads a customer's profile item as stored.
+func (s *Table) getCustomerItem(ctx context.Context, id string) (map[string]types.AttributeValue, error) {
 	if !validID(id) {
-		return crm.Customer{}, nil, crm.Errorf(crm.ENOTFOUND, "customer not found")
+		return nil, crm.Errorf(crm.ENOTFOUND, "customer not found")
 	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(customerPK(id), skProfile), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return crm.Customer{}, nil, wrap(err, "get customer "+id)
+		return nil, wrap(err, "get customer "+id)
 	}
 	if out.Item == nil || s.expired(out.Item) {
-		return crm.Customer{}, nil, crm.Errorf(crm.ENOTFOUND, "customer %s not found", id)
+		return nil, crm.Errorf(crm.ENOTFOUND, "customer %s not found", id)
 	}
 	if t, _ := out.Item["type"].(*types.AttributeValueMemberS); t != nil && t.Value == entityTombstone {
-		owner, _ := out.Item["ownerId"].(*types.AttributeValueMemberS)
-		gone := crm.Customer{ID: id}
-		if owner != nil {
-			gone.OwnerID = owner.Value
-		}
-		return gone, nil, crm.Errorf(crm.EGONE, "customer %s was erased", id)
+		// The tombstone comes back with EGONE: its owner says who may
+		// be told the customer is gone.
+		return out.Item, crm.Errorf(crm.EGONE, "customer %s was erased", id)
 	}
-	return s.fromCustomerItem(ctx, out.Item)
+	return out.Item, nil
 }
 
 // expired reports whether an item's retention has run out. DynamoDB's TTL

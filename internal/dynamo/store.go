@@ -45,11 +45,10 @@ const LogicalTable = logicalTable
 // client, one sealer, one blind index. The stores (stores.go) are views of
 // it, one per aggregate.
 type Table struct {
-	db          DB
-	table       string
-	auditTable  string
-	auditShards int
-	sealer      *envelope.Sealer
+	db         DB
+	table      string
+	auditTable string
+	sealer     *envelope.Sealer
 	// legacy opens items sealed before purposes; it is sealer when the
 	// same keyring wrapped them.
 	legacy *envelope.Sealer
@@ -79,10 +78,9 @@ type Retention struct {
 type Config struct {
 	DB    DB
 	Table string
-	// AuditTable holds the audit log; AuditShards chains (default 16).
-	AuditTable  string
-	AuditShards int
-	Retention   Retention
+	// AuditTable holds the audit log.
+	AuditTable string
+	Retention  Retention
 	// Now is the store's clock, for audit timestamps and retention.
 	Now func() time.Time
 	// Keyring protects data keys and the blind-index key.
@@ -101,7 +99,7 @@ type Config struct {
 
 // Open returns the Table, creating the table's blind-index key on first use.
 func Open(ctx context.Context, cfg Config) (*Table, error) {
-	s := &Table{db: cfg.DB, table: cfg.Table, auditTable: cfg.AuditTable, auditShards: cfg.AuditShards,
+	s := &Table{db: cfg.DB, table: cfg.Table, auditTable: cfg.AuditTable,
 		sealer: envelope.NewSealer(cfg.Keyring, cfg.Cache), retention: cfg.Retention, now: cfg.Now}
 	s.legacy, s.kr, s.legacyKR = s.sealer, cfg.Keyring, cfg.Keyring
 	if cfg.LegacyKeyring != nil {
@@ -111,9 +109,6 @@ func Open(ctx context.Context, cfg Config) (*Table, error) {
 	s.keyRefresh = cfg.KeyRefresh
 	if s.keyRefresh <= 0 {
 		s.keyRefresh = DefaultKeyRefresh
-	}
-	if s.auditShards <= 0 {
-		s.auditShards = defaultAuditShards
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -32,6 +32,7 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/auditkey"
 	"github.com/clientele-crm/clientele/internal/crmfake"
 	"github.com/clientele-crm/clientele/internal/ddblocal"
 	"github.com/clientele-crm/clientele/internal/dynamo"
@@ -124,6 +125,11 @@ func New(tb testing.TB, opts ...Option) *Env {
 			return table
 		case "AUDIT_TABLE_NAME":
 			return table + "-audit"
+		case "FUNCTION_TIMEOUT":
+			// Test packages share one DynamoDB Local on a machine that
+			// may be busy; a slow answer there is not what these tests
+			// are about. The deadline tests set their own.
+			return "60s"
 		}
 		return ""
 	})
@@ -152,8 +158,12 @@ func New(tb testing.TB, opts ...Option) *Env {
 		o(e)
 	}
 	log := slog.New(slog.NewJSONHandler(e.Logs, nil))
+	auditKey, err := auditkey.OpenFile(filepath.Join(state, "audit-signing-key.pem"))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	// KPI metrics would go to stdout, as on Lambda; tests read reports.
-	e.edges = app.Edges{DB: e.DB, Keyring: e.Keyring, Notifier: e.Notifier, Logger: log, Out: io.Discard}
+	e.edges = app.Edges{DB: e.DB, Keyring: e.Keyring, Notifier: e.Notifier, Logger: log, Out: io.Discard, AuditKey: auditKey}
 	if e.Services, err = app.Build(ctx, e.Config, app.Function{ParsePhone: phone.E164}, e.edges); err != nil {
 		tb.Fatal(err)
 	}

@@ -34,9 +34,13 @@ run: $(CLI)
 $(CLI): FORCE
 	@$(GO) build -o $@ ./cmd/clientele
 
-## test: every test — unit, DynamoDB Local integration, CDK template tests
+## test: every test — unit, DynamoDB Local integration, CDK template tests;
+## ends with the number of exchanges checked against openapi.json
 test: check $(CLI)
-	$(WITH_NODE); $(CLI) with-dynamodb -- $(GO) test -count=1 ./...
+	$(WITH_NODE); report="$$(mktemp)"; status=0; \
+	  CONTRACT_REPORT="$$report" $(CLI) with-dynamodb -- $(GO) test -count=1 ./... || status=$$?; \
+	  awk '{n += $$1} END {print n + 0, "exchanges validated against openapi.json"}' "$$report"; \
+	  rm -f "$$report"; exit $$status
 
 ## test-fast: the fast tier, without Java or Node: domain services and
 ## handlers against in-memory fakes, and every unit test (-short skips the

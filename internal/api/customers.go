@@ -442,6 +442,16 @@ type list[T any] struct {
 	NextCursor string `json:"nextCursor,omitempty"`
 }
 
+// MarshalJSON writes an empty page's items as [], never null: the document
+// promises an array, and a store that found nothing returns a nil slice.
+func (l list[T]) MarshalJSON() ([]byte, error) {
+	type page list[T]
+	if l.Items == nil {
+		l.Items = []T{}
+	}
+	return json.Marshal(page(l))
+}
+
 // params are a request's query parameters, checked against the names a route
 // accepts so that a misspelt filter is an error, not a silent no-op.
 type params struct{ url.Values }

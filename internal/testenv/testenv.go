@@ -47,7 +47,8 @@ var endpoint string
 // Main runs a test binary's tests with DynamoDB Local up. Call it from
 // TestMain. With -short (`make test-fast`) no DynamoDB Local is started
 // and every test that asks New for one is skipped: the fast tier is what
-// runs against hand-written fakes.
+// runs against hand-written fakes. When the tests are done it prints how
+// many exchanges were validated against the OpenAPI document.
 func Main(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
@@ -61,6 +62,7 @@ func Main(m *testing.M) {
 	endpoint = ep
 	code := m.Run()
 	stop()
+	reportContract()
 	os.Exit(code)
 }
 
@@ -218,23 +220,28 @@ type Request struct {
 	Header map[string]string
 }
 
-// Do sends r through the local gateway.
+// Do sends r through the local gateway, and fails the test when the
+// exchange does not match the served OpenAPI document (see contract).
 func (e *Env) Do(r Request) Response {
 	e.TB.Helper()
-	var body io.Reader
+	var sent []byte
 	ct := ""
 	switch b := r.Body.(type) {
 	case nil:
 	case string:
-		body, ct = strings.NewReader(b), "application/json"
+		sent, ct = []byte(b), "application/json"
 	case []byte:
-		body, ct = bytes.NewReader(b), "application/json"
+		sent, ct = b, "application/json"
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
 			e.TB.Fatal(err)
 		}
-		body, ct = bytes.NewReader(raw), "application/json"
+		sent, ct = raw, "application/json"
+	}
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(r.Method, e.Server.URL+r.Path, body)
 	if err != nil {
@@ -258,7 +265,9 @@ func (e *Env) Do(r Request) Response {
 	if err != nil {
 		e.TB.Fatal(err)
 	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	out := Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	e.checkExchange(r.Method, req.URL.String(), req.Header, sent, out)
+	return out
 }
 
 // Shapes of personal data that must never be stored as plaintext: phone

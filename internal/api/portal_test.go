@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
 
@@ -68,8 +69,9 @@ func TestPortalRoundTrip(t *testing.T) {
 	}
 	trail := auditEntries(t, e, "entityId="+id)
 	if trail[0].Action != "customer.portal_update" || trail[0].Actor != "customer:"+id || !slices.Contains(trail[0].ChangedFields, "verifiedAt") ||
-		trail[1].Action != "customer.portal_link" || trail[1].Actor != "alice" {
-		t.Fatalf("the portal update is not attributed to the customer: %+v", trail[:2])
+		trail[1].Action != "customer.portal_view" || trail[1].Actor != "customer:"+id ||
+		trail[2].Action != "customer.portal_link" || trail[2].Actor != "alice" {
+		t.Fatalf("the portal's uses are not attributed to the customer: %+v", trail[:3])
 	}
 
 	t.Run("ErrReusedLink", func(t *testing.T) {
@@ -279,4 +281,52 @@ func attrText(v types.AttributeValue) string {
 		return b.String()
 	}
 	return ""
+}
+
+// TestPortalUseIsAuditedAndTheOwnerTold: each use of a link is in the
+// audit trail with a digest of the client's address (never the address),
+// and a change the customer makes is recorded for their owner to hear of.
+func TestPortalUseIsAuditedAndTheOwnerTold(t *testing.T) {
+	e := testenv.New(t)
+	alice, admin := e.Token("alice", "sales"), e.Token("root", "admin")
+	id := mustCreate(e, alice, map[string]any{"name": "Li Wei", "phone": phoneRaw})
+	link := portalLink(e, alice, id)
+	if r := get(e, "", link); r.Status != http.StatusOK {
+		t.Fatalf("view: %d", r.Status)
+	}
+	if r := putPortal(e, link, map[string]any{"email": "li.wei@example.org"}); r.Status != http.StatusOK {
+		t.Fatalf("update: %d %s", r.Status, r.Body)
+	}
+	var l struct{ Items []crm.AuditEntry }
+	get(e, admin, "/audit?entityId="+id).JSON(t, &l)
+	uses := map[string]string{}
+	for _, a := range l.Items {
+		if strings.HasPrefix(a.Action, "customer.portal_") && a.Actor == "customer:"+id {
+			uses[a.Action] = a.Client
+		}
+	}
+	for _, action := range []string{"customer.portal_view", "customer.portal_update"} {
+		if c := uses[action]; c == "" || strings.Contains(c, "127.0.0.1") {
+			t.Errorf("%s on record with client %q, want a digest of the address", action, c)
+		}
+	}
+	if uses["customer.portal_view"] != uses["customer.portal_update"] {
+		t.Error("two uses from one address carry different digests")
+	}
+	out, err := e.DB.Query(context.Background(), &dynamodb.QueryInput{TableName: aws.String(e.Config.Table), IndexName: aws.String("GSI4"),
+		KeyConditionExpression:    aws.String("GSI4PK = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: "NOTIFY#pending"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := false
+	for _, k := range out.Items {
+		n := rawItem(t, e, k["PK"].(*types.AttributeValueMemberS).Value, k["SK"].(*types.AttributeValueMemberS).Value)
+		kind, _ := n["kind"].(*types.AttributeValueMemberS)
+		to, _ := n["recipientId"].(*types.AttributeValueMemberS)
+		told = told || kind != nil && kind.Value == crm.NotifySelfServiceUpdate && to != nil && to.Value == "alice"
+	}
+	if !told {
+		t.Error("no notification for the owner of the customer's own change")
+	}
 }

@@ -27,6 +27,10 @@ type Audit struct {
 	EntityID      string
 	ChangedFields []string
 	Outcome       string
+	// Client is, for a customer's own use of a self-service link, a keyed
+	// digest of the address it came from: uses from one address can be
+	// told apart from others without the address being kept.
+	Client string
 }
 
 // NewAudit describes a successful action of actor on an entity, taking the
@@ -57,6 +61,7 @@ type AuditEntry struct {
 	ChangedFields []string  `json:"changedFields"`
 	RequestID     string    `json:"requestId"`
 	Outcome       string    `json:"outcome"`
+	Client        string    `json:"client,omitempty"`
 	PrevHash      string    `json:"prevHash"`
 	Hash          string    `json:"hash"`
 }

@@ -45,7 +45,7 @@ type PortalStore interface {
 	// UpdateCustomerByLink stores a customer's own correction and uses up
 	// the link in one write: ENOTFOUND if the link was used or expired
 	// meanwhile, EPRECONDITION or ECONFLICT as UpdateCustomer.
-	UpdateCustomerByLink(ctx context.Context, linkID string, prev, next Customer, now time.Time, a Audit) error
+	UpdateCustomerByLink(ctx context.Context, linkID string, prev, next Customer, now time.Time, a Audit, notes []Notification) error
 	// RevokePortalLinks revokes every link of the customer still open at
 	// now, records a in the audit trail, and says how many it revoked.
 	RevokePortalLinks(ctx context.Context, customerID string, now time.Time, a Audit) (int, error)
@@ -231,6 +231,13 @@ func (p *Portal) View(ctx context.Context, token, clientAddr string) (PortalView
 	if err != nil {
 		return PortalView{}, errLink()
 	}
+	// Every use of a link is on record, with a digest of where it came
+	// from; the details are shown only once it is.
+	a := NewAudit(ctx, Actor{ID: "customer:" + c.ID, Roles: []Role{"customer"}}, "customer.portal_view", "customer", c.ID)
+	a.Client = p.Tokens.LimitKey(clientAddr)
+	if err := p.Customers.Audit.AppendAudit(ctx, a); err != nil {
+		return PortalView{}, err
+	}
 	return PortalView{Name: c.Name, Phone: c.Phone, Email: c.Email, Address: c.Address}, nil
 }
 
@@ -276,7 +283,14 @@ func (p *Portal) Update(ctx context.Context, token, clientAddr string, in Portal
 	next.ReviewDueAt = p.Customers.Policy.ReviewDue(next)
 	customer := Actor{ID: "customer:" + prev.ID, Roles: []Role{"customer"}}
 	fields := append(changedFields(prev.Input(), std), "verifiedAt")
-	err = p.Store.UpdateCustomerByLink(ctx, l.ID, prev, next, now, NewAudit(ctx, customer, "customer.portal_update", "customer", prev.ID, fields...))
+	a := NewAudit(ctx, customer, "customer.portal_update", "customer", prev.ID, fields...)
+	a.Client = p.Tokens.LimitKey(clientAddr)
+	// The owner hears of every change a customer makes themselves; the
+	// notification is recorded with the change and sent by the next
+	// delivery round.
+	owner := Notification{ID: "n_" + l.ID + "_" + NotifySelfServiceUpdate, Kind: NotifySelfServiceUpdate, RecipientType: RecipientStaff,
+		RecipientID: prev.OwnerID, SubjectType: "customer", SubjectID: prev.ID, At: now}
+	err = p.Store.UpdateCustomerByLink(ctx, l.ID, prev, next, now, a, []Notification{owner})
 	if ErrorCode(err) == ECONFLICT {
 		// The holder of a link is not staff: no field, no customer, just
 		// that the change cannot be made here.

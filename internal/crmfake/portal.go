@@ -77,7 +77,7 @@ func (s *PortalStore) PortalLink(_ context.Context, id string, now time.Time) (c
 
 // UpdateCustomerByLink implements crm.PortalStore: the change and the use
 // of the link happen together or not at all.
-func (s *PortalStore) UpdateCustomerByLink(_ context.Context, linkID string, prev, next crm.Customer, now time.Time, a crm.Audit) error {
+func (s *PortalStore) UpdateCustomerByLink(_ context.Context, linkID string, prev, next crm.Customer, now time.Time, a crm.Audit, notes []crm.Notification) error {
 	if err := s.hook("UpdateCustomerByLink"); err != nil {
 		return err
 	}
@@ -96,6 +96,7 @@ func (s *PortalStore) UpdateCustomerByLink(_ context.Context, linkID string, pre
 	}
 	s.applyUpdate(prev, next)
 	s.links[linkID].usedAt = now
+	s.recordPending(notes)
 	s.appendAudit(a)
 	return nil
 }

@@ -396,12 +396,12 @@ func TestPortalStore(t *testing.T) {
 	t.Run("SingleUse", func(t *testing.T) {
 		next := c
 		next.Phone, next.Version = "+862", 2
-		if err := s.Portal.UpdateCustomerByLink(ctx, "p_1", c, next, t0, audit("customer.portal_update", "c_a")); err != nil {
+		if err := s.Portal.UpdateCustomerByLink(ctx, "p_1", c, next, t0, audit("customer.portal_update", "c_a"), nil); err != nil {
 			t.Fatal(err)
 		}
 		again := next
 		again.Phone, again.Version = "+863", 3
-		wantCode(t, s.Portal.UpdateCustomerByLink(ctx, "p_1", next, again, t0, audit("customer.portal_update", "c_a")), crm.ENOTFOUND)
+		wantCode(t, s.Portal.UpdateCustomerByLink(ctx, "p_1", next, again, t0, audit("customer.portal_update", "c_a"), nil), crm.ENOTFOUND)
 		if got, _ := s.Customers.GetCustomer(ctx, "c_a"); got.Phone != "+862" {
 			t.Errorf("used link changed the customer: phone %q", got.Phone)
 		}

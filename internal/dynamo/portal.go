@@ -84,10 +84,13 @@ func (s *PortalLinks) PortalLink(ctx context.Context, id string, now time.Time) 
 // UpdateCustomerByLink implements crm.PortalStore: the customer's change
 // and the use of the link commit together, so a link changes at most one
 // thing, once.
-func (s *PortalLinks) UpdateCustomerByLink(ctx context.Context, linkID string, prev, next crm.Customer, now time.Time, a crm.Audit) error {
+func (s *PortalLinks) UpdateCustomerByLink(ctx context.Context, linkID string, prev, next crm.Customer, now time.Time, a crm.Audit, notes []crm.Notification) error {
 	ops, err := s.updateOps(ctx, prev, next)
 	if err != nil {
 		return err
+	}
+	for _, n := range notes {
+		ops = append(ops, s.notificationPut(n))
 	}
 	ops = append(ops, types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: portalKey(linkID),
 		UpdateExpression:          aws.String("SET usedAt = :now"),

@@ -7,10 +7,10 @@ import (
 
 // Notification kinds.
 const (
-	NotifyComplaintAssigned     = "complaint_assigned"
+	NotifyComplaintAssigned = "complaint_assigned"
 	// NotifySelfServiceUpdate tells a customer's owner that the customer
 	// changed their details through a self-service link.
-	NotifySelfServiceUpdate = "customer_self_service_update"
+	NotifySelfServiceUpdate     = "customer_self_service_update"
 	NotifyComplaintAcknowledged = "complaint_acknowledged"
 	NotifyComplaintEscalated    = "complaint_escalated"
 )

@@ -29,7 +29,7 @@ func BenchmarkAuditedUpdate(b *testing.B) {
 		name  string
 		write func(ctx context.Context, prev, next crm.Customer, a crm.Audit) error
 	}{
-		{"unaudited", table.WithoutAudit().Customers().UpdateCustomer},
+		{"unaudited", table.UpdateCustomerUnaudited},
 		{"audited", table.Customers().UpdateCustomer},
 	} {
 		b.Run(tt.name, func(b *testing.B) {

@@ -60,9 +60,6 @@ type Table struct {
 	keyRefresh time.Duration
 	retention  Retention
 	now        func() time.Time
-	// unaudited skips the audit entry; only the benchmark that prices the
-	// audit sets it (export_test.go).
-	unaudited bool
 }
 
 // Retention says how long records are kept once they are done with. Zero

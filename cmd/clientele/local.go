@@ -36,10 +36,7 @@ const endpointFile = "dynamodb-endpoint"
 // a running `clientele run` recorded, else a fresh DynamoDB Local that stop
 // shuts down.
 func localDynamoDB(ctx context.Context, cfg app.Config, stderr io.Writer, startOwn bool) (endpoint string, stop func(), err error) {
-	if cfg.Endpoint != "" {
-		return cfg.Endpoint, func() {}, ddblocal.Wait(ctx, cfg.Endpoint)
-	}
-	if !startOwn {
+	if !startOwn && cfg.Endpoint == "" {
 		if b, err := os.ReadFile(filepath.Join(cfg.StateDir, endpointFile)); err == nil {
 			ep := strings.TrimSpace(string(b))
 			wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -49,16 +46,7 @@ func localDynamoDB(ctx context.Context, cfg app.Config, stderr io.Writer, startO
 			}
 		}
 	}
-	cache, err := ddblocal.DefaultCacheDir()
-	if err != nil {
-		return "", nil, err
-	}
-	fmt.Fprintln(stderr, "starting DynamoDB Local…")
-	inst, err := ddblocal.Start(ctx, cache, io.Discard)
-	if err != nil {
-		return "", nil, fmt.Errorf("start DynamoDB Local: %w", err)
-	}
-	return inst.Endpoint, func() { _ = inst.Stop() }, nil
+	return ddblocal.Use(ctx, cfg.Endpoint, stderr)
 }
 
 func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -176,19 +176,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // dynamoDB returns DYNAMODB_ENDPOINT if set, else a DynamoDB Local started
 // for this run, which stop shuts down.
 func dynamoDB(ctx context.Context, getenv func(string) string, stderr io.Writer) (endpoint string, stop func(), err error) {
-	if ep := getenv(ddblocal.EnvEndpoint); ep != "" {
-		return ep, func() {}, ddblocal.Wait(ctx, ep)
-	}
-	cache, err := ddblocal.DefaultCacheDir()
-	if err != nil {
-		return "", nil, err
-	}
-	fmt.Fprintln(stderr, "starting DynamoDB Local…")
-	inst, err := ddblocal.Start(ctx, cache, io.Discard)
-	if err != nil {
-		return "", nil, fmt.Errorf("start DynamoDB Local: %w", err)
-	}
-	return inst.Endpoint, func() { _ = inst.Stop() }, nil
+	return ddblocal.Use(ctx, getenv(ddblocal.EnvEndpoint), stderr)
 }
 
 // createTables creates the main and audit tables from the definitions the

@@ -153,6 +153,25 @@ func waitReady(parent context.Context, endpoint string, failed <-chan error) err
 	}
 }
 
+// Use returns endpoint when it is set, once it answers; otherwise it
+// starts a DynamoDB Local from the default cache, saying so on stderr, and
+// stop shuts it down. It is what every command that needs a database does.
+func Use(ctx context.Context, endpoint string, stderr io.Writer) (_ string, stop func(), err error) {
+	if endpoint != "" {
+		return endpoint, func() {}, Wait(ctx, endpoint)
+	}
+	cache, err := DefaultCacheDir()
+	if err != nil {
+		return "", nil, err
+	}
+	fmt.Fprintln(stderr, "starting DynamoDB Local…")
+	inst, err := Start(ctx, cache, io.Discard)
+	if err != nil {
+		return "", nil, fmt.Errorf("start DynamoDB Local: %w", err)
+	}
+	return inst.Endpoint, func() { _ = inst.Stop() }, nil
+}
+
 // TestEndpoint gives tests of other packages a DynamoDB endpoint. If
 // $DYNAMODB_ENDPOINT is set it waits for that endpoint to answer and returns
 // it with a no-op stop; otherwise it installs (on first use, via npm, into

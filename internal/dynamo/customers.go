@@ -408,7 +408,14 @@ func (s *Table) claimHolderUnder(ctx context.Context, k *indexKeys, field, value
 	if id == nil {
 		return "", nil
 	}
-	if _, _, err := s.getCustomer(ctx, id.Value); crm.ErrorCode(err) == crm.EGONE {
+	// Whether the holder is erased shows in its profile's type: nothing
+	// sealed needs opening to know.
+	holder, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(customerPK(id.Value), skProfile),
+		ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("#t"), ExpressionAttributeNames: map[string]string{"#t": "type"}})
+	if err != nil {
+		return "", wrap(err, "get claim holder")
+	}
+	if t, _ := holder.Item["type"].(*types.AttributeValueMemberS); t != nil && t.Value == entityTombstone {
 		// Left by the erasure of a customer whose sealed fields did not
 		// open: release it, so the value is free again.
 		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: itemKey(s.lookupPK(field, value), skClaim),

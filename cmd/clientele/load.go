@@ -401,7 +401,7 @@ func mixNames() []string {
 
 func allMixes() []mix {
 	return []mix{
-		{"independent", "Independent writers: each creates its own customer, then PATCHes it with If-Match (admin, so every response shows billing and is an audited read); 1 in 7 PATCHes invalid, 1 in 7 with a stale If-Match, 1 client in 5 also tries a duplicate email. Raw: a two-put TransactWriteItems per request.", mixIndependent},
+		{"independent", "Independent writers: each creates its own customer, then PATCHes it with If-Match (admin, so every answer shows billing: a sensitive read, recorded in the write's own audit entry and counted); 1 in 7 PATCHes invalid, 1 in 7 with a stale If-Match, 1 client in 5 also tries a duplicate email. Raw: a two-put TransactWriteItems per request.", mixIndependent},
 		{"hot", "One hot customer: every client increments a counter held in `company` by GET + PATCH with If-Match, retrying 412 with jittered backoff. Raw: GetItem + version-conditioned PutItem, same loop.", mixHot},
 		{"complaints", "Complaint intake and transitions (service agents, round-robin assignment): POST /complaints, then in_progress, resolved, closed. Raw: the intake's 4-put transaction, then a 2-put transaction per transition.", mixComplaints},
 		{"reads", "List and get reads by a sales rep (unaudited): GET /customers?limit=20 and GET /customers/{id} alternately. Raw: Query on the owner index and GetItem alternately.", mixReads},

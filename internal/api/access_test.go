@@ -87,7 +87,9 @@ func TestAccessReport(t *testing.T) {
 }
 
 // TestFinancePatchIsASensitiveRead: a PATCH answered with billing in full
-// is on record as a sensitive read, whatever it changed.
+// is on record as a sensitive read, whatever it changed: its own update
+// entry names what it disclosed, and the read is counted for the access
+// report.
 func TestFinancePatchIsASensitiveRead(t *testing.T) {
 	e := testenv.New(t)
 	admin, finance := e.Token("root", "admin"), e.Token("fay", "finance")
@@ -97,11 +99,27 @@ func TestFinancePatchIsASensitiveRead(t *testing.T) {
 	}
 	var l struct{ Items []crm.AuditEntry }
 	get(e, admin, "/audit?actor=fay").JSON(t, &l)
-	found := false
+	var updates, reads int
 	for _, a := range l.Items {
-		found = found || a.Action == "customer.read_sensitive" && slices.Contains(a.ChangedFields, "billing")
+		if a.Action == "customer.update" && slices.Contains(a.Disclosed, "billing") {
+			updates++
+		}
+		if a.Action == "customer.read_sensitive" {
+			reads++
+		}
 	}
-	if !found {
-		t.Errorf("finance's PATCH showing billing is not on record as a sensitive read: %+v", l.Items)
+	if updates != 1 || reads != 0 {
+		t.Errorf("finance's PATCH showing billing: %d update entries disclosing billing and %d separate read entries, want 1 and 0: %+v", updates, reads, l.Items)
+	}
+	var rep crm.AccessReport
+	get(e, admin, "/reports/access").JSON(t, &rep)
+	var counted int64
+	for _, d := range rep.Days {
+		if d.User == "fay" {
+			counted += d.SensitiveReads
+		}
+	}
+	if counted != 1 {
+		t.Errorf("finance's sensitive reads counted %d times, want 1", counted)
 	}
 }

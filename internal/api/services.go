@@ -48,11 +48,9 @@ type (
 		SensitiveRead(ctx context.Context, a crm.Actor, c crm.Customer, action string) error
 	}
 	customerUpdater interface {
-		sensitiveReader
 		Update(ctx context.Context, a crm.Actor, id string, ifMatch *int64, edit func(crm.CustomerInput) (crm.CustomerInput, error)) (crm.Customer, error)
 	}
 	customerVerifier interface {
-		sensitiveReader
 		Verify(ctx context.Context, a crm.Actor, id string, ifMatch *int64) (crm.Customer, error)
 	}
 	customerEraser interface {

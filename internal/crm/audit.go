@@ -27,6 +27,10 @@ type Audit struct {
 	EntityID      string
 	ChangedFields []string
 	Outcome       string
+	// Disclosed names the fields that the write's answer showed in full
+	// and that the role may see only on record (billing, a full national
+	// ID): the write's own entry records the sensitive read it made.
+	Disclosed []string
 	// Client is, for a customer's own use of a self-service link, a keyed
 	// digest of the address it came from: uses from one address can be
 	// told apart from others without the address being kept.
@@ -62,8 +66,11 @@ type AuditEntry struct {
 	RequestID     string    `json:"requestId"`
 	Outcome       string    `json:"outcome"`
 	Client        string    `json:"client,omitempty"`
-	PrevHash      string    `json:"prevHash"`
-	Hash          string    `json:"hash"`
+	// Disclosed is Audit.Disclosed. Entries without it hash as they did
+	// before it existed.
+	Disclosed []string `json:"disclosedFields,omitempty"`
+	PrevHash  string   `json:"prevHash"`
+	Hash      string   `json:"hash"`
 }
 
 // AuditFilter selects audit entries. Empty fields do not filter.

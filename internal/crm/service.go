@@ -192,9 +192,11 @@ func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch 
 	next.Version = prev.Version + 1
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
 	audit := NewAudit(ctx, actor, "customer.update", "customer", id, changedFields(prev.Input(), std)...)
+	audit.Disclosed = shownInFull(actor, next)
 	if err := s.Store.UpdateCustomer(ctx, prev, next, audit); err != nil {
 		return Customer{}, s.refusedDuplicate(ctx, actor, err, audit)
 	}
+	s.countShown(ctx, actor, audit.Disclosed)
 	return next, nil
 }
 
@@ -217,9 +219,12 @@ func (s *Customers) verify(ctx context.Context, actor Actor, id string, ifMatch 
 	next.VerifiedAt = s.now()
 	next.Version++
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
-	if err := s.Store.UpdateCustomer(ctx, prev, next, NewAudit(ctx, actor, "customer.verify", "customer", id, "verifiedAt")); err != nil {
+	audit := NewAudit(ctx, actor, "customer.verify", "customer", id, "verifiedAt")
+	audit.Disclosed = shownInFull(actor, next)
+	if err := s.Store.UpdateCustomer(ctx, prev, next, audit); err != nil {
 		return Customer{}, err
 	}
+	s.countShown(ctx, actor, audit.Disclosed)
 	return next, nil
 }
 
@@ -232,15 +237,10 @@ func (s *Customers) Erase(ctx context.Context, actor Actor, id string) error {
 
 // SensitiveRead records that the actor was shown c's sensitive fields in
 // full (billing, full national ID), before they are. Returns nil when the
-// actor sees none of them.
+// actor sees none of them. A write that answers with the record says what
+// it showed in its own audit entry instead (Audit.Disclosed).
 func (s *Customers) SensitiveRead(ctx context.Context, actor Actor, c Customer, action string) error {
-	var fields []string
-	if c.Billing != nil && CanSeeFull(actor.Roles, FieldBilling) {
-		fields = append(fields, FieldBilling)
-	}
-	if c.NationalID != "" && CanSeeFull(actor.Roles, FieldNationalID) {
-		fields = append(fields, FieldNationalID)
-	}
+	fields := shownInFull(actor, c)
 	if len(fields) == 0 && action != "customer.export" {
 		return nil
 	}
@@ -250,13 +250,32 @@ func (s *Customers) SensitiveRead(ctx context.Context, actor Actor, c Customer, 
 	counted := make(chan struct{})
 	go func() {
 		defer close(counted)
-		if len(fields) > 0 {
-			countAccess(ctx, s.Access, s.Dropped, actor, s.now(), AccessSensitive)
-		}
+		s.countShown(ctx, actor, fields)
 	}()
 	err := s.Audit.AppendAudit(ctx, NewAudit(ctx, actor, action, "customer", c.ID, fields...))
 	<-counted
 	return err
+}
+
+// shownInFull names the sensitive fields of c that actor is shown in full:
+// showing any of them is a sensitive read, on record and counted.
+func shownInFull(actor Actor, c Customer) []string {
+	var fields []string
+	if c.Billing != nil && CanSeeFull(actor.Roles, FieldBilling) {
+		fields = append(fields, FieldBilling)
+	}
+	if c.NationalID != "" && CanSeeFull(actor.Roles, FieldNationalID) {
+		fields = append(fields, FieldNationalID)
+	}
+	return fields
+}
+
+// countShown counts a sensitive read for the access report when fields
+// were shown.
+func (s *Customers) countShown(ctx context.Context, actor Actor, fields []string) {
+	if len(fields) > 0 {
+		countAccess(ctx, s.Access, s.Dropped, actor, s.now(), AccessSensitive)
+	}
 }
 
 // List returns one page of the customers the actor may see that match f. A

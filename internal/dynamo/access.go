@@ -27,18 +27,28 @@ const accessRetention = 400 * 24 * time.Hour
 func (t *Table) AccessLog() *AccessLog { return &AccessLog{t} }
 
 // CountAccess implements crm.AccessCounter with one ADD on the user's item
-// of the day.
+// of the day. Concurrent counts of the same user, day and kind in this
+// process share one ADD (groupCommit): an admin's burst of reads costs a
+// write per round trip, not per read, and each caller still returns only
+// once its own count is written.
 func (s *AccessLog) CountAccess(ctx context.Context, user string, at time.Time, kind string) error {
 	day := at.UTC().Format(time.DateOnly)
+	return s.counts.add(ctx, user+"\x00"+day+"\x00"+kind, func(ctx context.Context, n int64) error {
+		return s.addAccess(ctx, user, day, kind, n, at.Add(accessRetention))
+	})
+}
+
+// addAccess adds n to one kind of a user's counts of a day.
+func (s *AccessLog) addAccess(ctx context.Context, user, day, kind string, n int64, expires time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table,
 		Key:                      itemKey("ACCESS#"+user, "DAY#"+day),
-		UpdateExpression:         aws.String("ADD #k :one SET #t = :type, #u = :user, #d = :day, GSI3PK = :dpk, GSI3SK = :user, expiresAt = :exp"),
+		UpdateExpression:         aws.String("ADD #k :n SET #t = :type, #u = :user, #d = :day, GSI3PK = :dpk, GSI3SK = :user, expiresAt = :exp"),
 		ExpressionAttributeNames: map[string]string{"#k": kind, "#t": "type", "#u": "user", "#d": "day"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one": &types.AttributeValueMemberN{Value: "1"}, ":type": &types.AttributeValueMemberS{Value: "access"},
+			":n": &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}, ":type": &types.AttributeValueMemberS{Value: "access"},
 			":user": &types.AttributeValueMemberS{Value: user}, ":day": &types.AttributeValueMemberS{Value: day},
 			":dpk": &types.AttributeValueMemberS{Value: "ACCESSDAY#" + day},
-			":exp": &types.AttributeValueMemberN{Value: strconv.FormatInt(at.Add(accessRetention).Unix(), 10)},
+			":exp": &types.AttributeValueMemberN{Value: strconv.FormatInt(expires.Unix(), 10)},
 		}})
 	return wrap(err, "count access")
 }

@@ -202,7 +202,7 @@ func (s *Table) auditOps(ctx context.Context, a crm.Audit, chain string, fresh b
 	e := crm.AuditEntry{
 		Chain: chain, Seq: seq + 1, At: s.now().UTC(), Actor: a.Actor.ID, Roles: roles, Action: a.Action,
 		EntityType: a.EntityType, EntityID: a.EntityID, ChangedFields: fields, RequestID: a.RequestID,
-		Outcome: a.Outcome, Client: a.Client, PrevHash: prev,
+		Outcome: a.Outcome, Client: a.Client, Disclosed: a.Disclosed, PrevHash: prev,
 	}
 	e.Hash = hashEntry(e)
 	if carrier != nil {

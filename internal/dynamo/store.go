@@ -60,6 +60,9 @@ type Table struct {
 	keyRefresh time.Duration
 	retention  Retention
 	now        func() time.Time
+	// counts groups concurrent access counts (access.go), shared by
+	// every copy of the Table.
+	counts *groupCommit
 }
 
 // Retention says how long records are kept once they are done with. Zero
@@ -97,7 +100,7 @@ type Config struct {
 // Open returns the Table, creating the table's blind-index key on first use.
 func Open(ctx context.Context, cfg Config) (*Table, error) {
 	s := &Table{db: cfg.DB, table: cfg.Table, auditTable: cfg.AuditTable,
-		sealer: envelope.NewSealer(cfg.Keyring, cfg.Cache), retention: cfg.Retention, now: cfg.Now}
+		sealer: envelope.NewSealer(cfg.Keyring, cfg.Cache), retention: cfg.Retention, now: cfg.Now, counts: newGroupCommit()}
 	s.legacy, s.kr, s.legacyKR = s.sealer, cfg.Keyring, cfg.Keyring
 	if cfg.LegacyKeyring != nil {
 		s.legacyKR = cfg.LegacyKeyring

@@ -168,7 +168,8 @@ func startEnv(ctx context.Context, o envOptions, stderr io.Writer) (*loadEnv, er
 		return nil, err
 	}
 	e.db = e.cfg.DynamoDB(awsCfg)
-	edges := app.Edges{DB: e.db, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Out: io.Discard}
+	// Errors only: a 5xx in a run is a finding, and its log line says why.
+	edges := app.Edges{DB: e.db, Logger: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Out: io.Discard}
 	if o.fakes {
 		e.kms, e.sns = kmsfake.New(), snsfake.New()
 		e.stops = append(e.stops, e.kms.Close, e.sns.Close)

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
 
@@ -50,5 +53,38 @@ func TestConcurrentAccessCountsAreExact(t *testing.T) {
 	}
 	if f := got["fay"]; f.SensitiveReads != 20 || f.Refused != 0 {
 		t.Errorf("fay: %+v, want 20 sensitive reads", f)
+	}
+}
+
+// replayingDB answers every PutItem by making it twice, as the SDK does
+// when an attempt's answer is lost and it retries: the second finds the
+// first's item.
+type replayingDB struct{ dynamo.DB }
+
+func (d replayingDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if _, err := d.DB.PutItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return d.DB.PutItem(ctx, in, opts...)
+}
+
+// TestSensitiveReadEntrySurvivesARetriedPut: when the put of a read's
+// audit entry landed but its answer was lost, the retry's failed condition
+// is this very entry, so the read is on record and succeeds (it was a 500).
+func TestSensitiveReadEntrySurvivesARetriedPut(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	table, err := dynamo.Open(ctx, dynamo.Config{DB: replayingDB{e.DB}, Table: e.Config.Table, AuditTable: e.Config.AuditTable, Keyring: e.Keyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := crm.Actor{ID: "root", Roles: []crm.Role{crm.RoleAdmin}}
+	read := crm.NewAudit(ctx, root, "customer.read_sensitive", "customer", "c-1", crm.FieldBilling)
+	if err := table.AuditLog().AppendAudit(ctx, read); err != nil {
+		t.Fatalf("a retried put of the read's own entry: %v", err)
+	}
+	l, _, err := table.AuditLog().ListAudit(ctx, crm.AuditFilter{EntityID: "c-1"}, crm.Page{Limit: 10})
+	if err != nil || len(l) != 1 {
+		t.Fatalf("entries of c-1: %d, %v; want exactly 1", len(l), err)
 	}
 }

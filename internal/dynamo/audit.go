@@ -250,6 +250,9 @@ func (s *Table) writeAudited(ctx context.Context, a crm.Audit, ops []types.Trans
 		}
 		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put[0].Put.TableName, Item: put[0].Put.Item,
 			ConditionExpression: put[0].Put.ConditionExpression})
+		if isConditionFailed(err) {
+			return s.ownEntryStored(ctx, put[0].Put.Item)
+		}
 		return err
 	}
 	chain, fresh := chainOf(a), false
@@ -281,6 +284,23 @@ func (s *Table) writeAudited(ctx context.Context, a crm.Audit, ops []types.Trans
 		case <-time.After(d):
 		}
 	}
+}
+
+// ownEntryStored settles a single entry's put that found its key taken.
+// The key holds a random chain id that no one else knows, so the item there
+// is this very put, stored by an attempt whose answer was lost (a timeout,
+// then the SDK's retry): the entry is on record. It checks rather than
+// assumes, with one consistent read of the key.
+func (s *Table) ownEntryStored(ctx context.Context, item map[string]types.AttributeValue) error {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.auditTable,
+		Key: itemKey(attrString(item, "PK"), attrString(item, "SK")), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return wrap(err, "read back audit entry")
+	}
+	if h := attrString(out.Item, "hash"); h == "" || h != attrString(item, "hash") {
+		return &crm.Error{Code: crm.EINTEGRITY, Message: "an audit entry key holds another entry"}
+	}
+	return nil
 }
 
 // lostChainRace reports a cancellation caused only by the audit claim (the

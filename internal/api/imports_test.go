@@ -40,7 +40,12 @@ func postFile(e *testenv.Env, token, contentType, body string) testenv.Response 
 // awaitImport polls the import until it is done or failed.
 func awaitImport(e *testenv.Env, token, id string) importStatus {
 	e.TB.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
+	return awaitImportFor(e, token, id, 2*time.Minute)
+}
+
+func awaitImportFor(e *testenv.Env, token, id string, wait time.Duration) importStatus {
+	e.TB.Helper()
+	deadline := time.Now().Add(wait)
 	for {
 		var st importStatus
 		r := get(e, token, "/imports/"+id)

@@ -19,9 +19,9 @@ const importMaxReceive = 5
 // newImportQueue makes the queue of background import tasks (one message
 // per chunk, ids only) and its dead-letter queue, both encrypted and
 // reachable only over TLS, and feeds it to the imports function one task
-// at a time with partial batch responses. The customers function sends the
-// first chunk's task; the imports function sends each next one. It returns
-// the dead-letter queue.
+// at a time, through its live alias, with partial batch responses. The
+// customers function sends the first chunk's task; the imports function
+// sends each next one. It returns the dead-letter queue.
 func newImportQueue(scope constructs.Construct, imports, customers *function) awssqs.Queue {
 	dlq := awssqs.NewQueue(scope, jsii.String("ImportsDLQ"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
@@ -40,7 +40,7 @@ func newImportQueue(scope constructs.Construct, imports, customers *function) aw
 		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * *timeout)),
 		DeadLetterQueue:   &awssqs.DeadLetterQueue{MaxReceiveCount: jsii.Number(importMaxReceive), Queue: dlq},
 	})
-	imports.fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
+	imports.alias.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(1),
 		ReportBatchItemFailures: jsii.Bool(true),
 	}))

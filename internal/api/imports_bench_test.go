@@ -35,8 +35,8 @@ func importBenchFile(rows int) (csv string, valid int) {
 		switch {
 		case n%20 == 0: // 5 % invalid: no contact
 			fmt.Fprintf(&sb, "Row %d,,,Acme,alice\n", n)
-		case n%100 < 3 && n > 100: // 3 % duplicates of a row 100 earlier
-			fmt.Fprintf(&sb, "Row %d,139%08d,,Acme,alice\n", n, n-100)
+		case n%100 >= 3 && n%100 < 6 && n > 50: // 3 % duplicates of a valid row 50 earlier
+			fmt.Fprintf(&sb, "Row %d,139%08d,,Acme,alice\n", n, n-50)
 		default:
 			fmt.Fprintf(&sb, "Row %d,139%08d,r%d@example.com,Acme,alice\n", n, n, n)
 			valid++

@@ -57,6 +57,7 @@ func TestAlarms(t *testing.T) {
 		"ReminderDLQAlarm":              {queue(reminderDLQ), ge, 1},
 		"ReminderRunFailedAlarm":        {lambda("Errors", reminders, "Sum", 60*float64(s.stage.ReminderRateMinutes)), ge, 1},
 		"ReportsStreamDLQAlarm":         {queue(streamDLQ), ge, 1},
+		"ImportsDLQAlarm":               {queue(s.logicalID(t, "ImportsDLQ")), ge, 1},
 		"ReportsIteratorAgeAlarm":       {lambda("IteratorAge", reports, "Maximum", 300), gt, 300000},
 		"CompletenessTargetAlarm":       {kpi("CompletenessRate"), lt, targets.Completeness},
 		"TimelinessTargetAlarm":         {kpi("TimelinessRate"), lt, targets.Timeliness},

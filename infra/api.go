@@ -1,6 +1,8 @@
 package infra
 
 import (
+	"slices"
+
 	"encoding/json"
 	"strings"
 
@@ -83,6 +85,9 @@ func newHTTPAPI(scope constructs.Construct, st *Stage, opsKey awskms.IKey, route
 	// One integration per function, shared by its routes.
 	integrations := make(map[string]awsapigatewayv2integrations.HttpLambdaIntegration, len(fns))
 	for _, name := range Functions(routes) {
+		if !slices.ContainsFunc(routes, func(r api.Route) bool { return r.Function == name }) {
+			continue // a function fed by a queue, not the API
+		}
 		integrations[name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(
 			jsii.String("Integration"+exportedName(name)), fns[name],
 			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{

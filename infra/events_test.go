@@ -9,7 +9,12 @@ import (
 
 func TestReportsStreamConsumer(t *testing.T) {
 	s := stackTemplate(t)
-	_, esm := s.only(t, "AWS::Lambda::EventSourceMapping")
+	var esm map[string]any
+	for _, m := range s.ofType("AWS::Lambda::EventSourceMapping") {
+		if reflect.DeepEqual(m["EventSourceArn"], getAtt(s.mainTable, "StreamArn")) {
+			esm = m
+		}
+	}
 	want := map[string]any{
 		"EventSourceArn":             getAtt(s.mainTable, "StreamArn"),
 		"BatchSize":                  float64(100),

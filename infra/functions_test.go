@@ -58,6 +58,10 @@ func TestFunctions(t *testing.T) {
 				if slices.Contains(publishers, name) {
 					want["TOPIC_ARN"] = ref(s.notifications)
 				}
+				if name == api.FnCustomers || name == api.FnImports {
+					want["IMPORT_QUEUE_URL"] = ref(s.logicalID(t, "ImportsQueue"))
+					want["IMPORT_MAX_RECEIVE"] = "5"
+				}
 				if !reflect.DeepEqual(vars, want) {
 					t.Errorf("Environment.Variables = %v, want %v", vars, want)
 				}

@@ -89,14 +89,19 @@ func (p *StackProps) Validate() error {
 	return nil
 }
 
-// Functions returns the distinct functions that serve routes, sorted, so the
-// stack's constructs do not depend on the order of the route table.
+// Functions returns the distinct functions that serve routes, and the
+// imports function that processes what the customers function queues,
+// sorted, so the stack's constructs do not depend on the order of the
+// route table.
 func Functions(routes []api.Route) []string {
 	var fns []string
 	for _, r := range routes {
 		if !slices.Contains(fns, r.Function) {
 			fns = append(fns, r.Function)
 		}
+	}
+	if slices.Contains(fns, api.FnCustomers) {
+		fns = append(fns, api.FnImports)
 	}
 	slices.Sort(fns)
 	return fns
@@ -178,6 +183,10 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	if fn, ok := fns[api.FnReports]; ok {
 		board.streamDLQ = newReportsConsumer(stack, fn.alias, table)
 		alarms.watchReports(fn, board.streamDLQ)
+	}
+	if fn, ok := fns[api.FnImports]; ok {
+		dlq := newImportQueue(stack, fn, fns[api.FnCustomers])
+		alarms.watchImports(dlq)
 	}
 	alarms.watchTable("Table", table)
 	alarms.watchTable("AuditTable", audit)

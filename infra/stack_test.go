@@ -23,7 +23,7 @@ func TestValidate(t *testing.T) {
 	built := func(tb testing.TB, mode os.FileMode) func(string) string {
 		tb.Helper()
 		dir := tb.TempDir()
-		for _, fn := range []string{"customers", "complaints"} {
+		for _, fn := range []string{"customers", "complaints", "imports"} {
 			if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
 				tb.Fatal(err)
 			}
@@ -87,7 +87,7 @@ func TestFunctionsOfRoutes(t *testing.T) {
 		{Function: "reports"}, {Function: "customers"}, {Function: "reports"}, {Function: "complaints"},
 	}
 	got := Functions(routes)
-	want := []string{"complaints", "customers", "reports"}
+	want := []string{"complaints", "customers", "imports", "reports"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Functions() = %v, want %v", got, want)
 	}

@@ -134,6 +134,8 @@ var (
 	defaultFunctions = map[string]FunctionConfig{
 		"reminders": {MemoryMB: 512, TimeoutSeconds: 300},
 		"reports":   {MemoryMB: 512, TimeoutSeconds: 60},
+		// One chunk of a background import per invocation.
+		"imports": {MemoryMB: 512, TimeoutSeconds: 120},
 	}
 )
 
@@ -150,7 +152,7 @@ func (s *Stage) Function(name string) FunctionConfig {
 
 // stackSettings are the environment variables the stack itself sets on
 // every function; a stage may not set them.
-var stackSettings = []string{"TABLE_NAME", "AUDIT_TABLE_NAME", "KEYRING", "KMS_KEY_ID", "LEGACY_KMS_KEY_ID", "TOPIC_ARN", "STAGE", "FUNCTION_TIMEOUT", "AUDIT_SIGNING_KEY_ID"}
+var stackSettings = []string{"TABLE_NAME", "AUDIT_TABLE_NAME", "KEYRING", "KMS_KEY_ID", "LEGACY_KMS_KEY_ID", "TOPIC_ARN", "STAGE", "FUNCTION_TIMEOUT", "AUDIT_SIGNING_KEY_ID", "IMPORT_QUEUE_URL", "IMPORT_MAX_RECEIVE"}
 
 // localSettings only make sense for the local runtime.
 var localSettings = []string{"DYNAMODB_ENDPOINT", "CLIENTELE_STATE_DIR", "PORT", "REMINDER_INTERVAL", "DIGEST_INTERVAL"}

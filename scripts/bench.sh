@@ -38,6 +38,9 @@ fresh() { bin/clientele with-dynamodb -- go test -run '^$' -count=1 "$@" 2>/dev/
   echo "## Write capacity of one round of writes, keys-only indexes vs indexes projecting everything"
   fresh -bench 'WriteCapacity' -benchtime=50x ./internal/dynamo/
   echo
+  echo "## Background import of 20 000 rows vs the raw transactions of the same items"
+  fresh -bench 'BackgroundImport' -benchtime=1x -timeout 40m ./internal/api/
+  echo
   echo "## KMS calls per 1000 operations (fake KMS over its JSON protocol)"
   fresh -bench 'KMSCalls' -benchtime=1000x ./internal/api/
   echo

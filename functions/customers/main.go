@@ -1,6 +1,7 @@
 // Command customers is the Lambda function serving the customer routes. It is the
 // one function that parses phone numbers as people type them, so the only
 // one that links the numbering plan's metadata; it sends no notifications.
+// It takes background imports and queues them for the imports function.
 package main
 
 import (
@@ -10,12 +11,13 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/importqueue"
 	"github.com/clientele-crm/clientele/internal/phone"
 )
 
 // function is what this Lambda serves and the edges it links; the tests
 // build and invoke the same.
-var function = app.Function{Name: api.FnCustomers, ParsePhone: phone.E164}
+var function = app.Function{Name: api.FnCustomers, ParsePhone: phone.E164, ImportQueue: importqueue.New}
 
 func main() {
 	if err := app.ServeLambda(context.Background(), os.Getenv, function, os.Stdout, os.Stderr); err != nil {

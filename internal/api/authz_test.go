@@ -111,6 +111,11 @@ var authzRequests = map[string]authzRequest{
 	"GET /reports/complaints":             {path: fixed("/reports/complaints"), ok: 200},
 	"GET /reports/customers":              {path: fixed("/reports/customers"), ok: 200},
 	"GET /reports/access":                 {path: fixed("/reports/access"), ok: 200},
+	// Background import: a file of one invalid row is accepted; unknown
+	// imports are not found.
+	"POST /imports":          {path: fixed("/imports"), body: []any{map[string]any{"name": ""}}, ok: 202},
+	"GET /imports/{id}":      {path: fixed("/imports/imp_unknown"), ok: 404},
+	"GET /imports/{id}/rows": {path: fixed("/imports/imp_unknown/rows"), ok: 404},
 }
 
 // authzActors are the callers: "alice" is the sales rep whose scope the

@@ -27,12 +27,18 @@ const (
 // readBody reads the request body, refusing one over maxBody and, when a body
 // is present, one that is not of an accepted media type.
 func readBody(r *http.Request, accepted ...string) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	return readBodyUpTo(r, maxBody, accepted...)
+}
+
+// readBodyUpTo is readBody with a limit of its own, for the one route
+// (background import) that takes larger bodies.
+func readBodyUpTo(r *http.Request, limit int, accepted ...string) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
 		return nil, crm.Errorf(crm.EINVALID, "the request body could not be read")
 	}
-	if len(body) > maxBody {
-		return nil, crm.Errorf(crm.ETOOLARGE, "the request body is over %d KiB", maxBody>>10)
+	if len(body) > limit {
+		return nil, crm.Errorf(crm.ETOOLARGE, "the request body is over %d KiB", limit>>10)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil

@@ -16,6 +16,9 @@ const (
 	FnComplaints = "complaints"
 	FnReminders  = "reminders"
 	FnReports    = "reports"
+	// FnImports serves no route: it processes the background import's
+	// queue.
+	FnImports = "imports"
 )
 
 // Route is one method and path of the API.
@@ -73,6 +76,12 @@ func Routes() []Route {
 		// expiring, single-use token in the path is the credential.
 		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalGet(s.Portal) }},
 		{Method: "PUT", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalPut(s.Portal) }},
+
+		// Background bulk import: the customers function takes the file
+		// and queues it; the imports function processes it.
+		{Method: "POST", Path: "/imports", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleImportStart(s.Imports) }},
+		{Method: "GET", Path: "/imports/{id}", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleImportGet(s.Imports) }},
+		{Method: "GET", Path: "/imports/{id}/rows", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleImportRows(s.Imports) }},
 
 		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
 

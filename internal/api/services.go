@@ -18,7 +18,9 @@ type Services struct {
 	Portal     *crm.Portal
 	Reminders  *crm.Reminders
 	Reports    *crm.Reports
-	Audit      crm.AuditLog
+	// Imports runs background bulk imports.
+	Imports *crm.Imports
+	Audit   crm.AuditLog
 	// Access counts, per user, the refused requests the access report
 	// shows.
 	Access      crm.AccessCounter

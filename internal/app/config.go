@@ -59,6 +59,13 @@ type Config struct {
 	// TopicARN is the SNS topic notifications go to (TOPIC_ARN); locally,
 	// with none, they go to the outbox file in StateDir.
 	TopicARN string
+	// ImportQueueURL is the SQS queue of background import tasks
+	// (IMPORT_QUEUE_URL); with none, imports run in the process that
+	// took them (the local runtime). A task delivered ImportMaxReceive
+	// times (IMPORT_MAX_RECEIVE, the queue's redrive count) fails its
+	// import.
+	ImportQueueURL   string
+	ImportMaxReceive int
 	// Breach is what the reminder run does to a complaint past its SLA
 	// (SLA_BREACH_ESCALATE, SLA_ESCALATE_TO).
 	Breach crm.BreachPolicy
@@ -126,6 +133,8 @@ func Load(getenv func(string) string) (Config, error) {
 		Region:           or(getenv("AWS_REGION"), "us-east-1"),
 		AccessThreshold:  crm.DefaultAccessThreshold,
 		TopicARN:         getenv("TOPIC_ARN"),
+		ImportQueueURL:   getenv("IMPORT_QUEUE_URL"),
+		ImportMaxReceive: 5,
 		PortalBaseURL:    or(getenv("PORTAL_BASE_URL"), "http://127.0.0.1:"+or(getenv("PORT"), "8080")+"/portal"),
 		PortalTTL:        7 * 24 * time.Hour,
 		SLA:              crm.DefaultSLAPolicy(),
@@ -204,6 +213,13 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, "DATA_KEY_MAX_ITEMS must be a positive integer")
 		}
 		c.Cache.MaxItems = n
+	}
+	if v := getenv("IMPORT_MAX_RECEIVE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, "IMPORT_MAX_RECEIVE must be a positive integer")
+		}
+		c.ImportMaxReceive = n
 	}
 	if v := getenv("ACCESS_ALERT_THRESHOLD"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

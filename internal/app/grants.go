@@ -41,6 +41,11 @@ func FieldGrants() map[string]KeyGrant {
 			Seal: []string{dynamo.PurposeComplaintText, dynamo.PurposeSavedResponses},
 			Open: []string{dynamo.PurposeCustomerFields},
 		},
+		// imports creates customers from rows it opens, both customer
+		// fields.
+		api.FnImports: {
+			Seal: []string{dynamo.PurposeCustomerFields},
+		},
 		api.FnReports: {
 			Seal: []string{dynamo.PurposeReportLabels},
 			Open: []string{dynamo.PurposeCustomerFields, dynamo.PurposeComplaintText},

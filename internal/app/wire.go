@@ -46,6 +46,9 @@ type Function struct {
 	// AWS when TOPIC_ARN is set. Without one the function sends nothing on
 	// AWS; locally notifications go to the outbox file.
 	Publisher func(cfg aws.Config, topicARN string) crm.Notifier
+	// ImportQueue opens the background import's queue (importqueue.New),
+	// used on AWS when IMPORT_QUEUE_URL is set.
+	ImportQueue func(cfg aws.Config, url string) crm.ImportQueue
 }
 
 // serves reports whether f serves the routes or events of function.
@@ -72,6 +75,8 @@ type Services struct {
 	AuditKey auditkey.Key
 	// DigestSettle is how far behind the clock a digest's window ends.
 	DigestSettle time.Duration
+	// ImportMaxReceive is Config.ImportMaxReceive.
+	ImportMaxReceive int
 }
 
 // Edges are the clients a process runs against, made by Open on AWS and
@@ -87,6 +92,9 @@ type Edges struct {
 	Out           io.Writer
 	// AuditKey signs the audit digests (KMS on AWS, a file locally).
 	AuditKey auditkey.Key
+	// ImportQueue carries background import tasks (SQS on AWS); nil runs
+	// them in this process, as the local runtime and the tests do.
+	ImportQueue crm.ImportQueue
 }
 
 // Build wires the services fn needs over edges. It is the one composition
@@ -103,18 +111,21 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 		return nil, fmt.Errorf("open table: %w", err)
 	}
 	svc := &Services{Table: table, DB: e.DB, Out: e.Out, ReportPolicy: cfg.Policy, Stage: cfg.Stage,
-		AuditKey: e.AuditKey, DigestSettle: cfg.DigestSettle()}
+		AuditKey: e.AuditKey, DigestSettle: cfg.DigestSettle(), ImportMaxReceive: cfg.ImportMaxReceive}
 	svc.ReportPolicy.ParsePhone = crm.CanonicalE164
 	audit := table.AuditLog()
 	s := api.Services{Audit: audit, Access: table.AccessLog(), Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now,
 		Timeout: cfg.FunctionTimeout}
 	// Customers back the customer routes, and the self-service links that
 	// the reminder run sends.
-	if fn.serves(api.FnCustomers) || fn.serves(api.FnReminders) {
+	if fn.serves(api.FnCustomers) || fn.serves(api.FnReminders) || fn.serves(api.FnImports) {
 		s.Customers = &crm.Customers{Store: table.Customers(), Complaints: table.Complaints(), Audit: audit,
 			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates(), Access: s.Access, Dropped: dropped(e.Logger)}
 		s.Portal = &crm.Portal{Customers: s.Customers, Store: table.PortalLinks(), Tokens: table.PortalTokens(),
 			BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
+	}
+	if fn.serves(api.FnCustomers) || fn.serves(api.FnImports) {
+		s.Imports = newImports(table, s.Customers, cfg, e)
 	}
 	if fn.serves(api.FnComplaints) {
 		s.Complaints = &crm.Complaints{Store: table.Complaints(), Customers: table.Customers(), SLA: cfg.SLA,
@@ -158,6 +169,9 @@ func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer
 	}
 	if e.AuditKey, err = cfg.OpenAuditKey(awsCfg); err != nil {
 		return Edges{}, err
+	}
+	if cfg.ImportQueueURL != "" && fn.ImportQueue != nil {
+		e.ImportQueue = fn.ImportQueue(awsCfg, cfg.ImportQueueURL)
 	}
 	switch {
 	case cfg.TopicARN != "" && fn.Publisher != nil:
@@ -314,6 +328,8 @@ func Handler(svc *Services, function string) any {
 		}
 	case api.FnReports:
 		return ReportsHandler(svc, h)
+	case api.FnImports:
+		return ImportsHandler(svc.API.Imports, svc.API.Logger, svc.ImportMaxReceive)
 	}
 	return h.Invoke
 }

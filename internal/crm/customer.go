@@ -117,7 +117,8 @@ type Page struct {
 type CustomerStore interface {
 	// CreateCustomer stores a new customer and claims its phone, email and
 	// national ID. Returns ECONFLICT with DuplicateOf set when another customer
-	// holds one of them, unless allowDuplicate.
+	// holds one of them, unless allowDuplicate; EPRECONDITION when a
+	// customer with c's ID exists.
 	CreateCustomer(ctx context.Context, c Customer, allowDuplicate bool, a Audit) error
 	// GetCustomer returns ENOTFOUND if the customer does not exist, EGONE if
 	// it was erased; with EGONE, the customer's ID and OwnerID (where the

@@ -49,7 +49,34 @@ func (s *Customers) countWrite(ctx context.Context, err *error) {
 // the actor when none is given. A sales rep may create customers only for
 // themselves. Returns EINVALID naming every bad field, EFORBIDDEN, or
 // ECONFLICT with DuplicateOf.
-func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, allowDuplicate bool) (_ Customer, err error) {
+func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, allowDuplicate bool) (Customer, error) {
+	return s.create(ctx, actor, s.NewID("c"), in, allowDuplicate)
+}
+
+// Import creates the customer of one row of a background import under id,
+// which the import derives from itself and the row, exactly as Create
+// would: standardized, validated, checked for duplicates and audited as a
+// create by actor. A customer already stored under id is this row's, from
+// an earlier run of the same chunk, and is returned as created: a re-run
+// converges instead of creating anything twice. Returns what Create
+// returns.
+func (s *Customers) Import(ctx context.Context, actor Actor, id string, in CustomerInput) (Customer, error) {
+	c, err := s.create(ctx, actor, id, in, false)
+	if ErrorCode(err) != EPRECONDITION {
+		return c, err
+	}
+	prev, gerr := s.Store.GetCustomer(ctx, id)
+	switch ErrorCode(gerr) {
+	case "":
+		return prev, nil
+	case EGONE:
+		// Imported, then erased since: still this row's, and not to come back.
+		return Customer{ID: id}, nil
+	}
+	return Customer{}, err
+}
+
+func (s *Customers) create(ctx context.Context, actor Actor, id string, in CustomerInput, allowDuplicate bool) (_ Customer, err error) {
 	defer s.countWrite(ctx, &err)
 	if err := checkMasked(in); err != nil {
 		return Customer{}, err
@@ -71,7 +98,7 @@ func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, a
 		return Customer{}, Errorf(EFORBIDDEN, "only an admin may allow a duplicate")
 	}
 	now := s.now()
-	c := Customer{ID: s.NewID("c"), CreatedAt: now, CreatedBy: actor.ID, Version: 1}
+	c := Customer{ID: id, CreatedAt: now, CreatedBy: actor.ID, Version: 1}
 	c.apply(std, now)
 	c.ReviewDueAt = s.Policy.ReviewDue(c)
 	audit := NewAudit(ctx, actor, "customer.create", "customer", c.ID, changedFields(CustomerInput{}, std)...)

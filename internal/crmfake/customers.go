@@ -91,7 +91,7 @@ func (s *CustomerStore) CreateCustomer(_ context.Context, c crm.Customer, allowD
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.customers[c.ID]; ok {
-		return fmt.Errorf("customer %s already exists", c.ID)
+		return crm.Errorf(crm.EPRECONDITION, "customer %s already exists", c.ID)
 	}
 	if !allowDuplicate {
 		if err := s.duplicate(c, lookupFields); err != nil {

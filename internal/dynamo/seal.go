@@ -53,6 +53,8 @@ var entityPurpose = map[string]string{
 	entityTimeline:    PurposeComplaintText,
 	entityIdem:        PurposeSavedResponses,
 	entityLabel:       PurposeReportLabels,
+	// An import's rows are customer fields waiting to be stored as such.
+	entityImportChunk: PurposeCustomerFields,
 }
 
 // Purposes returns every purpose of field envelopes and of the blind-index

@@ -215,6 +215,9 @@ func (s *Customers) verify(ctx context.Context, actor Actor, id string, ifMatch 
 	}
 	next := prev
 	next.VerifiedAt = s.now()
+	// A verification with the customer is the one thing that brings a
+	// lost customer back.
+	next.Lost = nil
 	next.Version++
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
 	if err := s.Store.UpdateCustomer(ctx, prev, next, NewAudit(ctx, actor, "customer.verify", "customer", id, "verifiedAt")); err != nil {
@@ -341,6 +344,7 @@ func (c *Customer) apply(in CustomerInput, now time.Time) {
 		c.Consent = *in.Consent
 	}
 	c.UpdatedAt = now
+	c.Suspect = SuspectReasons(*c)
 }
 
 func lowerTrim(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

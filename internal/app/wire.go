@@ -72,6 +72,9 @@ type Services struct {
 	AuditKey auditkey.Key
 	// DigestSettle is how far behind the clock a digest's window ends.
 	DigestSettle time.Duration
+	// DormantAfter is Config.DormantAfter, by which the stream derives
+	// customers' activity.
+	DormantAfter time.Duration
 }
 
 // Edges are the clients a process runs against, made by Open on AWS and
@@ -103,7 +106,7 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 		return nil, fmt.Errorf("open table: %w", err)
 	}
 	svc := &Services{Table: table, DB: e.DB, Out: e.Out, ReportPolicy: cfg.Policy, Stage: cfg.Stage,
-		AuditKey: e.AuditKey, DigestSettle: cfg.DigestSettle()}
+		AuditKey: e.AuditKey, DigestSettle: cfg.DigestSettle(), DormantAfter: cfg.DormantAfter}
 	svc.ReportPolicy.ParsePhone = crm.CanonicalE164
 	audit := table.AuditLog()
 	s := api.Services{Audit: audit, Access: table.AccessLog(), Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now,
@@ -112,7 +115,8 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	// the reminder run sends.
 	if fn.serves(api.FnCustomers) || fn.serves(api.FnReminders) {
 		s.Customers = &crm.Customers{Store: table.Customers(), Complaints: table.Complaints(), Audit: audit,
-			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates(), Access: s.Access, Dropped: dropped(e.Logger)}
+			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates(), Access: s.Access, Dropped: dropped(e.Logger),
+			LostReasons: cfg.LostReasons}
 		s.Portal = &crm.Portal{Customers: s.Customers, Store: table.PortalLinks(), Tokens: table.PortalTokens(),
 			BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
 	}

@@ -35,10 +35,14 @@ type LostInput struct {
 	Reason string `json:"reason"`
 }
 
-// MarkLost records that the customer is lost, for one of reasons. Marking
-// a lost customer again changes the reason and the time. Returns EINVALID
-// for an unknown reason, and the errors of Get and UpdateCustomer.
-func (s *Customers) MarkLost(ctx context.Context, actor Actor, id string, ifMatch *int64, in LostInput, reasons []string) (Customer, error) {
+// MarkLost records that the customer is lost, for one of LostReasons.
+// Marking a lost customer again changes the reason and the time. Returns
+// EINVALID for an unknown reason, and the errors of Get and UpdateCustomer.
+func (s *Customers) MarkLost(ctx context.Context, actor Actor, id string, ifMatch *int64, in LostInput) (Customer, error) {
+	reasons := s.LostReasons
+	if len(reasons) == 0 {
+		reasons = DefaultLostReasons
+	}
 	if !slices.Contains(reasons, in.Reason) {
 		var v Invalid
 		v.Add("reason", "enum", "must be one of "+strings.Join(reasons, ", "))

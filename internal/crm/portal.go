@@ -10,13 +10,13 @@ import (
 // PortalLink is a self-service link a customer uses to review and correct
 // their own contact details.
 type PortalLink struct {
-	ID         string    `json:"-"`
-	CustomerID string    `json:"-"`
+	ID         string `json:"-"`
+	CustomerID string `json:"-"`
 	// OwnerID is the customer's owner when the link was sent, whose
 	// self-service rate it counts for.
-	OwnerID    string    `json:"-"`
-	URL        string    `json:"url"`
-	ExpiresAt  time.Time `json:"expiresAt"`
+	OwnerID   string    `json:"-"`
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // PortalView is what the customer sees through the link: their own name and

@@ -27,6 +27,9 @@ type Customers struct {
 	// count, a probe's audit entry), so that it is logged: the request
 	// itself is answered as if it had not.
 	Dropped func(ctx context.Context, what string, err error)
+	// LostReasons are the reasons a customer may be marked lost for
+	// (default DefaultLostReasons).
+	LostReasons []string
 }
 
 // WriteCounter counts customer writes by outcome.
@@ -273,6 +276,9 @@ func (s *Customers) List(ctx context.Context, actor Actor, f CustomerFilter, p P
 	}
 	if f.Stale {
 		f.AsOf = s.now()
+	}
+	if f.Suspect && !actor.Has(RoleAdmin) && !actor.Has(RoleService) {
+		return nil, "", Errorf(EFORBIDDEN, "only admins and service staff list suspect values")
 	}
 	// An exact-match lookup confirms a value: only for roles that may read
 	// that field unmasked.

@@ -23,7 +23,7 @@ func (s sums) Aggregates(_ context.Context, names []string) (map[string]crm.Coun
 	return out, nil
 }
 func (sums) RootCauseLabels(context.Context, []string) (map[string]string, error) { return nil, nil }
-func (sums) CountWrite(context.Context, time.Time, bool) error                      { return nil }
+func (sums) CountWrite(context.Context, time.Time, bool) error                    { return nil }
 
 func (s sums) add(c crm.Contribution) {
 	for agg, counts := range c {
@@ -128,7 +128,7 @@ func TestActivityLifecycle(t *testing.T) {
 	if !a.ApplyCustomer(nil, c, d) || a.ApplyCustomer(nil, c, d) {
 		t.Fatal("a creation applies once")
 	}
-	a.Touch(t0.AddDate(0, 1, 0), d)                            // extends
+	a.Touch(t0.AddDate(0, 1, 0), d)                           // extends
 	if a.Touch(t0.AddDate(0, 1, 0), d) || len(a.Spans) != 1 { // again: nothing
 		t.Fatalf("spans %+v", a.Spans)
 	}

@@ -95,6 +95,32 @@ func TestCustomerLost(t *testing.T) {
 			t.Errorf("still lost after a verification: %s", r.Body)
 		}
 	})
+	t.Run("CountedInChurn", func(t *testing.T) {
+		// Twice: the second pass carries the activity the first derived.
+		deliverStream(t, e)
+		deliverStream(t, e)
+		a, ok, err := e.Services.Table.Outcomes().Activity(context.Background(), id)
+		if err != nil || !ok || len(a.Spans) != 2 || a.Spans[0].LostReason != "competitor" || !a.Spans[1].LostAt.IsZero() {
+			t.Fatalf("activity %+v %v %v", a, ok, err)
+		}
+		var rep struct {
+			Churn []struct {
+				Month        string           `json:"month"`
+				Lost         int64            `json:"lost"`
+				LostByReason map[string]int64 `json:"lostByReason"`
+				Reactivated  int64            `json:"reactivated"`
+			} `json:"churn"`
+			ChurnByOwner map[string][]map[string]any `json:"churnByOwner"`
+		}
+		get(e, admin, "/reports/customers").JSON(t, &rep)
+		last := rep.Churn[len(rep.Churn)-1]
+		if len(rep.Churn) != 12 || last.Lost != 1 || last.LostByReason["competitor"] != 1 || last.Reactivated != 1 {
+			t.Errorf("churn this month: %+v", last)
+		}
+		if own := rep.ChurnByOwner["alice"]; len(own) != 12 || own[11]["lost"] != 1.0 {
+			t.Errorf("alice's churn: %v", own)
+		}
+	})
 }
 
 func TestSuspectList(t *testing.T) {

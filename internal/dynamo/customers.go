@@ -132,9 +132,13 @@ func plainCustomer(item map[string]types.AttributeValue) (crm.Customer, error) {
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return crm.Customer{}, fmt.Errorf("unmarshal customer: %w", err)
 	}
-	return crm.Customer{ID: it.ID, Name: it.Name, Company: it.Company, Segment: it.Segment, Tags: it.Tags, OwnerID: it.OwnerID,
+	c := crm.Customer{ID: it.ID, Name: it.Name, Company: it.Company, Segment: it.Segment, Tags: it.Tags, OwnerID: it.OwnerID,
 		Consent: it.Consent, CreatedAt: it.CreatedAt.UTC(), CreatedBy: it.CreatedBy, UpdatedAt: it.UpdatedAt.UTC(),
-		ReviewDueAt: it.ReviewDueAt.UTC(), Version: it.Version, Lost: it.Lost, Suspect: it.Suspect}, nil
+		ReviewDueAt: it.ReviewDueAt.UTC(), Version: it.Version, Lost: it.Lost, Suspect: it.Suspect}
+	if it.VerifiedAt != nil {
+		c.VerifiedAt = it.VerifiedAt.UTC()
+	}
+	return c, nil
 }
 
 // lookupField is a field customers are found by and deduplicated on.

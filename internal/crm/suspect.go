@@ -68,9 +68,12 @@ var samplePhones = []string{"+8613800138000", "+8613888888888", "+8613912345678"
 var placeholderLocals = []string{"test", "tests", "testing", "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply",
 	"null", "none", "nobody", "example", "sample", "fake", "asdf", "abc", "xxx", "a", "aa", "aaa", "123", "1234", "12345", "123456"}
 
-// reservedDomains can never receive mail (RFC 2606 and RFC 6761).
-var reservedDomains = []string{"example.com", "example.org", "example.net", "test.com"}
-var reservedTLDs = []string{".test", ".example", ".invalid", ".localhost", ".local"}
+// reservedDomains and reservedTLDs are reserved for examples and tests
+// (RFC 2606, RFC 6761), or, for test.com, used as if they were.
+var (
+	reservedDomains = []string{"example.com", "example.org", "example.net", "test.com"}
+	reservedTLDs    = []string{".test", ".example", ".invalid", ".localhost", ".local"}
+)
 
 // placeholderNames are names that stand in for a missing one, compared
 // case-insensitively after trimming.

@@ -155,6 +155,11 @@ func (a *alarms) watchReports(f *function, streamDLQ awssqs.IQueue) {
 	a.add("TimelinessTargetAlarm", kpi(a.st, "TimelinessRate"), t.Timeliness, below, "timeliness is below its "+pct(t.Timeliness)+" target")
 	a.add("DuplicatesTargetAlarm", kpi(a.st, "DuplicateRate"), t.Duplicates, above, "duplicates are above their "+pct(t.Duplicates)+" target")
 	a.add("InvalidTargetAlarm", kpi(a.st, "InvalidRate"), t.Invalid, above, "invalid entries are above their "+pct(t.Invalid)+" target")
+	// Outcome KPIs.
+	a.add("SelfServiceTargetAlarm", kpi(a.st, "SelfServiceRate"), t.SelfService, below, "the self-service update rate is below its "+pct(t.SelfService)+" target")
+	a.add("UpdateCycleTargetAlarm", kpi(a.st, "UpdateCycleMedianHours"), t.UpdateCycleHours, above, fmt.Sprintf("the median update cycle is above its %g h target", t.UpdateCycleHours))
+	a.add("SuspectTargetAlarm", kpi(a.st, "SuspectRate"), t.Suspect, above, "suspect values are above their "+pct(t.Suspect)+" target")
+	a.add("ChurnTargetAlarm", kpi(a.st, "ChurnRate"), t.Churn, above, "last month's churn is above its "+pct(t.Churn)+" target")
 }
 
 // watchAccess alarms when the access report flags a user: refused requests

@@ -92,6 +92,7 @@ var authzRequests = map[string]authzRequest{
 	"DELETE /customers/{id}":              {path: cust(""), ok: 204, scoped: true, goneOK: 204},
 	"GET /customers/{id}/export":          {path: cust("/export"), ok: 200, scoped: true},
 	"POST /customers/{id}/verify":         {path: cust("/verify"), ok: 200, scoped: true},
+	"POST /customers/{id}/lost":           {path: cust("/lost"), body: map[string]any{"reason": "price"}, ok: 200, scoped: true},
 	"POST /customers/{id}/interactions":   {path: cust("/interactions"), body: map[string]any{"kind": "note", "at": "2026-01-02T03:04:05Z", "summary": "called"}, ok: 201, scoped: true},
 	"GET /customers/{id}/interactions":    {path: cust("/interactions"), ok: 200, scoped: true},
 	"POST /customers/import":              {path: fixed("/customers/import"), body: []any{map[string]any{"name": ""}}, ok: 200},

@@ -17,7 +17,7 @@ import (
 )
 
 // customerReadOnly names the fields a client sees but may not write.
-var customerReadOnly = []string{"id", "version", "createdAt", "updatedAt", "verifiedAt", "reviewDueAt", "completeness", "missingFields"}
+var customerReadOnly = []string{"id", "version", "createdAt", "updatedAt", "verifiedAt", "reviewDueAt", "completeness", "missingFields", "lost", "suspect"}
 
 // customerView is a customer as the API returns it.
 type customerView struct {
@@ -166,20 +166,21 @@ func handleCustomerVerify(svc customerVerifier, p crm.Policy) http.Handler {
 
 func handleCustomerList(svc customerLister, p crm.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := query(r.URL.Query(), "limit", "cursor", "owner", "segment", "tag", "phone", "email", "stale")
+		q, err := query(r.URL.Query(), "limit", "cursor", "owner", "segment", "tag", "phone", "email", "stale", "suspect")
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
 		page, perr := q.page()
 		stale, serr := q.boolean("stale")
-		if err := joinInvalid(perr, serr); err != nil {
+		suspect, xerr := q.boolean("suspect")
+		if err := joinInvalid(perr, serr, xerr); err != nil {
 			writeError(w, r, err)
 			return
 		}
 		f := crm.CustomerFilter{
 			OwnerID: q.Get("owner"), Segment: strings.ToLower(strings.TrimSpace(q.Get("segment"))),
-			Tag: strings.ToLower(strings.TrimSpace(q.Get("tag"))), Phone: q.Get("phone"), Email: q.Get("email"), Stale: stale,
+			Tag: strings.ToLower(strings.TrimSpace(q.Get("tag"))), Phone: q.Get("phone"), Email: q.Get("email"), Stale: stale, Suspect: suspect,
 		}
 		cs, next, err := svc.List(r.Context(), actor(r.Context()), f, page)
 		if err != nil {

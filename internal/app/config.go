@@ -97,6 +97,11 @@ type Config struct {
 	// DigestInterval is how often the local runtime writes an audit digest
 	// (DIGEST_INTERVAL; "off" never). On AWS the schedule does.
 	DigestInterval time.Duration
+	// DormantAfter is how long without activity makes a customer dormant
+	// (DORMANT_AFTER); LostReasons are the reasons a customer may be
+	// marked lost for (LOST_REASONS, a comma list).
+	DormantAfter time.Duration
+	LostReasons  []string
 }
 
 // CallTimeout is how long one attempt of one call to a dependency may
@@ -143,6 +148,8 @@ func Load(getenv func(string) string) (Config, error) {
 		Breach:           crm.BreachPolicy{Escalate: true, EscalateTo: getenv("SLA_ESCALATE_TO")},
 		ReminderInterval: 15 * time.Minute,
 		Targets:          crm.DefaultTargets,
+		DormantAfter:     crm.DefaultDormantAfter,
+		LostReasons:      crm.DefaultLostReasons,
 		QualityPeriod:    30 * 24 * time.Hour,
 		Stage:            getenv("STAGE"),
 		FunctionTimeout:  10 * time.Second,
@@ -185,6 +192,7 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, "QUALITY_TARGETS: "+err.Error())
 		}
 	}
+	errs = append(errs, loadOutcomes(getenv, &c)...)
 	errs = append(errs, duration(getenv, "QUALITY_PERIOD", &c.QualityPeriod, atLeast(24*time.Hour), "a whole number of days, such as 30d")...)
 	switch v := getenv("REMINDER_INTERVAL"); v {
 	case "":
@@ -316,13 +324,23 @@ func (c *Config) loadComplaintSettings(getenv func(string) string) []string {
 // "completeness=95%,timeliness=98%,duplicates=3%,invalid=2%"; targets not
 // named keep their value.
 func parseTargets(s string, t *crm.Targets) error {
-	fields := map[string]*float64{"completeness": &t.Completeness, "timeliness": &t.Timeliness, "duplicates": &t.Duplicates, "invalid": &t.Invalid}
+	fields := map[string]*float64{"completeness": &t.Completeness, "timeliness": &t.Timeliness, "duplicates": &t.Duplicates, "invalid": &t.Invalid,
+		"selfservice": &t.SelfService, "suspect": &t.Suspect, "churn": &t.Churn}
 	for _, item := range strings.Split(s, ",") {
 		name, pct, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if strings.TrimSpace(name) == "updatecycle" {
+			// The update cycle's target is a duration, such as 24h.
+			d, err := time.ParseDuration(strings.TrimSpace(pct))
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%q is not updatecycle=<duration>, such as updatecycle=24h", item)
+			}
+			t.UpdateCycleHours = d.Hours()
+			continue
+		}
 		f, known := fields[strings.TrimSpace(name)]
 		v, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(pct), "%"), 64)
 		if !ok || !known || err != nil || v < 0 || v > 100 {
-			return fmt.Errorf("%q is not name=percent with a name of completeness, timeliness, duplicates, invalid", item)
+			return fmt.Errorf("%q is not name=percent with a name of completeness, timeliness, duplicates, invalid, selfservice, suspect, churn", item)
 		}
 		*f = v / 100
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,11 +19,15 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
+// polled holds what the poller of streamRecords delivered, for the call
+// that drains it (tests here do not run in parallel).
+var polled []events.DynamoDBEventRecord
+
 // streamRecords returns every record the main table's stream holds that p
 // has not delivered yet.
 func streamRecords(t *testing.T, e *testenv.Env, p **streams.Poller) []events.DynamoDBEventRecord {
 	t.Helper()
-	var got []events.DynamoDBEventRecord
+	polled = nil
 	if *p == nil {
 		arn, err := streams.StreamARN(context.Background(), e.DB, e.Config.Table)
 		if err != nil {
@@ -30,14 +35,14 @@ func streamRecords(t *testing.T, e *testenv.Env, p **streams.Poller) []events.Dy
 		}
 		client := e.StreamsClient()
 		*p = streams.New(client, arn, func(_ context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-			got = append(got, ev.Records...)
+			polled = append(polled, ev.Records...)
 			return events.DynamoDBEventResponse{}, nil
 		}, streams.Options{})
 	}
 	if _, err := (*p).Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return got
+	return polled
 }
 
 // TestAggregatesEqualRebuild applies thousands of random creates, updates,
@@ -55,6 +60,10 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 	segments := []string{"", "retail", "vip"}
 	roots := []string{"Courier handling", "courier  HANDLING", "Billing system bug", "Staff training"}
 	var customers, complaints []string
+	// Outcome KPIs: reviews fall due and customers go dormant within the
+	// run, so update cycles, dormancy and reactivation all happen.
+	d.Customers.Policy.ReviewPeriod = 300 * time.Millisecond
+	e.Services.DormantAfter = 3 * time.Second
 	const ops = 2000
 	for i := range ops {
 		switch op := rng.IntN(100); {
@@ -95,10 +104,24 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 			if code := crm.ErrorCode(err); err != nil && code != crm.EGONE && code != crm.ENOTFOUND {
 				t.Fatalf("op %d update: %v", i, err)
 			}
-		case op < 55:
+		case op < 52:
 			_, _ = d.Customers.Verify(ctx, admin, customers[rng.IntN(len(customers))], nil)
+		case op < 54:
+			// Mostly recent customers, so that some are still active.
+			_, _ = d.Customers.MarkLost(ctx, admin, customers[len(customers)-1-rng.IntN(min(10, len(customers)))], nil, crm.LostInput{Reason: crm.DefaultLostReasons[rng.IntN(6)]})
+		case op < 55:
+			// A review link, which the customer completes half the time.
+			l, err := d.Portal.CreateLink(ctx, admin, customers[rng.IntN(len(customers))])
+			if err == nil && rng.IntN(2) == 0 {
+				token := l.URL[strings.LastIndex(l.URL, "/")+1:]
+				phone := fmt.Sprintf("+86139%08d", i)
+				_, _ = d.Portal.Update(ctx, token, "203.0.113.7", crm.PortalInput{Phone: &phone})
+			}
 		case op < 60:
 			_ = d.Customers.Erase(ctx, admin, customers[rng.IntN(len(customers))])
+		case op < 65:
+			at := time.Now()
+			_, _ = d.Customers.AddInteraction(ctx, admin, customers[rng.IntN(len(customers))], crm.InteractionInput{Kind: crm.KindCall, At: &at, Summary: "Called"})
 		case op < 75:
 			c, err := d.Complaints.File(ctx, admin, crm.ComplaintInput{CustomerID: customers[rng.IntN(len(customers))],
 				Channel: crm.Channels[rng.IntN(len(crm.Channels))], Category: "delivery", Severity: crm.Severities[rng.IntN(4)],
@@ -136,13 +159,22 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 	}
 	rng.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
 	h := app.StreamHandler(e.Services, nil)
-	for len(deliveries) > 0 {
-		n := min(1+rng.IntN(100), len(deliveries))
-		resp, err := h(ctx, events.DynamoDBEvent{Records: deliveries[:n]})
-		if err != nil || len(resp.BatchItemFailures) > 0 {
-			t.Fatalf("batch failed: %v %+v", err, resp.BatchItemFailures)
+	for round := 0; len(deliveries) > 0; round++ {
+		for len(deliveries) > 0 {
+			n := min(1+rng.IntN(100), len(deliveries))
+			resp, err := h(ctx, events.DynamoDBEvent{Records: deliveries[:n]})
+			if err != nil || len(resp.BatchItemFailures) > 0 {
+				t.Fatalf("batch failed: %v %+v", err, resp.BatchItemFailures)
+			}
+			deliveries = deliveries[n:]
 		}
-		deliveries = deliveries[n:]
+		// The outcome view writes activity items, whose own records the
+		// aggregates count in turn.
+		deliveries = streamRecords(t, e, &poller)
+		rng.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
+		if round > 5 {
+			t.Fatalf("the stream does not settle: %d more records", len(deliveries))
+		}
 	}
 
 	res, err := e.Services.Table.Aggregates().Rebuild(ctx, e.Services.ReportPolicy, false, nil)
@@ -160,6 +192,23 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 	}
 	if got := res.Computed[crm.AggCustomers]["customers"]; got != int64(live) || res.Computed[crm.AggCustomers]["duplicate"] == 0 {
 		t.Errorf("rebuild counts %d customers (%d duplicates), the test made %d live", got, res.Computed[crm.AggCustomers]["duplicate"], live)
+	}
+
+	churn, all := res.Computed[crm.AggChurn], res.Computed[crm.AggCustomers]
+	var kinds = map[string]int64{}
+	for k, v := range churn {
+		kinds[k[:strings.Index(k, "#")]] += v
+	}
+	for k := range all {
+		if strings.HasPrefix(k, "cyc#") {
+			kinds["cycle"] += all[k]
+		}
+	}
+	kinds["ssDone"], kinds["suspect"] = all["ssDone"], all["suspect"]
+	for _, k := range []string{"start", "react", "dorm", "lost", "cycle", "ssDone", "suspect"} {
+		if kinds[k] == 0 {
+			t.Errorf("the workload counted no %s: %v", k, kinds)
+		}
 	}
 
 	// Rebuild with write replaces the aggregates with equal ones.

@@ -26,7 +26,9 @@ func StreamHandler(svc *Services, log *slog.Logger) func(ctx context.Context, ev
 	emf := &kpiEmitter{svc: svc, every: time.Minute}
 	c := consumer.New(log, emf.maybeEmit,
 		aggregateView{agg: svc.Table.Aggregates(), policy: svc.ReportPolicy},
-		ownerView{customers: svc.Table.Customers()})
+		ownerView{customers: svc.Table.Customers()},
+		// Outcome KPIs: activity, lost marks, update cycles, suspect markers.
+		outcomeView{outcomes: svc.Table.Outcomes(), dormantAfter: svc.DormantAfter})
 	return c.Handle
 }
 
@@ -88,6 +90,10 @@ func (k *kpiEmitter) maybeEmit(ctx context.Context) {
 	if err == nil {
 		k.write(EMF(rep, k.svc.Stage, now))
 	}
+	// Churn of the last complete month, whose figures no longer move.
+	if cust, err := k.svc.API.Reports.Customers(ctx); err == nil && len(cust.Churn) > 1 {
+		k.write(emf(k.svc.Stage, now, metric{"ChurnRate", "None", cust.Churn[len(cust.Churn)-2].ChurnRate}))
+	}
 	// The stack alarms on any user flagged today in the access report.
 	if acc, err := k.svc.API.Reports.Access(ctx, now, now); err == nil {
 		k.write(emf(k.svc.Stage, now, metric{"FlaggedUsers", "Count", float64(len(acc.Flagged))}))
@@ -111,7 +117,10 @@ func EMF(rep crm.DataQualityReport, stage string, at time.Time) map[string]any {
 	return emf(stage, at,
 		metric{"CompletenessRate", "None", rep.CompletenessRate}, metric{"TimelinessRate", "None", rep.TimelinessRate},
 		metric{"DuplicateRate", "None", rep.DuplicateRate}, metric{"InvalidRate", "None", rep.InvalidRate},
-		metric{"Customers", "Count", float64(rep.Customers)})
+		metric{"Customers", "Count", float64(rep.Customers)},
+		// Outcome KPIs; an update cycle past the histogram reads -1.
+		metric{"SelfServiceRate", "None", rep.SelfServiceRate}, metric{"UpdateCycleMedianHours", "None", cycleMetric(rep.UpdateCycle.MedianHours)},
+		metric{"SuspectRate", "None", rep.SuspectRate})
 }
 
 // emf renders metrics as one Embedded Metric Format line in

@@ -77,6 +77,9 @@ type Services struct {
 	DigestSettle time.Duration
 	// ImportMaxReceive is Config.ImportMaxReceive.
 	ImportMaxReceive int
+	// DormantAfter is Config.DormantAfter, by which the stream derives
+	// customers' activity.
+	DormantAfter time.Duration
 }
 
 // Edges are the clients a process runs against, made by Open on AWS and
@@ -111,7 +114,7 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 		return nil, fmt.Errorf("open table: %w", err)
 	}
 	svc := &Services{Table: table, DB: e.DB, Out: e.Out, ReportPolicy: cfg.Policy, Stage: cfg.Stage,
-		AuditKey: e.AuditKey, DigestSettle: cfg.DigestSettle(), ImportMaxReceive: cfg.ImportMaxReceive}
+		AuditKey: e.AuditKey, DigestSettle: cfg.DigestSettle(), ImportMaxReceive: cfg.ImportMaxReceive, DormantAfter: cfg.DormantAfter}
 	svc.ReportPolicy.ParsePhone = crm.CanonicalE164
 	audit := table.AuditLog()
 	s := api.Services{Audit: audit, Access: table.AccessLog(), Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now,
@@ -120,7 +123,8 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	// the reminder run sends.
 	if fn.serves(api.FnCustomers) || fn.serves(api.FnReminders) || fn.serves(api.FnImports) {
 		s.Customers = &crm.Customers{Store: table.Customers(), Complaints: table.Complaints(), Audit: audit,
-			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates(), Access: s.Access, Dropped: dropped(e.Logger)}
+			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates(), Access: s.Access, Dropped: dropped(e.Logger),
+			LostReasons: cfg.LostReasons}
 		s.Portal = &crm.Portal{Customers: s.Customers, Store: table.PortalLinks(), Tokens: table.PortalTokens(),
 			BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
 	}

@@ -47,6 +47,12 @@ type Customer struct {
 	VerifiedAt  time.Time `json:"verifiedAt,omitzero"`
 	ReviewDueAt time.Time `json:"reviewDueAt"`
 	Version     int64     `json:"version"`
+	// Lost is set while the customer is marked lost (see Lost).
+	Lost *Lost `json:"lost,omitempty"`
+	// Suspect lists the reason codes of values that pass validation but
+	// look like placeholders or junk, decided when the record is written
+	// (SuspectReasons); it holds no personal data.
+	Suspect []string `json:"suspect,omitempty"`
 	// Unreadable marks, in a list, a customer whose sealed fields failed
 	// their integrity check: it is shown without them, so that one bad item
 	// does not take the whole list down; reading it alone fails closed.
@@ -89,6 +95,8 @@ type CustomerFilter struct {
 	Phone   string // normalized E.164
 	Email   string // normalized
 	Stale   bool   // review is due at or before AsOf
+	// Suspect lists only customers with suspect values.
+	Suspect bool
 	AsOf    time.Time
 }
 
@@ -100,7 +108,8 @@ func (f CustomerFilter) Match(c Customer) bool {
 		f.Tag != "" && !slices.Contains(c.Tags, f.Tag),
 		f.Phone != "" && c.Phone != f.Phone,
 		f.Email != "" && c.Email != f.Email,
-		f.Stale && c.ReviewDueAt.After(f.AsOf):
+		f.Stale && c.ReviewDueAt.After(f.AsOf),
+		f.Suspect && len(c.Suspect) == 0:
 		return false
 	}
 	return true

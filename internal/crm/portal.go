@@ -10,10 +10,13 @@ import (
 // PortalLink is a self-service link a customer uses to review and correct
 // their own contact details.
 type PortalLink struct {
-	ID         string    `json:"-"`
-	CustomerID string    `json:"-"`
-	URL        string    `json:"url"`
-	ExpiresAt  time.Time `json:"expiresAt"`
+	ID         string `json:"-"`
+	CustomerID string `json:"-"`
+	// OwnerID is the customer's owner when the link was sent, whose
+	// self-service rate it counts for.
+	OwnerID   string    `json:"-"`
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // PortalView is what the customer sees through the link: their own name and
@@ -110,11 +113,11 @@ func (p *Portal) CreateLink(ctx context.Context, actor Actor, customerID string)
 	if err != nil {
 		return PortalLink{}, err
 	}
-	return p.issue(ctx, c.ID, NewAudit(ctx, actor, "customer.portal_link", "customer", c.ID))
+	return p.issue(ctx, c.ID, c.OwnerID, NewAudit(ctx, actor, "customer.portal_link", "customer", c.ID))
 }
 
-func (p *Portal) issue(ctx context.Context, customerID string, a Audit) (PortalLink, error) {
-	l := p.link(p.Customers.NewID("p"), customerID, p.Customers.now())
+func (p *Portal) issue(ctx context.Context, customerID, ownerID string, a Audit) (PortalLink, error) {
+	l := p.link(p.Customers.NewID("p"), customerID, ownerID, p.Customers.now())
 	if err := p.Store.CreatePortalLink(ctx, l, a); err != nil {
 		return PortalLink{}, err
 	}
@@ -123,12 +126,12 @@ func (p *Portal) issue(ctx context.Context, customerID string, a Audit) (PortalL
 
 // link makes, without storing it, the link id names for a customer, valid
 // from now for the configured time.
-func (p *Portal) link(id, customerID string, now time.Time) PortalLink {
+func (p *Portal) link(id, customerID, ownerID string, now time.Time) PortalLink {
 	ttl := p.TTL
 	if ttl <= 0 {
 		ttl = 7 * 24 * time.Hour
 	}
-	l := PortalLink{ID: id, CustomerID: customerID, ExpiresAt: now.Add(ttl)}
+	l := PortalLink{ID: id, CustomerID: customerID, OwnerID: ownerID, ExpiresAt: now.Add(ttl)}
 	l.URL = p.url(l.ID, l.CustomerID, l.ExpiresAt)
 	return l
 }
@@ -279,6 +282,7 @@ func (p *Portal) Update(ctx context.Context, token, clientAddr string, in Portal
 	next := prev
 	next.apply(std, now)
 	next.VerifiedAt = now
+	next.Lost = nil
 	next.Version = prev.Version + 1
 	next.ReviewDueAt = p.Customers.Policy.ReviewDue(next)
 	customer := Actor{ID: "customer:" + prev.ID, Roles: []Role{"customer"}}

@@ -252,7 +252,7 @@ func (s *Reminders) plan(ctx context.Context, d Due, asOf time.Time) (ReminderRe
 		rec.Reminder = &r
 		rec.Notes = []Notification{s.staffNote(r, asOf)}
 		if d.Consent.Reminders && s.Portal != nil {
-			l := s.Portal.link("p_"+strings.TrimPrefix(r.ID, "r_"), d.CustomerID, asOf)
+			l := s.Portal.link("p_"+strings.TrimPrefix(r.ID, "r_"), d.CustomerID, d.OwnerID, asOf)
 			rec.Link = &l
 			rec.Notes = append(rec.Notes, Notification{
 				ID: "n_" + r.ID + "_" + NotifyReviewRequested, Kind: NotifyReviewRequested, RecipientType: RecipientCustomer,

@@ -102,6 +102,7 @@ func (p Policy) CustomerContribution(c Customer, claims []string) Contribution {
 		}
 	}
 	_, invalid := p.Standardize(c.Input())
+	suspect := SuspectCodes(c)
 	due := "due#" + c.ReviewDueAt.UTC().Format("20060102")
 	for _, agg := range []string{AggCustomers, AggOwner(c.OwnerID)} {
 		out.add(agg, "customers", 1)
@@ -115,6 +116,12 @@ func (p Policy) CustomerContribution(c Customer, claims []string) Contribution {
 		if invalid != nil {
 			out.add(agg, "invalid", 1)
 		}
+		if len(suspect) > 0 {
+			out.add(agg, "suspect", 1)
+		}
+	}
+	for _, code := range suspect {
+		out.add(AggCustomers, "suspect#"+code, 1)
 	}
 	segment := c.Segment
 	if segment == "" {
@@ -200,19 +207,32 @@ type Targets struct {
 	Timeliness   float64 `json:"timelinessRate"`
 	Duplicates   float64 `json:"duplicateRate"`
 	Invalid      float64 `json:"invalidRate"`
+	// Outcome targets: self-service rate at least, update cycle (median,
+	// hours), suspect rate and monthly churn rate at most.
+	SelfService      float64 `json:"selfServiceRate"`
+	UpdateCycleHours float64 `json:"updateCycleHours"`
+	Suspect          float64 `json:"suspectRate"`
+	Churn            float64 `json:"churnRate"`
 }
 
 // DefaultTargets are the CRM practice targets.
-var DefaultTargets = Targets{Completeness: 0.95, Timeliness: 0.98, Duplicates: 0.03, Invalid: 0.02}
+var DefaultTargets = Targets{Completeness: 0.95, Timeliness: 0.98, Duplicates: 0.03, Invalid: 0.02,
+	SelfService: 0.85, UpdateCycleHours: 24, Suspect: 0.02, Churn: 0.05}
 
 // Quality is the data quality of a set of customers.
 type Quality struct {
-	OwnerID          string          `json:"ownerId,omitempty"`
-	Customers        int64           `json:"customers"`
-	CompletenessRate float64         `json:"completenessRate"`
-	TimelinessRate   float64         `json:"timelinessRate"`
-	DuplicateRate    float64         `json:"duplicateRate"`
-	InvalidRate      float64         `json:"invalidRate"`
+	OwnerID          string  `json:"ownerId,omitempty"`
+	Customers        int64   `json:"customers"`
+	CompletenessRate float64 `json:"completenessRate"`
+	TimelinessRate   float64 `json:"timelinessRate"`
+	DuplicateRate    float64 `json:"duplicateRate"`
+	InvalidRate      float64 `json:"invalidRate"`
+	// SelfServiceRate is review links completed by the customer ÷ links
+	// whose life is over (SelfServiceLinks).
+	SelfServiceRate  float64         `json:"selfServiceRate"`
+	SelfServiceLinks int64           `json:"selfServiceLinks"`
+	UpdateCycle      CycleStats      `json:"updateCycle"`
+	SuspectRate      float64         `json:"suspectRate"`
 	Met              map[string]bool `json:"met"`
 }
 
@@ -262,6 +282,7 @@ func quality(c Counts, asOf time.Time, t Targets, rejected, accepted int64) Qual
 		"duplicateRate":    q.DuplicateRate <= t.Duplicates,
 		"invalidRate":      q.InvalidRate <= t.Invalid,
 	}
+	outcomeQuality(&q, c, asOf, t)
 	return q
 }
 
@@ -310,7 +331,12 @@ type CustomerReport struct {
 	NewPerMonth map[string]int64 `json:"newPerMonth"`
 	BySegment   map[string]int64 `json:"bySegment"`
 	ByOwner     map[string]int64 `json:"byOwner"`
-	AsOf        time.Time        `json:"asOf"`
+	// Churn is growth and churn side by side for the last ChurnMonths
+	// months, overall, per segment and per owner.
+	Churn          []MonthChurn            `json:"churn"`
+	ChurnBySegment map[string][]MonthChurn `json:"churnBySegment"`
+	ChurnByOwner   map[string][]MonthChurn `json:"churnByOwner"`
+	AsOf           time.Time               `json:"asOf"`
 }
 
 // AggregateStore reads aggregates and labels.
@@ -509,6 +535,9 @@ func (r *Reports) Customers(ctx context.Context) (CustomerReport, error) {
 	rep := CustomerReport{Customers: c["customers"], NewPerMonth: map[string]int64{}, BySegment: map[string]int64{},
 		ByOwner: map[string]int64{}, AsOf: r.Now().UTC().Truncate(time.Second)}
 	spread(c, map[string]map[string]int64{"new": rep.NewPerMonth, "segment": rep.BySegment, "owner": rep.ByOwner})
+	if err := r.churn(ctx, &rep, c); err != nil {
+		return CustomerReport{}, err
+	}
 	return rep, nil
 }
 

@@ -27,17 +27,17 @@ func TestDataQualityFromAggregates(t *testing.T) {
 		{"TargetsMetAtTheirBounds", crm.Counts{"customers": 100, "complete": 95, "duplicate": 3, "invalid": 0, future: 98, today: 0, past: 2},
 			crm.Counts{"rejected#" + start.Format("20060102"): 2, "accepted#" + start.Format("20060102"): 0},
 			crm.Quality{Customers: 100, CompletenessRate: 0.95, TimelinessRate: 0.98, DuplicateRate: 0.03, InvalidRate: 2.0 / 102,
-				Met: map[string]bool{"completenessRate": true, "timelinessRate": true, "duplicateRate": true, "invalidRate": true}}},
+				Met: map[string]bool{"completenessRate": true, "timelinessRate": true, "duplicateRate": true, "invalidRate": true, "selfServiceRate": true, "updateCycle": true, "suspectRate": true}}},
 		{"TargetsMissedJustPast", crm.Counts{"customers": 100, "complete": 94, "duplicate": 4, "invalid": 3, future: 97, today: 3},
 			nil,
 			crm.Quality{Customers: 100, CompletenessRate: 0.94, TimelinessRate: 0.97, DuplicateRate: 0.04, InvalidRate: 0.03,
-				Met: map[string]bool{"completenessRate": false, "timelinessRate": false, "duplicateRate": false, "invalidRate": false}}},
+				Met: map[string]bool{"completenessRate": false, "timelinessRate": false, "duplicateRate": false, "invalidRate": false, "selfServiceRate": true, "updateCycle": true, "suspectRate": true}}},
 		{"RejectedWritesOutsidePeriodIgnored", crm.Counts{"customers": 10, "complete": 10, future: 10},
 			crm.Counts{"rejected#" + start.AddDate(0, 0, -30).Format("20060102"): 5, "rejected#" + start.AddDate(0, 0, -29).Format("20060102"): 1},
 			crm.Quality{Customers: 10, CompletenessRate: 1, TimelinessRate: 1, DuplicateRate: 0, InvalidRate: 1.0 / 11,
-				Met: map[string]bool{"completenessRate": true, "timelinessRate": true, "duplicateRate": true, "invalidRate": false}}},
+				Met: map[string]bool{"completenessRate": true, "timelinessRate": true, "duplicateRate": true, "invalidRate": false, "selfServiceRate": true, "updateCycle": true, "suspectRate": true}}},
 		{"EmptyIsZero", crm.Counts{}, nil,
-			crm.Quality{Met: map[string]bool{"completenessRate": false, "timelinessRate": false, "duplicateRate": true, "invalidRate": true}}},
+			crm.Quality{Met: map[string]bool{"completenessRate": false, "timelinessRate": false, "duplicateRate": true, "invalidRate": true, "selfServiceRate": true, "updateCycle": true, "suspectRate": true}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)

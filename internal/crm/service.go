@@ -27,6 +27,9 @@ type Customers struct {
 	// count, a probe's audit entry), so that it is logged: the request
 	// itself is answered as if it had not.
 	Dropped func(ctx context.Context, what string, err error)
+	// LostReasons are the reasons a customer may be marked lost for
+	// (default DefaultLostReasons).
+	LostReasons []string
 }
 
 // WriteCounter counts customer writes by outcome.
@@ -244,6 +247,9 @@ func (s *Customers) verify(ctx context.Context, actor Actor, id string, ifMatch 
 	}
 	next := prev
 	next.VerifiedAt = s.now()
+	// A verification with the customer is the one thing that brings a
+	// lost customer back.
+	next.Lost = nil
 	next.Version++
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
 	audit := NewAudit(ctx, actor, "customer.verify", "customer", id, "verifiedAt")
@@ -317,6 +323,9 @@ func (s *Customers) List(ctx context.Context, actor Actor, f CustomerFilter, p P
 	if f.Stale {
 		f.AsOf = s.now()
 	}
+	if f.Suspect && !actor.Has(RoleAdmin) && !actor.Has(RoleService) {
+		return nil, "", Errorf(EFORBIDDEN, "only admins and service staff list suspect values")
+	}
 	// An exact-match lookup confirms a value: only for roles that may read
 	// that field unmasked.
 	for field, v := range map[string]string{FieldPhone: f.Phone, FieldEmail: f.Email} {
@@ -387,6 +396,7 @@ func (c *Customer) apply(in CustomerInput, now time.Time) {
 		c.Consent = *in.Consent
 	}
 	c.UpdatedAt = now
+	c.Suspect = SuspectReasons(*c)
 }
 
 func lowerTrim(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -106,6 +106,10 @@ func (s *Table) contributionOf(ctx context.Context, p crm.Policy, item map[strin
 		out.counts = crm.ComplaintContribution(c, out.rootKey)
 		return out, nil
 	}
+	// Outcome KPIs: activity items and self-service links (outcomes.go).
+	if out, ok, err := outcomeContribution(item); ok || err != nil {
+		return out, err
+	}
 	return contribution{counts: crm.Contribution{}}, nil
 }
 

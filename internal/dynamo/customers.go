@@ -56,6 +56,10 @@ type customerItem struct {
 	// Claims lists the lookup fields whose uniqueness claim this customer
 	// holds (an admin-allowed duplicate holds none for the shared value).
 	Claims []string `dynamodbav:"claims,omitempty"`
+	// Lost and Suspect are plain by design: a staff verdict and reason
+	// codes, neither of them personal data.
+	Lost    *crm.Lost `dynamodbav:"lost,omitempty"`
+	Suspect []string  `dynamodbav:"suspect,omitempty"`
 }
 
 // customerSecrets are the customer's sealed fields.
@@ -77,6 +81,7 @@ func (s *Table) toCustomerItem(ctx context.Context, c crm.Customer, claims []str
 		ID: c.ID, Name: c.Name, Company: c.Company, Segment: c.Segment, Tags: c.Tags,
 		OwnerID: c.OwnerID, Consent: c.Consent, CreatedAt: c.CreatedAt, CreatedBy: c.CreatedBy,
 		UpdatedAt: c.UpdatedAt, ReviewDueAt: c.ReviewDueAt, Version: c.Version, Claims: claims,
+		Lost: c.Lost, Suspect: c.Suspect,
 	}
 	// Every write starts a new review cycle, marked for the reminder run.
 	it.GSI8PK, it.GSI8SK = dueMark(crm.DueReview, c.ID, c.ReviewDueAt)
@@ -112,6 +117,7 @@ func (s *Table) fromCustomerItem(ctx context.Context, item map[string]types.Attr
 		Company: it.Company, Segment: it.Segment, Tags: it.Tags, NationalID: sec.NationalID,
 		Billing: sec.Billing, OwnerID: it.OwnerID, Consent: it.Consent, CreatedAt: it.CreatedAt.UTC(),
 		CreatedBy: it.CreatedBy, UpdatedAt: it.UpdatedAt.UTC(), ReviewDueAt: it.ReviewDueAt.UTC(), Version: it.Version,
+		Lost: it.Lost, Suspect: it.Suspect,
 	}
 	if it.VerifiedAt != nil {
 		c.VerifiedAt = it.VerifiedAt.UTC()
@@ -126,9 +132,13 @@ func plainCustomer(item map[string]types.AttributeValue) (crm.Customer, error) {
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return crm.Customer{}, fmt.Errorf("unmarshal customer: %w", err)
 	}
-	return crm.Customer{ID: it.ID, Name: it.Name, Company: it.Company, Segment: it.Segment, Tags: it.Tags, OwnerID: it.OwnerID,
+	c := crm.Customer{ID: it.ID, Name: it.Name, Company: it.Company, Segment: it.Segment, Tags: it.Tags, OwnerID: it.OwnerID,
 		Consent: it.Consent, CreatedAt: it.CreatedAt.UTC(), CreatedBy: it.CreatedBy, UpdatedAt: it.UpdatedAt.UTC(),
-		ReviewDueAt: it.ReviewDueAt.UTC(), Version: it.Version}, nil
+		ReviewDueAt: it.ReviewDueAt.UTC(), Version: it.Version, Lost: it.Lost, Suspect: it.Suspect}
+	if it.VerifiedAt != nil {
+		c.VerifiedAt = it.VerifiedAt.UTC()
+	}
+	return c, nil
 }
 
 // lookupField is a field customers are found by and deduplicated on.

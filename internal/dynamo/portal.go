@@ -27,7 +27,12 @@ type portalItem struct {
 	CustomerID string     `dynamodbav:"customerId"`
 	ValidUntil time.Time  `dynamodbav:"validUntil"`
 	UsedAt     *time.Time `dynamodbav:"usedAt,omitempty"`
-	ExpiresAt  int64      `dynamodbav:"expiresAt"`
+	// ExpiresAt (TTL) is no longer set: a link's record, which holds no
+	// personal data, stays so that the self-service rate can be rebuilt
+	// from the links sent. Records written before keep theirs.
+	ExpiresAt int64 `dynamodbav:"expiresAt,omitempty"`
+	// OwnerID is the owner the link counts for in the self-service rate.
+	OwnerID string `dynamodbav:"ownerId,omitempty"`
 	// CreatedAt says which links a change of owner revokes: those opened
 	// before it.
 	CreatedAt *time.Time `dynamodbav:"createdAt,omitempty"`
@@ -59,9 +64,9 @@ func (s *PortalLinks) CreatePortalLink(ctx context.Context, l crm.PortalLink, a 
 // portalPut creates a link's record, once.
 func (s *Table) portalPut(l crm.PortalLink) (types.TransactWriteItem, error) {
 	created := s.now().UTC()
-	item, err := attributevalue.MarshalMap(portalItem{PK: "PORTAL#" + l.ID, SK: "PORTAL", Type: "portal_link",
+	item, err := attributevalue.MarshalMap(portalItem{PK: "PORTAL#" + l.ID, SK: "PORTAL", Type: entityPortalLink,
 		GSI5PK: "PORTALSUBJ#" + l.CustomerID, GSI5SK: sortTime(l.ExpiresAt), ID: l.ID, CustomerID: l.CustomerID,
-		ValidUntil: l.ExpiresAt, ExpiresAt: l.ExpiresAt.Add(24 * time.Hour).Unix(), CreatedAt: &created})
+		ValidUntil: l.ExpiresAt, OwnerID: l.OwnerID, CreatedAt: &created})
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("marshal portal link: %w", err)
 	}

@@ -32,6 +32,7 @@ func BenchmarkReports(b *testing.B) {
 	seeded := 0
 	for _, size := range []int{1_000, 100_000} {
 		seedCustomers(b, store, seeded, size, now)
+		seedActivity(b, store, seeded, size, now)
 		seeded = size
 		if _, err := store.Aggregates().Rebuild(ctx, e.Config.Policy, true, nil); err != nil {
 			b.Fatal(err)

@@ -74,6 +74,9 @@ func Routes() []Route {
 		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalGet(s.Portal) }},
 		{Method: "PUT", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalPut(s.Portal) }},
 
+		// Data stewardship: likely duplicates.
+		{Method: "GET", Path: "/customers/duplicates", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleService}, handler: func(s *Services) http.Handler { return handleDuplicateList(s.Duplicates) }},
+
 		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
 
 		{Method: "POST", Path: "/complaints", Function: FnComplaints, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintCreate(s.Complaints, s.Now) }},

@@ -18,6 +18,8 @@ type Services struct {
 	Portal     *crm.Portal
 	Reminders  *crm.Reminders
 	Reports    *crm.Reports
+	// Duplicates lists the likely duplicates the stream keeps.
+	Duplicates *crm.Duplicates
 	Audit      crm.AuditLog
 	// Access counts, per user, the refused requests the access report
 	// shows.

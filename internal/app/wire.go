@@ -115,6 +115,7 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates(), Access: s.Access, Dropped: dropped(e.Logger)}
 		s.Portal = &crm.Portal{Customers: s.Customers, Store: table.PortalLinks(), Tokens: table.PortalTokens(),
 			BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
+		s.Duplicates = &crm.Duplicates{Store: table.Customers()}
 	}
 	if fn.serves(api.FnComplaints) {
 		s.Complaints = &crm.Complaints{Store: table.Complaints(), Customers: table.Customers(), SLA: cfg.SLA,

@@ -283,3 +283,14 @@ func billingEqual(a, b *Billing) bool {
 	}
 	return *a == *b
 }
+
+const likelyDuplicateCount = "likelyDuplicate"
+
+// LikelyDuplicateContribution is what a customer in an open likely-duplicate
+// pair counts for, overall and for its owner.
+func LikelyDuplicateContribution(owner string) Contribution {
+	out := Contribution{}
+	out.add(AggCustomers, likelyDuplicateCount, 1)
+	out.add(AggOwner(owner), likelyDuplicateCount, 1)
+	return out
+}

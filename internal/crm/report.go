@@ -207,13 +207,16 @@ var DefaultTargets = Targets{Completeness: 0.95, Timeliness: 0.98, Duplicates: 0
 
 // Quality is the data quality of a set of customers.
 type Quality struct {
-	OwnerID          string          `json:"ownerId,omitempty"`
-	Customers        int64           `json:"customers"`
-	CompletenessRate float64         `json:"completenessRate"`
-	TimelinessRate   float64         `json:"timelinessRate"`
-	DuplicateRate    float64         `json:"duplicateRate"`
-	InvalidRate      float64         `json:"invalidRate"`
-	Met              map[string]bool `json:"met"`
+	OwnerID          string  `json:"ownerId,omitempty"`
+	Customers        int64   `json:"customers"`
+	CompletenessRate float64 `json:"completenessRate"`
+	TimelinessRate   float64 `json:"timelinessRate"`
+	DuplicateRate    float64 `json:"duplicateRate"`
+	// LikelyDuplicateRate counts the customers in open likely-duplicate
+	// pairs (duplicates.go), which the uniqueness claims cannot catch.
+	LikelyDuplicateRate float64         `json:"likelyDuplicateRate"`
+	InvalidRate         float64         `json:"invalidRate"`
+	Met                 map[string]bool `json:"met"`
 }
 
 // DataQualityReport is GET /reports/data-quality.
@@ -255,6 +258,7 @@ func quality(c Counts, asOf time.Time, t Targets, rejected, accepted int64) Qual
 	q.CompletenessRate = rate(c["complete"], q.Customers)
 	q.TimelinessRate = rate(q.Customers-stale, q.Customers)
 	q.DuplicateRate = rate(c["duplicate"], q.Customers)
+	q.LikelyDuplicateRate = rate(c[likelyDuplicateCount], q.Customers)
 	q.InvalidRate = rate(c["invalid"]+rejected, q.Customers+rejected+accepted)
 	q.Met = map[string]bool{
 		"completenessRate": q.CompletenessRate >= t.Completeness,

@@ -105,6 +105,8 @@ func (s *Table) contributionOf(ctx context.Context, p crm.Policy, item map[strin
 		}
 		out.counts = crm.ComplaintContribution(c, out.rootKey)
 		return out, nil
+	case entityDupState:
+		return dupStateContribution(item), nil
 	}
 	return contribution{counts: crm.Contribution{}}, nil
 }

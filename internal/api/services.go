@@ -18,8 +18,6 @@ type Services struct {
 	Portal     *crm.Portal
 	Reminders  *crm.Reminders
 	Reports    *crm.Reports
-	// Duplicates lists the likely duplicates the stream keeps.
-	Duplicates *crm.Duplicates
 	Audit      crm.AuditLog
 	// Access counts, per user, the refused requests the access report
 	// shows.
@@ -32,6 +30,11 @@ type Services struct {
 	// Timeout is the function's timeout: a request must be answered within
 	// it, less a margin, whatever its dependencies do. Zero means 10s.
 	Timeout time.Duration
+
+	// Data stewardship: Duplicates lists the likely duplicates the stream
+	// keeps; BulkReassign files bulk reassignments and reports progress.
+	Duplicates   *crm.Duplicates
+	BulkReassign *crm.BulkReassign
 }
 
 // The narrow interfaces the handler makers take, each implemented by a

@@ -27,7 +27,8 @@ func StreamHandler(svc *Services, log *slog.Logger) func(ctx context.Context, ev
 	c := consumer.New(log, emf.maybeEmit,
 		aggregateView{agg: svc.Table.Aggregates(), policy: svc.ReportPolicy},
 		ownerView{customers: svc.Table.Customers()},
-		duplicateView{customers: svc.Table.Customers()})
+		duplicateView{customers: svc.Table.Customers()},
+		reassignView{customers: svc.Table.Customers()})
 	return c.Handle
 }
 

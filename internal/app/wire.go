@@ -116,6 +116,7 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 		s.Portal = &crm.Portal{Customers: s.Customers, Store: table.PortalLinks(), Tokens: table.PortalTokens(),
 			BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
 		s.Duplicates = &crm.Duplicates{Store: table.Customers()}
+		s.BulkReassign = &crm.BulkReassign{Store: table.Customers(), Now: time.Now}
 	}
 	if fn.serves(api.FnComplaints) {
 		s.Complaints = &crm.Complaints{Store: table.Complaints(), Customers: table.Customers(), SLA: cfg.SLA,

@@ -22,6 +22,7 @@ commands:
   tables               create the tables at DYNAMODB_ENDPOINT if they do not exist
   remind [-now T]      run the reminder job once against the local table, as of T (RFC 3339; default now)
   reports rebuild [-check]  recompute every report aggregate from the tables (-check: compare only)
+  duplicates rebuild   re-derive the likely-duplicate pairs from the customers (then reports rebuild if no stream consumer runs)
   outbox               print the notifications the local runtime has sent
   load [-c 1,8,…] [-n N] [-mix …] [-faults] [-o FILE]
                        load benchmark against a DynamoDB Local and gateway of its own
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdRemind(ctx, rest, getenv, stdout, stderr)
 	case "reports":
 		return cmdReports(ctx, rest, getenv, stdout, stderr)
+	case "duplicates":
+		return cmdDuplicates(ctx, rest, getenv, stdout, stderr)
 	case "outbox":
 		return cmdOutbox(getenv, stdout)
 	case "audit":

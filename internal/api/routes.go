@@ -84,6 +84,11 @@ func Routes() []Route {
 		{Method: "POST", Path: "/imports", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleImportStart(s.Imports) }},
 		{Method: "GET", Path: "/imports/{id}", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleImportGet(s.Imports) }},
 		{Method: "GET", Path: "/imports/{id}/rows", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleImportRows(s.Imports) }},
+		// Data stewardship: likely duplicates.
+		{Method: "GET", Path: "/customers/duplicates", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleService}, handler: func(s *Services) http.Handler { return handleDuplicateList(s.Duplicates) }},
+		// Data stewardship: bulk reassignment of a departing rep's customers.
+		{Method: "POST", Path: "/owners/{userId}/reassign", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleReassignStart(s.BulkReassign) }},
+		{Method: "GET", Path: "/owners/{userId}/reassign", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleReassignProgress(s.BulkReassign) }},
 
 		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
 

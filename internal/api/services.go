@@ -32,6 +32,11 @@ type Services struct {
 	// Timeout is the function's timeout: a request must be answered within
 	// it, less a margin, whatever its dependencies do. Zero means 10s.
 	Timeout time.Duration
+
+	// Data stewardship: Duplicates lists the likely duplicates the stream
+	// keeps; BulkReassign files bulk reassignments and reports progress.
+	Duplicates   *crm.Duplicates
+	BulkReassign *crm.BulkReassign
 }
 
 // The narrow interfaces the handler makers take, each implemented by a

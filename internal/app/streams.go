@@ -28,7 +28,9 @@ func StreamHandler(svc *Services, log *slog.Logger) func(ctx context.Context, ev
 		aggregateView{agg: svc.Table.Aggregates(), policy: svc.ReportPolicy},
 		ownerView{customers: svc.Table.Customers()},
 		// Outcome KPIs: activity, lost marks, update cycles, suspect markers.
-		outcomeView{outcomes: svc.Table.Outcomes(), dormantAfter: svc.DormantAfter})
+		outcomeView{outcomes: svc.Table.Outcomes(), dormantAfter: svc.DormantAfter},
+		duplicateView{customers: svc.Table.Customers()},
+		reassignView{customers: svc.Table.Customers()})
 	return c.Handle
 }
 

@@ -127,6 +127,8 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 			LostReasons: cfg.LostReasons}
 		s.Portal = &crm.Portal{Customers: s.Customers, Store: table.PortalLinks(), Tokens: table.PortalTokens(),
 			BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
+		s.Duplicates = &crm.Duplicates{Store: table.Customers()}
+		s.BulkReassign = &crm.BulkReassign{Store: table.Customers(), Now: time.Now}
 	}
 	if fn.serves(api.FnCustomers) || fn.serves(api.FnImports) {
 		s.Imports = newImports(table, s.Customers, cfg, e)

@@ -226,7 +226,10 @@ type Quality struct {
 	CompletenessRate float64 `json:"completenessRate"`
 	TimelinessRate   float64 `json:"timelinessRate"`
 	DuplicateRate    float64 `json:"duplicateRate"`
-	InvalidRate      float64 `json:"invalidRate"`
+	// LikelyDuplicateRate counts the customers in open likely-duplicate
+	// pairs (duplicates.go), which the uniqueness claims cannot catch.
+	LikelyDuplicateRate float64 `json:"likelyDuplicateRate"`
+	InvalidRate         float64 `json:"invalidRate"`
 	// SelfServiceRate is review links completed by the customer ÷ links
 	// whose life is over (SelfServiceLinks).
 	SelfServiceRate  float64         `json:"selfServiceRate"`
@@ -275,6 +278,7 @@ func quality(c Counts, asOf time.Time, t Targets, rejected, accepted int64) Qual
 	q.CompletenessRate = rate(c["complete"], q.Customers)
 	q.TimelinessRate = rate(q.Customers-stale, q.Customers)
 	q.DuplicateRate = rate(c["duplicate"], q.Customers)
+	q.LikelyDuplicateRate = rate(c[likelyDuplicateCount], q.Customers)
 	q.InvalidRate = rate(c["invalid"]+rejected, q.Customers+rejected+accepted)
 	q.Met = map[string]bool{
 		"completenessRate": q.CompletenessRate >= t.Completeness,

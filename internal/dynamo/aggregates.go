@@ -105,6 +105,8 @@ func (s *Table) contributionOf(ctx context.Context, p crm.Policy, item map[strin
 		}
 		out.counts = crm.ComplaintContribution(c, out.rootKey)
 		return out, nil
+	case entityDupState:
+		return dupStateContribution(item), nil
 	}
 	// Outcome KPIs: activity items and self-service links (outcomes.go).
 	if out, ok, err := outcomeContribution(item); ok || err != nil {

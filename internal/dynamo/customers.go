@@ -96,6 +96,7 @@ func (s *Table) toCustomerItem(ctx context.Context, c crm.Customer, claims []str
 	if err != nil {
 		return nil, fmt.Errorf("marshal customer %s: %w", c.ID, err)
 	}
+	s.dupSignalAttrs(item, c)
 	sec := customerSecrets{Phone: c.Phone, Email: c.Email, Address: c.Address, NationalID: c.NationalID, Billing: c.Billing}
 	if err := s.seal(ctx, entityCustomer, item, &sec); err != nil {
 		return nil, err

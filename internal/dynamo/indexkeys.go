@@ -384,6 +384,9 @@ func (r *Rotation) Migrate(ctx context.Context, progress io.Writer) (moved, conf
 				return moved, conflicts, err
 			}
 			moved += m
+			if err := s.rederiveDupSignals(ctx, c); err != nil {
+				return moved, conflicts, err
+			}
 			if bad {
 				fmt.Fprintf(progress, "customer %s: a value it holds is claimed by another customer under the new key\n", c.ID)
 				conflicts++

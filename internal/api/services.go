@@ -16,9 +16,11 @@ type Services struct {
 	Customers  *crm.Customers
 	Complaints *crm.Complaints
 	Portal     *crm.Portal
-	Reminders  *crm.Reminders
-	Reports    *crm.Reports
-	Audit      crm.AuditLog
+	// Surveys answers the satisfaction-survey links.
+	Surveys   *crm.Surveys
+	Reminders *crm.Reminders
+	Reports   *crm.Reports
+	Audit     crm.AuditLog
 	// Access counts, per user, the refused requests the access report
 	// shows.
 	Access      crm.AccessCounter

@@ -90,6 +90,8 @@ type Config struct {
 	// DigestInterval is how often the local runtime writes an audit digest
 	// (DIGEST_INTERVAL; "off" never). On AWS the schedule does.
 	DigestInterval time.Duration
+	// Surveys governs the satisfaction surveys (internal/app/surveys.go).
+	Surveys SurveyConfig
 }
 
 // CallTimeout is how long one attempt of one call to a dependency may
@@ -147,6 +149,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	var errs []string
 	errs = append(errs, c.loadComplaintSettings(getenv)...)
+	errs = append(errs, c.loadSurveySettings(getenv)...)
 	if v := getenv("PHONE_REGION"); v != "" {
 		c.Policy.PhoneRegion = strings.ToUpper(v)
 		if !isRegion(c.Policy.PhoneRegion) {

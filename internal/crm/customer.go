@@ -30,18 +30,21 @@ type Consent struct {
 
 // Customer is one customer record, standardized.
 type Customer struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Phone       string    `json:"phone,omitempty"`
-	Email       string    `json:"email,omitempty"`
-	Address     *Address  `json:"address,omitempty"`
-	Company     string    `json:"company,omitempty"`
-	Segment     string    `json:"segment,omitempty"`
-	Tags        []string  `json:"tags,omitempty"`
-	NationalID  string    `json:"nationalId,omitempty"`
-	Billing     *Billing  `json:"billing,omitempty"`
-	OwnerID     string    `json:"ownerId"`
-	Consent     Consent   `json:"consent"`
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Phone      string   `json:"phone,omitempty"`
+	Email      string   `json:"email,omitempty"`
+	Address    *Address `json:"address,omitempty"`
+	Company    string   `json:"company,omitempty"`
+	Segment    string   `json:"segment,omitempty"`
+	Tags       []string `json:"tags,omitempty"`
+	NationalID string   `json:"nationalId,omitempty"`
+	Billing    *Billing `json:"billing,omitempty"`
+	OwnerID    string   `json:"ownerId"`
+	Consent    Consent  `json:"consent"`
+	// Language is what anything sent to the customer is written in
+	// (BCP 47); "" means the configured default.
+	Language    string    `json:"language,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
 	VerifiedAt  time.Time `json:"verifiedAt,omitzero"`

@@ -105,6 +105,12 @@ func (s *Table) contributionOf(ctx context.Context, p crm.Policy, item map[strin
 		}
 		out.counts = crm.ComplaintContribution(c, out.rootKey)
 		return out, nil
+	case entitySurvey:
+		sv, err := fromSurveyItem(item)
+		if err != nil {
+			return contribution{}, err
+		}
+		return contribution{counts: crm.SurveyContribution(sv), entity: sv.ID}, nil
 	}
 	return contribution{counts: crm.Contribution{}}, nil
 }

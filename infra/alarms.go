@@ -155,6 +155,9 @@ func (a *alarms) watchReports(f *function, streamDLQ awssqs.IQueue) {
 	a.add("TimelinessTargetAlarm", kpi(a.st, "TimelinessRate"), t.Timeliness, below, "timeliness is below its "+pct(t.Timeliness)+" target")
 	a.add("DuplicatesTargetAlarm", kpi(a.st, "DuplicateRate"), t.Duplicates, above, "duplicates are above their "+pct(t.Duplicates)+" target")
 	a.add("InvalidTargetAlarm", kpi(a.st, "InvalidRate"), t.Invalid, above, "invalid entries are above their "+pct(t.Invalid)+" target")
+	// Satisfaction surveys (infra/surveys.go).
+	a.add("SatisfactionTargetAlarm", kpi(a.st, "SatisfactionRate"), a.st.SatisfactionTarget(), below,
+		"customer satisfaction is below its "+pct(a.st.SatisfactionTarget())+" target")
 }
 
 // watchAccess alarms when the access report flags a user: refused requests

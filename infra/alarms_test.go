@@ -62,6 +62,7 @@ func TestAlarms(t *testing.T) {
 		"TimelinessTargetAlarm":         {kpi("TimelinessRate"), lt, targets.Timeliness},
 		"DuplicatesTargetAlarm":         {kpi("DuplicateRate"), gt, targets.Duplicates},
 		"InvalidTargetAlarm":            {kpi("InvalidRate"), gt, targets.Invalid},
+		"SatisfactionTargetAlarm":       {kpi("SatisfactionRate"), lt, s.stage.SatisfactionTarget()},
 		"TableReadThrottlesAlarm":       {table("ReadThrottleEvents", s.mainTable), ge, 1},
 		"TableWriteThrottlesAlarm":      {table("WriteThrottleEvents", s.mainTable), ge, 1},
 		"AuditTableReadThrottlesAlarm":  {table("ReadThrottleEvents", s.auditTable), ge, 1},

@@ -57,6 +57,7 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 	segments := []string{"", "retail", "vip"}
 	roots := []string{"Courier handling", "courier  HANDLING", "Billing system bug", "Staff training"}
 	var customers, complaints []string
+	answered := map[string]int{}
 	const ops = 2000
 	for i := range ops {
 		switch op := rng.IntN(100); {
@@ -115,6 +116,10 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 			sent := e.Notifier.Sent()
 			if surveys := slices.DeleteFunc(sent, func(n crm.Notification) bool { return n.Kind != crm.NotifySurveyRequested }); len(surveys) > 0 {
 				_, tok, _ := strings.Cut(surveys[rng.IntN(len(surveys))].Link, "#")
+				if answered[tok] >= 3 {
+					continue // a few second answers (409) are enough; each counts against the link's limit
+				}
+				answered[tok]++
 				score := 1 + rng.IntN(5)
 				_, err := d.Surveys.Answer(ctx, tok, fmt.Sprintf("198.51.100.%d", i%250), crm.SurveyAnswer{Score: &score})
 				if code := crm.ErrorCode(err); err != nil && code != crm.ECONFLICT && code != crm.ENOTFOUND {

@@ -79,3 +79,15 @@ func CanonicalLanguage(s string) (string, bool) {
 	}
 	return tag.String(), true
 }
+
+// DefaultSatisfactionTarget is the satisfaction target without
+// SATISFACTION_TARGET: 90 % of answers satisfied.
+const DefaultSatisfactionTarget = crm.DefaultSurveyTarget
+
+// SatisfactionEMF renders the satisfaction KPI in Embedded Metric Format,
+// with the dimension Stage when stage is set; the stack alarms when
+// SatisfactionRate falls below the target.
+func SatisfactionEMF(s crm.Satisfaction, stage string, at time.Time) map[string]any {
+	return emf(stage, at, metric{"SatisfactionRate", "None", s.SatisfiedRate}, metric{"SurveyResponseRate", "None", s.ResponseRate},
+		metric{"SurveyResponses", "Count", float64(s.Responses)})
+}

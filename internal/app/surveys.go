@@ -35,6 +35,8 @@ func (c *Config) loadSurveySettings(getenv func(string) string) []string {
 		DefaultLanguage: "zh-CN",
 		Target:          crm.DefaultSurveyTarget,
 	}
+	// Customers' languages are canonicalized wherever they are written.
+	c.Policy.CanonicalLanguage = CanonicalLanguage
 	if getenv("SURVEY_BASE_URL") == "" && c.Keyring == "kms" {
 		c.Surveys.BaseURL = "/survey" // as the portal: the deployment chooses the host
 	}

@@ -72,6 +72,7 @@ type CustomerInput struct {
 	Billing    *Billing `json:"billing"`
 	OwnerID    string   `json:"ownerId"`
 	Consent    *Consent `json:"consent"`
+	Language   string   `json:"language"`
 }
 
 // Input returns the writable part of c, the document a merge patch applies to.
@@ -80,7 +81,7 @@ func (c Customer) Input() CustomerInput {
 	return CustomerInput{
 		Name: c.Name, Phone: c.Phone, Email: c.Email, Address: c.Address,
 		Company: c.Company, Segment: c.Segment, Tags: c.Tags, NationalID: c.NationalID,
-		Billing: c.Billing, OwnerID: c.OwnerID, Consent: &consent,
+		Billing: c.Billing, OwnerID: c.OwnerID, Consent: &consent, Language: c.Language,
 	}
 }
 
@@ -147,4 +148,4 @@ type CustomerStore interface {
 }
 
 // Every writable field of a customer, in the order changedFields reports them.
-var customerFields = []string{FieldName, FieldPhone, FieldEmail, FieldAddress, FieldCompany, FieldSegment, FieldTags, FieldNationalID, FieldBilling, FieldOwnerID, FieldConsent}
+var customerFields = []string{FieldName, FieldPhone, FieldEmail, FieldAddress, FieldCompany, FieldSegment, FieldTags, FieldNationalID, FieldBilling, FieldOwnerID, FieldConsent, FieldLanguage}

@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -323,4 +324,31 @@ func surveyText(lang string) surveyTexts {
 		t.lang = lang
 	}
 	return t
+}
+
+// languageRe is the form of a BCP 47 tag: subtags of letters and digits
+// joined by hyphens, the first all letters.
+var languageRe = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
+
+// CanonicalLanguageForm accepts a language tag by its form alone and
+// returns it unchanged: for processes that only re-read stored tags.
+func CanonicalLanguageForm(tag string) (string, bool) { return tag, languageRe.MatchString(tag) }
+
+// standardizeLanguage returns the canonical form of a customer's language
+// tag; "" stays "" (the configured default applies).
+func (p Policy) standardizeLanguage(v *Invalid, raw string) string {
+	tag := strings.TrimSpace(raw)
+	if tag == "" {
+		return ""
+	}
+	canon := p.CanonicalLanguage
+	if canon == nil {
+		canon = CanonicalLanguageForm
+	}
+	out, ok := canon(tag)
+	if !ok || len(tag) > 35 || !languageRe.MatchString(tag) {
+		v.Add("language", "invalid_language", "must be a BCP 47 language tag such as zh-CN or en")
+		return tag
+	}
+	return out
 }

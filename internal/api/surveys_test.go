@@ -213,3 +213,35 @@ func TestSurveyLowScoreToEscalationTarget(t *testing.T) {
 		t.Fatalf("low-score notification: %+v", low)
 	}
 }
+
+// TestSurveyInCustomersLanguage: a customer's language is validated,
+// stored, shown, and used for the survey sent to them.
+func TestSurveyInCustomersLanguage(t *testing.T) {
+	e := testenv.New(t)
+	alice, sam := e.Token("alice", "sales"), e.Token("sam", "service")
+	if r := post(e, alice, "/customers", map[string]any{"name": "Li Wei", "email": "li@example.com", "language": "english"}); r.Status != http.StatusBadRequest ||
+		!slices.Equal(fieldsOf(t, r), []string{"language"}) {
+		t.Fatalf("invalid language: %d %s", r.Status, r.Body)
+	}
+	id := mustCreate(e, alice, map[string]any{"name": "Li Wei", "email": "li@example.com", "language": "EN-gb", "consent": map[string]any{"reminders": true}})
+	cr := get(e, alice, "/customers/"+id)
+	if lang := cr.Map(t)["language"]; lang != "en-GB" {
+		t.Fatalf("stored language %v", lang)
+	}
+	if r := patch(e, alice, "/customers/"+id, cr.Header.Get("ETag"), map[string]any{"language": "zh-Hans"}); r.Status != http.StatusOK || r.Map(t)["language"] != "zh-Hans" {
+		t.Fatalf("patch language: %d %s", r.Status, r.Body)
+	}
+	cr = get(e, alice, "/customers/"+id)
+	if r := patch(e, alice, "/customers/"+id, cr.Header.Get("ETag"), map[string]any{"language": "en"}); r.Status != http.StatusOK {
+		t.Fatalf("patch language: %d %s", r.Status, r.Body)
+	}
+	resolveComplaint(e, alice, sam, id)
+	inv := sentOf(e, crm.NotifySurveyRequested)
+	if len(inv) != 1 || inv[0].Language != "en" || !strings.Contains(inv[0].Text, "resolved") {
+		t.Fatalf("invitation: %+v", inv)
+	}
+	v := get(e, "", "/surveys/"+surveyToken(t, inv[0])).Map(t)
+	if v["language"] != "en" || !strings.Contains(v["questions"].(map[string]any)["score"].(string), "satisfied") {
+		t.Fatalf("survey view: %v", v)
+	}
+}

@@ -160,6 +160,9 @@ func (a *alarms) watchReports(f *function, streamDLQ awssqs.IQueue) {
 	a.add("UpdateCycleTargetAlarm", kpi(a.st, "UpdateCycleMedianHours"), t.UpdateCycleHours, above, fmt.Sprintf("the median update cycle is above its %g h target", t.UpdateCycleHours))
 	a.add("SuspectTargetAlarm", kpi(a.st, "SuspectRate"), t.Suspect, above, "suspect values are above their "+pct(t.Suspect)+" target")
 	a.add("ChurnTargetAlarm", kpi(a.st, "ChurnRate"), t.Churn, above, "last month's churn is above its "+pct(t.Churn)+" target")
+	// Satisfaction surveys (infra/surveys.go).
+	a.add("SatisfactionTargetAlarm", kpi(a.st, "SatisfactionRate"), a.st.SatisfactionTarget(), below,
+		"customer satisfaction is below its "+pct(a.st.SatisfactionTarget())+" target")
 }
 
 // watchAccess alarms when the access report flags a user: refused requests

@@ -67,6 +67,7 @@ func TestAlarms(t *testing.T) {
 		"UpdateCycleTargetAlarm":        {kpi("UpdateCycleMedianHours"), gt, targets.UpdateCycleHours},
 		"SuspectTargetAlarm":            {kpi("SuspectRate"), gt, targets.Suspect},
 		"ChurnTargetAlarm":              {kpi("ChurnRate"), gt, targets.Churn},
+		"SatisfactionTargetAlarm":       {kpi("SatisfactionRate"), lt, s.stage.SatisfactionTarget()},
 		"TableReadThrottlesAlarm":       {table("ReadThrottleEvents", s.mainTable), ge, 1},
 		"TableWriteThrottlesAlarm":      {table("WriteThrottleEvents", s.mainTable), ge, 1},
 		"AuditTableReadThrottlesAlarm":  {table("ReadThrottleEvents", s.auditTable), ge, 1},

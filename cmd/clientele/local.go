@@ -25,6 +25,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/notify/snsnotify"
 	"github.com/clientele-crm/clientele/internal/phone"
 	"github.com/clientele-crm/clientele/internal/streams"
+	"github.com/clientele-crm/clientele/internal/surveypage"
 )
 
 // endpointFile records, in the state directory, the DynamoDB Local that a
@@ -87,6 +88,8 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	// The survey links open this plain page (SURVEY_BASE_URL).
+	h = surveypage.Handler(h)
 	if cfg.ReminderInterval > 0 {
 		go remindEvery(ctx, svc, cfg.ReminderInterval)
 	}

@@ -120,6 +120,9 @@ var authzRequests = map[string]authzRequest{
 	"POST /imports":          {path: fixed("/imports"), body: []any{map[string]any{"name": ""}}, ok: 202},
 	"GET /imports/{id}":      {path: fixed("/imports/imp_unknown"), ok: 404},
 	"GET /imports/{id}/rows": {path: fixed("/imports/imp_unknown/rows"), ok: 404},
+	// Satisfaction surveys: public, the token is the credential.
+	"GET /surveys/{token}":  {path: fixed("/surveys/not-a-token"), ok: 404},
+	"POST /surveys/{token}": {path: fixed("/surveys/not-a-token"), body: map[string]any{"score": 3}, ok: 404},
 }
 
 // authzActors are the callers: "alice" is the sales rep whose scope the

@@ -123,8 +123,14 @@ func TestComplaintLifecycle(t *testing.T) {
 	if got.Timeline[9].Note != "Sent a goodwill voucher" {
 		t.Errorf("note entry %+v", got.Timeline[9])
 	}
-	if n := e.Notifier.Sent(); len(n) != 3 || n[2].Kind != crm.NotifyComplaintEscalated || n[2].RecipientID != "sue" {
+	// Each resolution also sent the customer, who agreed to service
+	// contact, a satisfaction survey.
+	n := slices.DeleteFunc(e.Notifier.Sent(), func(n crm.Notification) bool { return n.Kind == crm.NotifySurveyRequested })
+	if len(n) != 3 || n[2].Kind != crm.NotifyComplaintEscalated || n[2].RecipientID != "sue" {
 		t.Errorf("escalation notification %+v", n)
+	}
+	if surveys := len(e.Notifier.Sent()) - len(n); surveys != 2 {
+		t.Errorf("%d surveys sent for two resolutions", surveys)
 	}
 
 	t.Run("PersonalTextIsSealed", func(t *testing.T) {

@@ -339,7 +339,7 @@ func checkRowCount(n int) error {
 // nested objects and tags are separated by ';'.
 var csvColumns = []string{"name", "phone", "email", "company", "segment", "tags", "nationalId", "ownerId",
 	"address.line1", "address.line2", "address.city", "address.region", "address.postalCode", "address.country",
-	"billing.bankAccount", "billing.taxId", "consent.reminders", "consent.marketing"}
+	"billing.bankAccount", "billing.taxId", "consent.reminders", "consent.marketing", "language"}
 
 // csvRows turns a CSV document with a header row into JSON customer objects,
 // so both formats go through the same strict decoding.

@@ -97,6 +97,11 @@ func Routes() []Route {
 		{Method: "GET", Path: "/complaints/{id}", Function: FnComplaints, Roles: complaintRead, handler: func(s *Services) http.Handler { return handleComplaintGet(s.Complaints, s.Now) }},
 		{Method: "POST", Path: "/complaints/{id}/transitions", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintTransition(s.Complaints, s.Now) }},
 		{Method: "POST", Path: "/complaints/{id}/notes", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintNote(s.Complaints, s.Now) }},
+		// Satisfaction surveys: the customer, who has no account, answers
+		// through the signed, expiring link a resolution sent; the token in
+		// the path is the credential, as for the portal.
+		{Method: "GET", Path: "/surveys/{token}", Function: FnComplaints, handler: func(s *Services) http.Handler { return handleSurveyGet(s.Surveys) }},
+		{Method: "POST", Path: "/surveys/{token}", Function: FnComplaints, handler: func(s *Services) http.Handler { return handleSurveyPost(s.Surveys) }},
 
 		{Method: "GET", Path: "/reminders", Function: FnReminders, Roles: all, handler: func(s *Services) http.Handler { return handleReminderList(s.Reminders) }},
 		// Marking done again answers the done reminder and changes nothing.

@@ -20,6 +20,8 @@ type Services struct {
 	Reports    *crm.Reports
 	// Imports runs background bulk imports.
 	Imports *crm.Imports
+	// Surveys answers the satisfaction-survey links.
+	Surveys *crm.Surveys
 	Audit   crm.AuditLog
 	// Access counts, per user, the refused requests the access report
 	// shows.

@@ -102,6 +102,8 @@ type Config struct {
 	// marked lost for (LOST_REASONS, a comma list).
 	DormantAfter time.Duration
 	LostReasons  []string
+	// Surveys governs the satisfaction surveys (internal/app/surveys.go).
+	Surveys SurveyConfig
 }
 
 // CallTimeout is how long one attempt of one call to a dependency may
@@ -163,6 +165,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	var errs []string
 	errs = append(errs, c.loadComplaintSettings(getenv)...)
+	errs = append(errs, c.loadSurveySettings(getenv)...)
 	if v := getenv("PHONE_REGION"); v != "" {
 		c.Policy.PhoneRegion = strings.ToUpper(v)
 		if !isRegion(c.Policy.PhoneRegion) {

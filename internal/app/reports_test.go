@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,6 +69,7 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 	// run, so update cycles, dormancy and reactivation all happen.
 	d.Customers.Policy.ReviewPeriod = 300 * time.Millisecond
 	e.Services.DormantAfter = 3 * time.Second
+	answered := map[string]int{}
 	const ops = 2000
 	for i := range ops {
 		switch op := rng.IntN(100); {
@@ -80,6 +82,8 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 			if rng.IntN(2) == 0 {
 				in.Address = &crm.Address{Line1: "1 Road", City: "Shanghai", Country: "CN"}
 			}
+			// Half agree to service contact, and are sent surveys.
+			in.Consent = &crm.Consent{Reminders: rng.IntN(2) == 0}
 			dup := false
 			if rng.IntN(10) == 0 && len(customers) > 0 {
 				// An admin admits a duplicate of an earlier customer's email.
@@ -132,6 +136,21 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 				Subject: "Late", Description: "The parcel is late"})
 			if err == nil {
 				complaints = append(complaints, c.ID)
+			}
+		case op < 80:
+			// A customer answers one of the surveys sent so far.
+			sent := e.Notifier.Sent()
+			if surveys := slices.DeleteFunc(sent, func(n crm.Notification) bool { return n.Kind != crm.NotifySurveyRequested }); len(surveys) > 0 {
+				_, tok, _ := strings.Cut(surveys[rng.IntN(len(surveys))].Link, "#")
+				if answered[tok] >= 3 {
+					continue // a few second answers (409) are enough; each counts against the link's limit
+				}
+				answered[tok]++
+				score := 1 + rng.IntN(5)
+				_, err := d.Surveys.Answer(ctx, tok, fmt.Sprintf("198.51.100.%d", i%250), crm.SurveyAnswer{Score: &score})
+				if code := crm.ErrorCode(err); err != nil && code != crm.ECONFLICT && code != crm.ENOTFOUND {
+					t.Fatalf("op %d answer: %v", i, err)
+				}
 			}
 		default:
 			if len(complaints) == 0 {
@@ -200,6 +219,15 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 		if _, err := e.Services.Table.Customers().GetCustomer(ctx, id); err == nil {
 			live++
 		}
+	}
+	var sent, responses int64
+	for name, c := range res.Computed {
+		if strings.HasPrefix(name, crm.AggSurveyWeek(time.Now())[:5]) {
+			sent, responses = sent+c["sent"], responses+c["responses"]
+		}
+	}
+	if sent == 0 || responses == 0 {
+		t.Errorf("the rebuild counts %d surveys sent, %d answered: the test should make both", sent, responses)
 	}
 	if got := res.Computed[crm.AggCustomers]["customers"]; got != int64(live) || res.Computed[crm.AggCustomers]["duplicate"] == 0 {
 		t.Errorf("rebuild counts %d customers (%d duplicates), the test made %d live", got, res.Computed[crm.AggCustomers]["duplicate"], live)

@@ -96,6 +96,11 @@ func (k *kpiEmitter) maybeEmit(ctx context.Context) {
 	if cust, err := k.svc.API.Reports.Customers(ctx); err == nil && len(cust.Churn) > 1 {
 		k.write(emf(k.svc.Stage, now, metric{"ChurnRate", "None", cust.Churn[len(cust.Churn)-2].ChurnRate}))
 	}
+	// Satisfaction over the last four weeks' surveys, once any was
+	// answered: with none there is nothing to compare with the target.
+	if cr, err := k.svc.API.Reports.Complaints(ctx, now.AddDate(0, 0, -28), now); err == nil && cr.Satisfaction.Responses > 0 {
+		k.write(SatisfactionEMF(cr.Satisfaction, k.svc.Stage, now))
+	}
 	// The stack alarms on any user flagged today in the access report.
 	if acc, err := k.svc.API.Reports.Access(ctx, now, now); err == nil {
 		k.write(emf(k.svc.Stage, now, metric{"FlaggedUsers", "Count", float64(len(acc.Flagged))}))

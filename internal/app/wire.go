@@ -133,17 +133,24 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	if fn.serves(api.FnCustomers) || fn.serves(api.FnImports) {
 		s.Imports = newImports(table, s.Customers, cfg, e)
 	}
+	// Surveys are sent by resolutions, answered through the complaint
+	// routes, and redelivered by the reminder run.
+	if fn.serves(api.FnComplaints) || fn.serves(api.FnReminders) {
+		s.Surveys = &crm.Surveys{Store: table.Surveys(), Complaints: table.Complaints(), Tokens: table.SurveyTokens(),
+			BaseURL: cfg.Surveys.BaseURL, TTL: cfg.Surveys.TTL, DefaultLanguage: cfg.Surveys.DefaultLanguage,
+			EscalateTo: cfg.Breach.EscalateTo, Notifier: e.Notifier, Now: time.Now}
+	}
 	if fn.serves(api.FnComplaints) {
 		s.Complaints = &crm.Complaints{Store: table.Complaints(), Customers: table.Customers(), SLA: cfg.SLA,
-			Assignment: cfg.Assignment, Categories: cfg.Categories, Notifier: e.Notifier, Now: time.Now, NewID: NewID}
+			Assignment: cfg.Assignment, Categories: cfg.Categories, Notifier: e.Notifier, Now: time.Now, NewID: NewID, Surveys: s.Surveys}
 	}
 	if fn.serves(api.FnReminders) {
 		s.Reminders = &crm.Reminders{Store: table.Reminders(), Customers: table.Customers(), Portal: s.Portal,
-			SLA: cfg.SLA, Breach: cfg.Breach, Notifier: e.Notifier, Now: time.Now}
+			SLA: cfg.SLA, Breach: cfg.Breach, Notifier: e.Notifier, Now: time.Now, Surveys: s.Surveys}
 	}
 	if fn.serves(api.FnReports) {
 		s.Reports = &crm.Reports{Store: table.Aggregates(), Targets: cfg.Targets, QualityPeriod: cfg.QualityPeriod, Now: time.Now,
-			AccessLog: table.AccessLog(), AccessThreshold: cfg.AccessThreshold}
+			AccessLog: table.AccessLog(), AccessThreshold: cfg.AccessThreshold, SatisfactionTarget: cfg.Surveys.Target}
 	}
 	svc.API = s
 	return svc, nil

@@ -131,6 +131,8 @@ type TimelineEntry struct {
 	Note       string    `json:"note,omitempty"`
 	Severity   string    `json:"severity,omitempty"`
 	AssigneeID string    `json:"assigneeId,omitempty"`
+	// Score is a customer's satisfaction score (survey_answered).
+	Score int `json:"score,omitempty"`
 }
 
 // ComplaintInput is what a client sends to file a complaint.

@@ -29,6 +29,8 @@ type Complaints struct {
 	Notifier   Notifier
 	Now        func() time.Time
 	NewID      func(prefix string) string
+	// Surveys, when set, sends a satisfaction survey with each resolution.
+	Surveys *Surveys
 }
 
 func (s *Complaints) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
@@ -107,7 +109,11 @@ func (s *Complaints) notification(c Complaint, kind, recipientType, recipient st
 // deliver sends notifications recorded as pending with the write that owes
 // them; the request they belong to has already succeeded.
 func (s *Complaints) deliver(ctx context.Context, notes []Notification) {
-	deliver(ctx, s.Notifier, s.Store, notes, 1, s.now(), nil)
+	var complete func(*Notification)
+	if s.Surveys != nil {
+		complete = s.Surveys.complete
+	}
+	deliver(ctx, s.Notifier, s.Store, notes, 1, s.now(), complete)
 }
 
 // Get returns a complaint with its timeline if the actor may see it: a sales
@@ -164,10 +170,14 @@ func (s *Complaints) Transition(ctx context.Context, actor Actor, id string, ifM
 	next.Status, next.UpdatedAt, next.Version, next.TimelineLen = to, now, prev.Version+1, prev.TimelineLen+1
 	entry := TimelineEntry{Seq: next.TimelineLen, At: now, ActorID: actor.ID, Action: in.To, From: prev.Status, To: to, Note: strings.TrimSpace(in.Note)}
 	var notes []Notification
+	var survey *Survey
 	switch in.To {
 	case ActionResolve:
 		r := Resolution{Summary: strings.TrimSpace(in.Resolution.Summary), RootCause: strings.TrimSpace(in.Resolution.RootCause), Remedy: strings.TrimSpace(in.Resolution.Remedy)}
 		next.Resolution, next.ResolvedAt = &r, now
+		if survey, notes, err = s.survey(ctx, next, entry, notes); err != nil {
+			return Complaint{}, err
+		}
 	case ActionClose:
 		next.ClosedAt = now
 	case ActionReopen:
@@ -196,11 +206,37 @@ func (s *Complaints) Transition(ctx context.Context, actor Actor, id string, ifM
 	case ActionEscalate:
 		fields = append(fields, "severity", "assigneeId", "slaDueAt")
 	}
-	if err := s.Store.UpdateComplaint(ctx, prev, next, entry, notes, NewAudit(ctx, actor, "complaint."+in.To, "complaint", id, fields...)); err != nil {
+	a := NewAudit(ctx, actor, "complaint."+in.To, "complaint", id, fields...)
+	if survey != nil {
+		err = s.Surveys.Store.ResolveWithSurvey(ctx, prev, next, entry, *survey, notes, a)
+	} else {
+		err = s.Store.UpdateComplaint(ctx, prev, next, entry, notes, a)
+	}
+	if err != nil {
 		return Complaint{}, err
 	}
 	s.deliver(ctx, notes)
 	return next, nil
+}
+
+// survey adds to a resolution the satisfaction survey it owes the
+// customer, if surveys are on and the customer agreed to service contact.
+// A customer erased meanwhile is sent nothing.
+func (s *Complaints) survey(ctx context.Context, next Complaint, entry TimelineEntry, notes []Notification) (*Survey, []Notification, error) {
+	if s.Surveys == nil {
+		return nil, notes, nil
+	}
+	cust, err := s.Customers.GetCustomer(ctx, next.CustomerID)
+	if code := ErrorCode(err); code == ENOTFOUND || code == EGONE {
+		return nil, notes, nil
+	} else if err != nil {
+		return nil, notes, err
+	}
+	sv, n, ok := s.Surveys.plan(cust, next, entry)
+	if !ok {
+		return nil, notes, nil
+	}
+	return &sv, append(notes, n), nil
 }
 
 func (in TransitionInput) validate() error {

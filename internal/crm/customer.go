@@ -30,18 +30,21 @@ type Consent struct {
 
 // Customer is one customer record, standardized.
 type Customer struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Phone       string    `json:"phone,omitempty"`
-	Email       string    `json:"email,omitempty"`
-	Address     *Address  `json:"address,omitempty"`
-	Company     string    `json:"company,omitempty"`
-	Segment     string    `json:"segment,omitempty"`
-	Tags        []string  `json:"tags,omitempty"`
-	NationalID  string    `json:"nationalId,omitempty"`
-	Billing     *Billing  `json:"billing,omitempty"`
-	OwnerID     string    `json:"ownerId"`
-	Consent     Consent   `json:"consent"`
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Phone      string   `json:"phone,omitempty"`
+	Email      string   `json:"email,omitempty"`
+	Address    *Address `json:"address,omitempty"`
+	Company    string   `json:"company,omitempty"`
+	Segment    string   `json:"segment,omitempty"`
+	Tags       []string `json:"tags,omitempty"`
+	NationalID string   `json:"nationalId,omitempty"`
+	Billing    *Billing `json:"billing,omitempty"`
+	OwnerID    string   `json:"ownerId"`
+	Consent    Consent  `json:"consent"`
+	// Language is what anything sent to the customer is written in
+	// (BCP 47); "" means the configured default.
+	Language    string    `json:"language,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
 	VerifiedAt  time.Time `json:"verifiedAt,omitzero"`
@@ -75,6 +78,7 @@ type CustomerInput struct {
 	Billing    *Billing `json:"billing"`
 	OwnerID    string   `json:"ownerId"`
 	Consent    *Consent `json:"consent"`
+	Language   string   `json:"language"`
 }
 
 // Input returns the writable part of c, the document a merge patch applies to.
@@ -83,7 +87,7 @@ func (c Customer) Input() CustomerInput {
 	return CustomerInput{
 		Name: c.Name, Phone: c.Phone, Email: c.Email, Address: c.Address,
 		Company: c.Company, Segment: c.Segment, Tags: c.Tags, NationalID: c.NationalID,
-		Billing: c.Billing, OwnerID: c.OwnerID, Consent: &consent,
+		Billing: c.Billing, OwnerID: c.OwnerID, Consent: &consent, Language: c.Language,
 	}
 }
 
@@ -154,4 +158,4 @@ type CustomerStore interface {
 }
 
 // Every writable field of a customer, in the order changedFields reports them.
-var customerFields = []string{FieldName, FieldPhone, FieldEmail, FieldAddress, FieldCompany, FieldSegment, FieldTags, FieldNationalID, FieldBilling, FieldOwnerID, FieldConsent}
+var customerFields = []string{FieldName, FieldPhone, FieldEmail, FieldAddress, FieldCompany, FieldSegment, FieldTags, FieldNationalID, FieldBilling, FieldOwnerID, FieldConsent, FieldLanguage}

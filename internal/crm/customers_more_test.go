@@ -192,7 +192,7 @@ func TestCustomerErase(t *testing.T) {
 		if i < 0 {
 			t.Fatal("no erasure in the audit trail")
 		}
-		if a := w.store.Audit.Entries()[i]; a.EntityID != c.ID || a.Actor != "admin1" || len(a.ChangedFields) != 11 {
+		if a := w.store.Audit.Entries()[i]; a.EntityID != c.ID || a.Actor != "admin1" || len(a.ChangedFields) != 12 {
 			t.Errorf("erasure audit %+v", a)
 		}
 	})

@@ -39,6 +39,11 @@ type Notification struct {
 	Link          string    `json:"link,omitempty"`
 	LinkID        string    `json:"-"`
 	LinkExpiresAt time.Time `json:"-"`
+	// Language is the recipient's language (BCP 47), for the text.
+	Language string `json:"language,omitempty"`
+	// Text is the message in Language, put in when the notification is
+	// sent; like the link, it is made from the kind and never stored.
+	Text string `json:"text,omitempty"`
 }
 
 // Notifier delivers notifications.

@@ -156,10 +156,13 @@ type Reminders struct {
 	Store     ReminderStore
 	Customers CustomerStore
 	Portal    *Portal
-	SLA       SLAPolicy
-	Breach    BreachPolicy
-	Notifier  Notifier
-	Now       func() time.Time
+	// Surveys makes the links and texts of survey notifications that
+	// the run redelivers.
+	Surveys  *Surveys
+	SLA      SLAPolicy
+	Breach   BreachPolicy
+	Notifier Notifier
+	Now      func() time.Time
 	// Workers bounds how many items are recorded at once (default 4).
 	Workers int
 }
@@ -321,6 +324,13 @@ func (s *Reminders) staffNote(r Reminder, asOf time.Time) Notification {
 // each outcome.
 func (s *Reminders) deliver(ctx context.Context, notes []Notification, attempt int) (sent, failed int) {
 	return deliver(ctx, s.Notifier, s.Store, notes, attempt, s.Now().UTC(), func(n *Notification) {
+		if n.Kind == NotifySurveyRequested || n.Kind == NotifySurveyLowScore {
+			// A survey's link and text are the survey's to make.
+			if s.Surveys != nil {
+				s.Surveys.complete(n)
+			}
+			return
+		}
 		if n.LinkID != "" && s.Portal != nil {
 			n.Link = s.Portal.url(n.LinkID, n.RecipientID, n.LinkExpiresAt)
 		}

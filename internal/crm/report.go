@@ -304,6 +304,9 @@ type ComplaintReport struct {
 	Resolve       DurationStats    `json:"timeToResolve"`
 	Weekly        []WeekCount      `json:"weekly"`
 	RootCauses    []RootCause      `json:"topRootCauses"`
+	// Satisfaction covers the surveys sent in the report's weeks
+	// (survey_report.go).
+	Satisfaction Satisfaction `json:"satisfaction"`
 }
 
 // DurationStats summarize a duration histogram.
@@ -365,6 +368,9 @@ type Reports struct {
 	// AccessThreshold flags a user's day (ACCESS_ALERT_THRESHOLD).
 	AccessLog       AccessStore
 	AccessThreshold int64
+	// SatisfactionTarget is the share of satisfied survey answers aimed
+	// at (SATISFACTION_TARGET; DefaultSurveyTarget when zero).
+	SatisfactionTarget float64
 }
 
 // DataQuality reports data quality against the targets, overall and per
@@ -503,6 +509,9 @@ func (r *Reports) Complaints(ctx context.Context, from, to time.Time) (Complaint
 	}
 	for _, k := range keys {
 		rep.RootCauses = append(rep.RootCauses, RootCause{RootCause: labels[k], Count: roots[k]})
+	}
+	if rep.Satisfaction, err = r.satisfaction(ctx, weeks); err != nil {
+		return ComplaintReport{}, err
 	}
 	return rep, nil
 }

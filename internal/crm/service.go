@@ -391,7 +391,7 @@ func (s *Customers) now() time.Time { return s.Now().UTC().Truncate(time.Millise
 func (c *Customer) apply(in CustomerInput, now time.Time) {
 	c.Name, c.Phone, c.Email, c.Address = in.Name, in.Phone, in.Email, in.Address
 	c.Company, c.Segment, c.Tags, c.NationalID = in.Company, in.Segment, in.Tags, in.NationalID
-	c.Billing, c.OwnerID = in.Billing, in.OwnerID
+	c.Billing, c.OwnerID, c.Language = in.Billing, in.OwnerID, in.Language
 	if in.Consent != nil {
 		c.Consent = *in.Consent
 	}

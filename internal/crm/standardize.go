@@ -42,6 +42,10 @@ type Policy struct {
 	// SegmentReviewPeriods overrides ReviewPeriod for customers of a
 	// segment.
 	SegmentReviewPeriods map[string]time.Duration
+	// CanonicalLanguage returns the canonical form of a BCP 47 language
+	// tag and false for anything else; without it, tags are checked by
+	// form only (CanonicalLanguageForm).
+	CanonicalLanguage func(tag string) (string, bool)
 }
 
 // CanonicalE164 accepts a phone number only in the canonical E.164 form that
@@ -122,6 +126,7 @@ func (p Policy) Standardize(in CustomerInput) (CustomerInput, error) {
 	if out.Consent == nil {
 		out.Consent = &Consent{}
 	}
+	out.Language = p.standardizeLanguage(&v, in.Language)
 	return out, v.Err()
 }
 

@@ -32,6 +32,7 @@ var fieldAccess = map[string][5]access{
 	FieldBilling:    {write, hidden, hidden, write, hidden},
 	FieldOwnerID:    {write, read, read, read, read},
 	FieldConsent:    {write, write, write, read, read},
+	FieldLanguage:   {write, write, write, read, read},
 }
 
 // FieldTags, FieldOwnerID and FieldConsent complete the field names used by
@@ -40,6 +41,8 @@ const (
 	FieldTags    = "tags"
 	FieldOwnerID = "ownerId"
 	FieldConsent = "consent"
+	// FieldLanguage is the customer's language (BCP 47).
+	FieldLanguage = "language"
 )
 
 // roleColumn orders the table's columns.
@@ -223,6 +226,7 @@ func changedFields(a, b CustomerInput) []string {
 	add(FieldBilling, !equalPtr(a.Billing, b.Billing))
 	add(FieldOwnerID, a.OwnerID != b.OwnerID)
 	add(FieldConsent, !equalPtr(a.Consent, b.Consent))
+	add(FieldLanguage, a.Language != b.Language)
 	return out
 }
 

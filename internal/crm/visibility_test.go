@@ -25,6 +25,7 @@ var wantPolicy = map[string]struct {
 	FieldBilling:    {[5]string{"full", "hidden", "hidden", "full", "hidden"}, [5]bool{true, false, false, true, false}},
 	FieldOwnerID:    {[5]string{"full", "full", "full", "full", "full"}, [5]bool{true, false, false, false, false}},
 	FieldConsent:    {[5]string{"full", "full", "full", "full", "full"}, [5]bool{true, true, true, false, false}},
+	FieldLanguage:   {[5]string{"full", "full", "full", "full", "full"}, [5]bool{true, true, true, false, false}},
 }
 
 var columnRoles = []Role{RoleAdmin, RoleSales, RoleService, RoleFinance, RoleAuditor}
@@ -35,7 +36,7 @@ func fullCustomer() Customer {
 		Address: &Address{Line1: "88 Jianguo Road", City: "Beijing", PostalCode: "100022", Country: "CN"},
 		Company: "Acme", Segment: "smb", Tags: []string{"vip"}, NationalID: "110101199003074258",
 		Billing: &Billing{BankAccount: "CN12BANK0000123456789", TaxID: "91110000"}, OwnerID: "alice",
-		Consent: Consent{Reminders: true},
+		Consent: Consent{Reminders: true}, Language: "zh-CN",
 	}
 }
 
@@ -70,6 +71,8 @@ func fieldValue(c Customer, field string) string {
 		return c.OwnerID
 	case FieldConsent:
 		return fmt.Sprint(c.Consent)
+	case FieldLanguage:
+		return c.Language
 	}
 	panic("unknown field " + field)
 }
@@ -99,6 +102,8 @@ func changed(in CustomerInput, field string) CustomerInput {
 		in.OwnerID = "bob"
 	case FieldConsent:
 		in.Consent = &Consent{Marketing: true}
+	case FieldLanguage:
+		in.Language = "en"
 	}
 	return in
 }

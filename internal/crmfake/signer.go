@@ -13,9 +13,18 @@ var _ crm.TokenSigner = (*Signer)(nil)
 // domain's tests meet exactly the tokens, and the refusals, of a deployment.
 type Signer struct {
 	Key []byte
+	// Purpose is "" for portal tokens, else the purpose they are signed
+	// for, such as "survey".
+	Purpose string
 }
 
-func (s Signer) tokens() *envelope.PortalTokens { return envelope.NewPortalTokens(s.Key) }
+func (s Signer) tokens() *envelope.PortalTokens {
+	t := envelope.NewPortalTokens(s.Key)
+	if s.Purpose != "" {
+		t = t.ForPurpose(s.Purpose)
+	}
+	return t
+}
 
 // SignPortal implements crm.TokenSigner.
 func (s Signer) SignPortal(linkID, customerID string, expires time.Time) string {

@@ -107,6 +107,12 @@ func (s *Table) contributionOf(ctx context.Context, p crm.Policy, item map[strin
 		return out, nil
 	case entityDupState:
 		return dupStateContribution(item), nil
+	case entitySurvey:
+		sv, err := fromSurveyItem(item)
+		if err != nil {
+			return contribution{}, err
+		}
+		return contribution{counts: crm.SurveyContribution(sv), entity: sv.ID}, nil
 	}
 	// Outcome KPIs: activity items and self-service links (outcomes.go).
 	if out, ok, err := outcomeContribution(item); ok || err != nil {

@@ -166,6 +166,7 @@ type timelineItem struct {
 	To         string    `dynamodbav:"to,omitempty"`
 	Severity   string    `dynamodbav:"severity,omitempty"`
 	AssigneeID string    `dynamodbav:"assigneeId,omitempty"`
+	Score      int       `dynamodbav:"score,omitempty"`
 }
 
 type timelineSecrets struct {
@@ -175,7 +176,7 @@ type timelineSecrets struct {
 func (s *Table) timelinePut(ctx context.Context, complaintID string, e crm.TimelineEntry) (types.TransactWriteItem, error) {
 	item, err := attributevalue.MarshalMap(timelineItem{
 		PK: complaintPK(complaintID), SK: fmt.Sprintf("TL#%06d", e.Seq), Type: entityTimeline, Seq: e.Seq, At: e.At,
-		ActorID: e.ActorID, Action: e.Action, From: e.From, To: e.To, Severity: e.Severity, AssigneeID: e.AssigneeID,
+		ActorID: e.ActorID, Action: e.Action, From: e.From, To: e.To, Severity: e.Severity, AssigneeID: e.AssigneeID, Score: e.Score,
 	})
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("marshal timeline entry: %w", err)
@@ -255,7 +256,7 @@ func (s *Complaints) ComplaintTimeline(ctx context.Context, id string) ([]crm.Ti
 				return nil, err
 			}
 			out = append(out, crm.TimelineEntry{Seq: it.Seq, At: it.At.UTC(), ActorID: it.ActorID, Action: it.Action,
-				From: it.From, To: it.To, Note: sec.Note, Severity: it.Severity, AssigneeID: it.AssigneeID})
+				From: it.From, To: it.To, Note: sec.Note, Severity: it.Severity, AssigneeID: it.AssigneeID, Score: it.Score})
 		}
 	}
 	return out, nil
@@ -265,6 +266,12 @@ func (s *Complaints) ComplaintTimeline(ctx context.Context, id string) ([]crm.Ti
 // entry and its notifications commit together, conditioned on the version
 // the change was decided on, so of two concurrent transitions one wins.
 func (s *Complaints) UpdateComplaint(ctx context.Context, prev, next crm.Complaint, entry crm.TimelineEntry, notes []crm.Notification, a crm.Audit) error {
+	return s.updateComplaint(ctx, prev, next, entry, notes, a)
+}
+
+// updateComplaint is UpdateComplaint with further operations of the same
+// change (a survey's record) in the transaction, before the complaint's.
+func (s *Table) updateComplaint(ctx context.Context, prev, next crm.Complaint, entry crm.TimelineEntry, notes []crm.Notification, a crm.Audit, extra ...types.TransactWriteItem) error {
 	item, err := s.toComplaintItem(ctx, next)
 	if err != nil {
 		return err
@@ -273,16 +280,21 @@ func (s *Complaints) UpdateComplaint(ctx context.Context, prev, next crm.Complai
 	if err != nil {
 		return err
 	}
-	ops := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("version = :v"),
+	ops := append(extra,
+		types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("version = :v"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(prev.Version, 10)}}}},
 		tl,
-	}
+	)
 	for _, n := range notes {
 		ops = append(ops, s.notificationPut(n))
 	}
 	err = s.writeAudited(ctx, a, ops)
-	if _, ok := asCanceled(err); ok {
+	if tce, ok := asCanceled(err); ok {
+		for i := range extra {
+			if i < len(tce.CancellationReasons) && aws.ToString(tce.CancellationReasons[i].Code) == "ConditionalCheckFailed" {
+				return crm.Errorf(crm.ECONFLICT, "complaint %s: the change was made before", prev.ID)
+			}
+		}
 		return crm.Errorf(crm.EPRECONDITION, "complaint %s was changed by someone else", prev.ID)
 	}
 	if err != nil {

@@ -47,6 +47,7 @@ type customerItem struct {
 	Tags        []string    `dynamodbav:"tags,omitempty"`
 	OwnerID     string      `dynamodbav:"ownerId"`
 	Consent     crm.Consent `dynamodbav:"consent"`
+	Language    string      `dynamodbav:"language,omitempty"`
 	CreatedAt   time.Time   `dynamodbav:"createdAt"`
 	CreatedBy   string      `dynamodbav:"createdBy"`
 	UpdatedAt   time.Time   `dynamodbav:"updatedAt"`
@@ -79,7 +80,7 @@ func (s *Table) toCustomerItem(ctx context.Context, c crm.Customer, claims []str
 		GSI3PK: "CUSTOMER", GSI3SK: created,
 		GSI4PK: "REVIEW", GSI4SK: sortTime(c.ReviewDueAt) + "#" + c.ID,
 		ID: c.ID, Name: c.Name, Company: c.Company, Segment: c.Segment, Tags: c.Tags,
-		OwnerID: c.OwnerID, Consent: c.Consent, CreatedAt: c.CreatedAt, CreatedBy: c.CreatedBy,
+		OwnerID: c.OwnerID, Consent: c.Consent, Language: c.Language, CreatedAt: c.CreatedAt, CreatedBy: c.CreatedBy,
 		UpdatedAt: c.UpdatedAt, ReviewDueAt: c.ReviewDueAt, Version: c.Version, Claims: claims,
 		Lost: c.Lost, Suspect: c.Suspect,
 	}
@@ -116,7 +117,7 @@ func (s *Table) fromCustomerItem(ctx context.Context, item map[string]types.Attr
 	c := crm.Customer{
 		ID: it.ID, Name: it.Name, Phone: sec.Phone, Email: sec.Email, Address: sec.Address,
 		Company: it.Company, Segment: it.Segment, Tags: it.Tags, NationalID: sec.NationalID,
-		Billing: sec.Billing, OwnerID: it.OwnerID, Consent: it.Consent, CreatedAt: it.CreatedAt.UTC(),
+		Billing: sec.Billing, OwnerID: it.OwnerID, Consent: it.Consent, Language: it.Language, CreatedAt: it.CreatedAt.UTC(),
 		CreatedBy: it.CreatedBy, UpdatedAt: it.UpdatedAt.UTC(), ReviewDueAt: it.ReviewDueAt.UTC(), Version: it.Version,
 		Lost: it.Lost, Suspect: it.Suspect,
 	}
@@ -134,7 +135,7 @@ func plainCustomer(item map[string]types.AttributeValue) (crm.Customer, error) {
 		return crm.Customer{}, fmt.Errorf("unmarshal customer: %w", err)
 	}
 	c := crm.Customer{ID: it.ID, Name: it.Name, Company: it.Company, Segment: it.Segment, Tags: it.Tags, OwnerID: it.OwnerID,
-		Consent: it.Consent, CreatedAt: it.CreatedAt.UTC(), CreatedBy: it.CreatedBy, UpdatedAt: it.UpdatedAt.UTC(),
+		Consent: it.Consent, Language: it.Language, CreatedAt: it.CreatedAt.UTC(), CreatedBy: it.CreatedBy, UpdatedAt: it.UpdatedAt.UTC(),
 		ReviewDueAt: it.ReviewDueAt.UTC(), Version: it.Version, Lost: it.Lost, Suspect: it.Suspect}
 	if it.VerifiedAt != nil {
 		c.VerifiedAt = it.VerifiedAt.UTC()

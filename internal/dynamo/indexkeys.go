@@ -520,28 +520,45 @@ func stringKey(key map[string]string) map[string]types.AttributeValue {
 // portalTokens signs self-service tokens with the current key and, while
 // the blind-index key is rotated, accepts those the other key signed. It
 // implements crm.TokenSigner.
-type portalTokens struct{ t *Table }
+type portalTokens struct {
+	t *Table
+	// purpose is "" for the self-service links, else the kind of link
+	// (envelope.PortalTokens.ForPurpose).
+	purpose string
+}
 
 // PortalTokens returns the signer of self-service tokens, keyed from the
 // table's blind-index key.
-func (s *Table) PortalTokens() crm.TokenSigner { return portalTokens{s} }
+func (s *Table) PortalTokens() crm.TokenSigner { return portalTokens{t: s} }
+
+// SurveyTokens returns the signer of satisfaction-survey tokens: the
+// portal's machinery under the purpose "survey", so neither kind of token
+// opens the other's link.
+func (s *Table) SurveyTokens() crm.TokenSigner { return portalTokens{t: s, purpose: "survey"} }
+
+func (p portalTokens) of(k *indexKeys) *envelope.PortalTokens {
+	if p.purpose == "" {
+		return k.tokens
+	}
+	return k.tokens.ForPurpose(p.purpose)
+}
 
 func (p portalTokens) SignPortal(linkID, customerID string, expires time.Time) string {
-	return p.t.keyset().cur.tokens.SignPortal(linkID, customerID, expires)
+	return p.of(p.t.keyset().cur).SignPortal(linkID, customerID, expires)
 }
 
 // LimitKey digests value under the current key: a rotation starts the
 // rate limits' counts afresh, which only forgives a few requests.
 func (p portalTokens) LimitKey(value string) string {
-	return p.t.keyset().cur.tokens.LimitKey(value)
+	return p.of(p.t.keyset().cur).LimitKey(value)
 }
 
 func (p portalTokens) OpenPortal(token string) (linkID, customerID string, expires time.Time, ok bool) {
 	ks := p.t.keyset()
-	if linkID, customerID, expires, ok = ks.cur.tokens.OpenPortal(token); ok || ks.other == nil {
+	if linkID, customerID, expires, ok = p.of(ks.cur).OpenPortal(token); ok || ks.other == nil {
 		return linkID, customerID, expires, ok
 	}
-	return ks.other.tokens.OpenPortal(token)
+	return p.of(ks.other).OpenPortal(token)
 }
 
 // strAttr is a string attribute of item, "" when it has none.

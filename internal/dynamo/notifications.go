@@ -51,6 +51,7 @@ type notificationItem struct {
 	At            time.Time  `dynamodbav:"at"`
 	LinkID        string     `dynamodbav:"linkId,omitempty"`
 	LinkExpiresAt *time.Time `dynamodbav:"linkExpiresAt,omitempty"`
+	Language      string     `dynamodbav:"language,omitempty"`
 	Status        string     `dynamodbav:"status"`
 	Attempts      int        `dynamodbav:"attempts"`
 	LeaseUntil    string     `dynamodbav:"leaseUntil,omitempty"` // sortTime, so it compares as a string
@@ -63,7 +64,7 @@ func toNotificationItem(n crm.Notification, status string, attempts int, at time
 	it := notificationItem{
 		PK: "NOTIF#" + n.ID, SK: "NOTIF", Type: "notification", ID: n.ID, Kind: n.Kind, RecipientType: n.RecipientType,
 		RecipientID: n.RecipientID, SubjectType: n.SubjectType, SubjectID: n.SubjectID, At: n.At,
-		LinkID: n.LinkID, LinkExpiresAt: optTime(n.LinkExpiresAt), Status: status, Attempts: attempts, UpdatedAt: at,
+		LinkID: n.LinkID, LinkExpiresAt: optTime(n.LinkExpiresAt), Language: n.Language, Status: status, Attempts: attempts, UpdatedAt: at,
 	}
 	if status != notifySent {
 		it.GSI4PK, it.GSI4SK = "NOTIFY#"+status, sortTime(n.At)+"#"+n.ID
@@ -77,7 +78,7 @@ func fromNotificationItem(item map[string]types.AttributeValue) (crm.Notificatio
 		return crm.Notification{}, it, fmt.Errorf("unmarshal notification: %w", err)
 	}
 	return crm.Notification{ID: it.ID, Kind: it.Kind, RecipientType: it.RecipientType, RecipientID: it.RecipientID,
-		SubjectType: it.SubjectType, SubjectID: it.SubjectID, At: it.At.UTC(), LinkID: it.LinkID, LinkExpiresAt: fromOpt(it.LinkExpiresAt)}, it, nil
+		SubjectType: it.SubjectType, SubjectID: it.SubjectID, At: it.At.UTC(), LinkID: it.LinkID, LinkExpiresAt: fromOpt(it.LinkExpiresAt), Language: it.Language}, it, nil
 }
 
 // notificationPut records n pending, leased to the caller.

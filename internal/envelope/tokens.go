@@ -46,13 +46,26 @@ func (c *Cursors) Open(token string) ([]byte, bool) {
 }
 
 // PortalTokens signs and checks the customer's self-service tokens with
-// HMAC-SHA256. It implements crm.TokenSigner.
-type PortalTokens struct{ key []byte }
+// HMAC-SHA256. It implements crm.TokenSigner. The same machinery signs the
+// tokens of other links sent to customers, each under its own purpose (see
+// ForPurpose), so that a token made for one kind of link opens no other.
+type PortalTokens struct {
+	key     []byte
+	purpose string
+}
 
 // NewPortalTokens returns PortalTokens under key, such as
 // Indexer.Derive("portal").
 func NewPortalTokens(key []byte) *PortalTokens {
 	return &PortalTokens{key: append([]byte(nil), key...)}
+}
+
+// ForPurpose returns tokens under the same key that sign and open for
+// purpose alone, such as "survey": a portal token is not a survey token,
+// nor the other way round. The purpose enters the MAC, not the token, so
+// tokens stay as short as the portal's.
+func (p *PortalTokens) ForPurpose(purpose string) *PortalTokens {
+	return &PortalTokens{key: p.key, purpose: purpose}
 }
 
 // MaxPortalToken is the longest string OpenPortal reads. The tokens
@@ -107,10 +120,21 @@ func (p *PortalTokens) OpenPortal(token string) (linkID, customerID string, expi
 func (p *PortalTokens) LimitKey(value string) string {
 	// A token's MAC covers base64url text, which never holds a NUL: this
 	// input can never be a token payload, nor its digest a signature.
-	return tokenEncoding.EncodeToString(p.mac("limit\x00" + value)[:16])
+	return tokenEncoding.EncodeToString(p.macRaw("limit\x00" + value)[:16])
 }
 
+// mac signs a token payload under the purpose. The portal's tokens, the
+// first made, sign the payload alone, so links already sent stay valid;
+// any other purpose prefixes its name and a NUL, which base64url text
+// never holds, so no two purposes can share a MAC input.
 func (p *PortalTokens) mac(payload string) []byte {
+	if p.purpose != "" {
+		payload = "purpose\x00" + p.purpose + "\x00" + payload
+	}
+	return p.macRaw(payload)
+}
+
+func (p *PortalTokens) macRaw(payload string) []byte {
 	m := hmac.New(sha256.New, p.key)
 	m.Write([]byte(payload))
 	return m.Sum(nil)

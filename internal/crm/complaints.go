@@ -54,20 +54,18 @@ func (s *Complaints) File(ctx context.Context, actor Actor, in ComplaintInput) (
 		}
 		return Complaint{}, v.Err()
 	}
-	customerID := in.CustomerID
+	var cust Customer
+	var err error
 	if contact != nil {
 		// A contact that matches no one files the complaint unlinked; the
-		// same reads and writes happen either way and the answer is the
-		// same, so the caller cannot tell which it was.
-		id, err := s.match(ctx, *contact)
-		if err != nil {
-			return Complaint{}, err
-		}
-		customerID = id
+		// answer is the same and the work about the same either way, so
+		// the caller cannot tell which it was.
+		cust, err = s.match(ctx, *contact)
+	} else {
+		cust, err = s.Customers.GetCustomer(ctx, in.CustomerID)
 	}
-	cust, err := s.Customers.GetCustomer(ctx, customerID)
 	if err == nil && actor.OwnScopeOnly() && cust.OwnerID != actor.ID {
-		err = Errorf(ENOTFOUND, "customer %s not found", customerID)
+		err = Errorf(ENOTFOUND, "customer %s not found", in.CustomerID)
 	}
 	linked := true
 	if err != nil && contact != nil && (ErrorCode(err) == ENOTFOUND || ErrorCode(err) == EGONE) {

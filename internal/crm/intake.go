@@ -106,19 +106,27 @@ func (s *Complaints) intake(actor Actor, in *ComplaintInput) (*ContactRef, Inval
 	return &c, v
 }
 
-// match returns the customer a contact names, through the blind index;
-// unmatched when none or more than one customer holds it: an ambiguous
-// contact is for an agent to settle in triage.
-func (s *Complaints) match(ctx context.Context, c ContactRef) (string, error) {
+// match returns the customer a contact names, through the blind index, or
+// ENOTFOUND when none or more than one customer holds it: an ambiguous
+// contact is for an agent to settle in triage. Where the lookup found no
+// one to open, it reads UnmatchedCustomer instead, so that both answers
+// cost about one round trip more than the lookup.
+func (s *Complaints) match(ctx context.Context, c ContactRef) (Customer, error) {
 	f := CustomerFilter{Phone: c.Phone, Email: c.Email}
 	cs, _, err := s.Customers.ListCustomers(ctx, f, Page{Limit: 2})
 	if err != nil {
-		return "", err
+		return Customer{}, err
 	}
-	if len(cs) != 1 {
-		return UnmatchedCustomer, nil
+	if len(cs) == 1 {
+		return cs[0], nil
 	}
-	return cs[0].ID, nil
+	if _, err := s.Customers.GetCustomer(ctx, UnmatchedCustomer); ErrorCode(err) != ENOTFOUND {
+		if err == nil {
+			err = Errorf(EINTERNAL, "the placeholder customer exists")
+		}
+		return Customer{}, err
+	}
+	return Customer{}, Errorf(ENOTFOUND, "no customer matches")
 }
 
 // triageAssignee is who handles a complaint nobody owns yet.

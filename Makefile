@@ -95,9 +95,10 @@ check:
 	$(GO) vet ./...
 	$(GO) mod verify >/dev/null
 
-## token: print a token the local gateway accepts (last line of stdout)
+## token: print a token the local gateway accepts (last line of stdout);
+## CLIENT=<id> SCOPES="clientele/complaints.write ..." mints a machine client's
 token: $(CLI)
-	@$(CLI) token -role "$(ROLE)" -user "$(or $(USER),alice)"
+	@$(if $(CLIENT),$(CLI) token -client "$(CLIENT)" -scopes "$(SCOPES)",$(CLI) token -role "$(ROLE)" -user "$(or $(USER),alice)")
 
 ## invoke: run a function's handler on a sample event against the local table
 invoke: $(CLI)

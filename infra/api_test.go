@@ -78,7 +78,11 @@ func TestAuthorizer(t *testing.T) {
 		}
 	})
 	t.Run("AudienceIsTheAppClients", func(t *testing.T) {
-		if got, want := jwt["Audience"], []any{ref(web), ref(mobile)}; !reflect.DeepEqual(got, want) {
+		want := []any{ref(web), ref(mobile)}
+		for _, m := range s.stage.Auth.MachineClients {
+			want = append(want, ref(s.logicalID(t, "UserPool/MachineClient"+exportedName(m.Name))))
+		}
+		if got := jwt["Audience"]; !reflect.DeepEqual(got, want) {
 			t.Errorf("Audience = %v, want %v", got, want)
 		}
 	})

@@ -1,6 +1,8 @@
 package infra
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -18,11 +20,19 @@ type users struct {
 	domain awscognito.UserPoolDomain
 	web    awscognito.UserPoolClient
 	mobile awscognito.UserPoolClient
+	// machines are the integrations' app clients, in the stage's order.
+	machines []awscognito.UserPoolClient
 }
 
-// clients returns the app clients whose tokens the API accepts.
+// clients returns the app clients whose tokens the API accepts: the
+// authorizer lists them as audiences, and for a client-credentials access
+// token, which has no aud, API Gateway checks client_id against them.
 func (u users) clients() []awscognito.IUserPoolClient {
-	return []awscognito.IUserPoolClient{u.web, u.mobile}
+	out := []awscognito.IUserPoolClient{u.web, u.mobile}
+	for _, m := range u.machines {
+		out = append(out, m)
+	}
+	return out
 }
 
 // newUsers returns the staff user pool with one group per crm.Role; the API
@@ -89,6 +99,8 @@ func newUsers(scope constructs.Construct, st *Stage) users {
 	u.web = appClient(pool, "WebClient", st.Auth.WebCallbackURLs, st.Auth.WebLogoutURLs)
 	u.mobile = appClient(pool, "MobileClient", st.Auth.MobileCallbackURLs, st.Auth.MobileCallbackURLs)
 
+	u.machines = machineClients(pool, st)
+
 	for _, role := range crm.Roles {
 		awscognito.NewCfnUserPoolGroup(scope, jsii.String("Group"+exportedName(string(role))), &awscognito.CfnUserPoolGroupProps{
 			UserPoolId:  pool.UserPoolId(),
@@ -121,4 +133,60 @@ func appClient(pool awscognito.UserPool, id string, callbacks, logouts []string)
 		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
 		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
 	})
+}
+
+// machineClients adds the resource server "clientele" with the scopes of
+// crm.Scopes, and one confidential client-credentials app client per
+// integration the stage lists, allowed only its own scopes. Its tokens
+// reach every route past the authorizer; the function admits them only
+// where the route table gives a route one of their scopes (HTTP API route
+// scopes would bind staff too, whose ID tokens carry none).
+func machineClients(pool awscognito.UserPool, st *Stage) []awscognito.UserPoolClient {
+	scopes := map[string]awscognito.ResourceServerScope{}
+	var list []awscognito.ResourceServerScope
+	for _, sc := range crm.Scopes {
+		name := strings.TrimPrefix(sc, resourceServerID+"/")
+		s := awscognito.NewResourceServerScope(&awscognito.ResourceServerScopeProps{
+			ScopeName: jsii.String(name), ScopeDescription: jsii.String(scopeDescriptions[sc]),
+		})
+		scopes[sc] = s
+		list = append(list, s)
+	}
+	server := pool.AddResourceServer(jsii.String("ResourceServer"), &awscognito.UserPoolResourceServerOptions{
+		Identifier:                 jsii.String(resourceServerID),
+		UserPoolResourceServerName: jsii.String("clientele-" + st.Name),
+		Scopes:                     &list,
+	})
+	var out []awscognito.UserPoolClient
+	for _, m := range st.Auth.MachineClients {
+		var allowed []awscognito.OAuthScope
+		for _, sc := range m.Scopes {
+			allowed = append(allowed, awscognito.OAuthScope_ResourceServer(server, scopes[sc]))
+		}
+		out = append(out, pool.AddClient(jsii.String("MachineClient"+exportedName(m.Name)), &awscognito.UserPoolClientOptions{
+			UserPoolClientName: jsii.String("clientele-" + st.Name + "-" + m.Name),
+			// A confidential client: the integration keeps the secret on
+			// its server and trades it for an access token.
+			GenerateSecret: jsii.Bool(true),
+			AuthFlows:      &awscognito.AuthFlow{},
+			OAuth: &awscognito.OAuthSettings{
+				Flows:  &awscognito.OAuthFlows{ClientCredentials: jsii.Bool(true)},
+				Scopes: &allowed,
+			},
+			SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
+			EnableTokenRevocation:      jsii.Bool(true),
+			AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
+		}))
+	}
+	return out
+}
+
+// resourceServerID prefixes every scope of the API.
+const resourceServerID = "clientele"
+
+var scopeDescriptions = map[string]string{
+	crm.ScopeCustomersRead:   "Read customers, fields as the service role sees them",
+	crm.ScopeBillingRead:     "Read customers with billing, as the finance role sees them",
+	crm.ScopeComplaintsWrite: "File complaints, naming the customer by id or contact",
+	crm.ScopeComplaintsRead:  "Read the complaints this client filed",
 }

@@ -88,9 +88,9 @@ func testUsers(t *testing.T, s *synthesized) {
 		})
 	})
 
-	t.Run("OnlyTheWebAndMobileClients", func(t *testing.T) {
-		if len(clients) != 2 || clients[web] == nil || clients[mobile] == nil {
-			t.Errorf("clients %v, want the web and mobile clients", slices.Collect(maps.Keys(clients)))
+	t.Run("OnlyTheWebAndMobileClientsAndTheIntegrations", func(t *testing.T) {
+		if len(clients) != 2+len(s.stage.Auth.MachineClients) || clients[web] == nil || clients[mobile] == nil {
+			t.Errorf("clients %v, want the web and mobile clients and one per integration", slices.Collect(maps.Keys(clients)))
 		}
 	})
 

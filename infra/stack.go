@@ -207,6 +207,10 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	o.add("UserPoolId", users.pool.UserPoolId(), "Cognito user pool that issues staff tokens")
 	o.add("WebClientId", users.web.UserPoolClientId(), "App client of the web console (authorization code with PKCE)")
 	o.add("MobileClientId", users.mobile.UserPoolClientId(), "App client of the mobile app (authorization code with PKCE)")
+	for i, m := range st.Auth.MachineClients {
+		o.add("MachineClientId"+exportedName(m.Name), users.machines[i].UserPoolClientId(),
+			"App client of the integration "+m.Name+" (client credentials; its secret is in the app client's settings)")
+	}
 	o.add("SignInDomain", users.domain.BaseUrl(nil), "Hosted sign-in (OAuth 2.0 authorize and token endpoints)")
 	o.add("TableName", table.TableName(), "Main DynamoDB table")
 	o.add("AuditTableName", audit.TableName(), "Append-only, hash-chained audit log table")

@@ -124,6 +124,19 @@ type Auth struct {
 	// from this verified identity instead of Cognito's default sender.
 	SESFromAddress string `json:"sesFromAddress,omitempty"`
 	SESRegion      string `json:"sesRegion,omitempty"`
+	// MachineClients are the integrations: one confidential app client
+	// each, with the client-credentials grant and the scopes listed.
+	MachineClients []MachineClient `json:"machineClients,omitempty"`
+}
+
+// MachineClient is one integration's app client.
+type MachineClient struct {
+	// Name is lower-case letters, digits and hyphens; it names the app
+	// client and its stack output.
+	Name string `json:"name"`
+	// Scopes are those of the resource server "clientele" it may ask for
+	// (crm.Scopes).
+	Scopes []string `json:"scopes"`
 }
 
 // Defaults of function sizing: API functions answer within API Gateway's
@@ -169,6 +182,7 @@ var knownSettings = []string{
 	"SERVICE_AGENTS", "ASSIGNMENT", "COMPLAINT_CATEGORIES", "ACCESS_ALERT_THRESHOLD",
 	"CORS_ORIGINS", "DORMANT_AFTER", "LOST_REASONS",
 	"SURVEY_BASE_URL", "SURVEY_LINK_TTL", "DEFAULT_LANGUAGE", "SATISFACTION_TARGET",
+	"CLIENT_RATE_LIMIT", "TRIAGE_ASSIGNEE",
 }
 
 var (
@@ -176,6 +190,7 @@ var (
 	accountID    = regexp.MustCompile(`^\d{12}$`)
 	domainPrefix = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 	customScheme = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://`)
+	machineName  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 )
 
 // logRetention maps the retention periods CloudWatch Logs offers, in days,
@@ -300,6 +315,21 @@ func (s *Stage) Validate() error {
 	}
 	if len(a.MobileCallbackURLs) == 0 {
 		bad("auth.mobileCallbackURLs: at least one")
+	}
+	seen := map[string]bool{}
+	for _, m := range a.MachineClients {
+		if !machineName.MatchString(m.Name) || seen[m.Name] {
+			bad("auth.machineClients: name %q must be unique, lower-case letters, digits and hyphens", m.Name)
+		}
+		seen[m.Name] = true
+		if len(m.Scopes) == 0 {
+			bad("auth.machineClients %s: at least one scope", m.Name)
+		}
+		for _, sc := range m.Scopes {
+			if !slices.Contains(crm.Scopes, sc) {
+				bad("auth.machineClients %s: unknown scope %q (use %s)", m.Name, sc, strings.Join(crm.Scopes, ", "))
+			}
+		}
 	}
 	for _, u := range a.MobileCallbackURLs {
 		if !customScheme.MatchString(u) || strings.HasPrefix(u, "http") {

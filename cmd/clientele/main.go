@@ -16,7 +16,7 @@ const usage = `usage: clientele <command> [flags]
 
 commands:
   run                  start DynamoDB Local (unless DYNAMODB_ENDPOINT is set) and the local gateway on 127.0.0.1:$PORT
-  token                print a token the local gateway accepts (-role, -user)
+  token                print a token the local gateway accepts (-role, -user; or -client, -scopes)
   invoke               run a function's handler on a sample event (-fn, -event) against the local table
   with-dynamodb -- CMD run CMD with DYNAMODB_ENDPOINT set to a DynamoDB Local started for it
   tables               create the tables at DYNAMODB_ENDPOINT if they do not exist

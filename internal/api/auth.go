@@ -29,6 +29,9 @@ func ActorFromClaims(claims map[string]string) (crm.Actor, error) {
 	if sub == "" {
 		return crm.Actor{}, crm.Errorf(crm.EUNAUTHORIZED, "a valid bearer token is required")
 	}
+	if isMachineToken(claims) {
+		return machineActor(claims)
+	}
 	groups, err := ParseGroups(claims["cognito:groups"])
 	if err != nil {
 		return crm.Actor{}, err
@@ -40,6 +43,28 @@ func ActorFromClaims(claims map[string]string) (crm.Actor, error) {
 		}
 	}
 	return a, nil
+}
+
+// isMachineToken reports whether claims are those of a client-credentials
+// access token: Cognito issues them with sub equal to client_id and
+// neither groups nor a user name. A user's access token also carries
+// client_id, but its sub is the user's.
+func isMachineToken(claims map[string]string) bool {
+	id := claims["client_id"]
+	return id != "" && claims["sub"] == id && claims["token_use"] == "access" &&
+		claims["cognito:groups"] == "" && claims["username"] == "" && claims["cognito:username"] == ""
+}
+
+// machineActor builds a machine client from its token. Its scope claim is
+// space-separated; scopes of other resource servers are not this API's and
+// are ignored, but a claim that cannot be read is refused.
+func machineActor(claims map[string]string) (crm.Actor, error) {
+	id := claims["client_id"]
+	scope := claims["scope"]
+	if !ValidGroupName(id) || len(scope) > maxGroupsClaim {
+		return crm.Actor{}, crm.Errorf(crm.EUNAUTHORIZED, "the token's client or scope claim cannot be read")
+	}
+	return crm.ClientActor(id, strings.Fields(scope)), nil
 }
 
 // ParseGroups reads the cognito:groups claim in exactly the two forms API

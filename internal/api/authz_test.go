@@ -108,6 +108,7 @@ var authzRequests = map[string]authzRequest{
 	"GET /complaints":                     {path: fixed("/complaints"), ok: 200},
 	"GET /complaints/{id}":                {path: func(f *authzFixture, s subject) string { return "/complaints/" + f.complaint[s] }, ok: 200, scoped: true, goneOK: 200},
 	"POST /complaints/{id}/transitions":   {path: func(f *authzFixture, s subject) string { return "/complaints/" + f.complaint[s] + "/transitions" }, body: map[string]any{"to": "closed", "note": "n"}, ok: 409, scoped: true, goneOK: 409},
+	"POST /complaints/{id}/link":          {path: func(f *authzFixture, s subject) string { return "/complaints/" + f.complaint[s] + "/link" }, body: map[string]any{"customerId": "c_unknown"}, ok: 409, scoped: true, goneOK: 409},
 	"POST /complaints/{id}/notes":         {path: func(f *authzFixture, s subject) string { return "/complaints/" + f.complaint[s] + "/notes" }, body: map[string]any{"note": "n"}, ok: 201, scoped: true, goneOK: 201},
 	"GET /reminders":                      {path: fixed("/reminders"), ok: 200},
 	"POST /reminders/{id}/done":           {path: fixed("/reminders/r_unknown/done"), ok: 404},
@@ -179,6 +180,20 @@ func TestAuthorizationSuite(t *testing.T) {
 						t.Errorf("%s as %q on %s: status %d, want %d: %s", rt.Key(), role, s, r.Status, want, r.Body)
 					}
 					checkCanaries(t, rt, role, s, r)
+				}
+			}
+			// Machine clients, one per scope set and route, so that no
+			// client's rate limit is what a cell measures.
+			for i, scopes := range authzClients {
+				token := e.ClientToken(fmt.Sprintf("suite%d-%d", i, cells), scopes...)
+				for _, s := range subjects {
+					cells++
+					want := expectClientStatus(rt, req, scopes, s)
+					r := e.Do(testenv.Request{Method: rt.Method, Path: req.path(f, s), Token: token, Body: req.body})
+					if r.Status != want {
+						t.Errorf("%s as a client with %v on %s: status %d, want %d: %s", rt.Key(), scopes, s, r.Status, want, r.Body)
+					}
+					checkClientCanaries(t, rt, scopes, s, r)
 				}
 			}
 		})

@@ -9,7 +9,7 @@ import (
 
 // complaintReadOnly names the fields a client sees but may not write.
 var complaintReadOnly = []string{"id", "status", "assigneeId", "filedBy", "createdAt", "updatedAt", "acknowledgedAt", "ackDueAt",
-	"slaDueAt", "resolvedAt", "closedAt", "resolution", "escalationLevel", "version", "timeline", "breached"}
+	"slaDueAt", "resolvedAt", "closedAt", "resolution", "escalationLevel", "version", "timeline", "breached", "contact"}
 
 // complaintView is a complaint as the API returns it.
 type complaintView struct {
@@ -41,9 +41,15 @@ func handleComplaintCreate(svc complaintFiler, now func() time.Time) http.Handle
 			writeError(w, r, err)
 			return
 		}
-		c, err := svc.File(r.Context(), actor(r.Context()), in)
+		a := actor(r.Context())
+		c, err := svc.File(r.Context(), a, in)
 		if err != nil {
 			writeError(w, r, err)
+			return
+		}
+		if a.Client {
+			w.Header().Set("Location", "/complaints/"+c.ID)
+			writeJSON(w, http.StatusCreated, receipt(c, now()))
 			return
 		}
 		writeComplaint(w, now, http.StatusCreated, c)
@@ -52,9 +58,14 @@ func handleComplaintCreate(svc complaintFiler, now func() time.Time) http.Handle
 
 func handleComplaintGet(svc complaintReader, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := svc.Get(r.Context(), actor(r.Context()), r.PathValue("id"))
+		a := actor(r.Context())
+		c, err := svc.Get(r.Context(), a, r.PathValue("id"))
 		if err != nil {
 			writeError(w, r, err)
+			return
+		}
+		if a.Client {
+			writeJSON(w, http.StatusOK, receipt(c, now()))
 			return
 		}
 		writeComplaint(w, now, http.StatusOK, c)
@@ -63,29 +74,44 @@ func handleComplaintGet(svc complaintReader, now func() time.Time) http.Handler 
 
 func handleComplaintList(svc complaintLister, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := query(r.URL.Query(), "limit", "cursor", "status", "assignee", "customerId", "severity", "breached")
+		q, err := query(r.URL.Query(), "limit", "cursor", "status", "assignee", "customerId", "severity", "breached", "unlinked")
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
 		page, perr := q.page()
 		breached, berr := q.boolean("breached")
-		if err := joinInvalid(perr, berr); err != nil {
+		unlinked, uerr := q.boolean("unlinked")
+		if err := joinInvalid(perr, berr, uerr); err != nil {
 			writeError(w, r, err)
 			return
 		}
 		a := actor(r.Context())
+		if unlinked && (a.Client || !a.HasAny(crm.RoleAdmin, crm.RoleService)) {
+			// The triage list shows the contacts of complaints nobody
+			// owns yet: for the agents who link them.
+			writeError(w, r, crm.Errorf(crm.EFORBIDDEN, "only admin and service see unlinked complaints"))
+			return
+		}
 		assignee := q.Get("assignee")
 		if assignee == "me" {
 			assignee = a.ID
 		}
-		f := crm.ComplaintFilter{Status: q.Get("status"), AssigneeID: assignee, CustomerID: q.Get("customerId"), Severity: q.Get("severity"), Breached: breached}
+		f := crm.ComplaintFilter{Status: q.Get("status"), AssigneeID: assignee, CustomerID: q.Get("customerId"), Severity: q.Get("severity"), Breached: breached, Unlinked: unlinked}
 		cs, next, err := svc.List(r.Context(), a, f, page)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
 		now := now()
+		if a.Client {
+			receipts := make([]complaintReceipt, len(cs))
+			for i, c := range cs {
+				receipts[i] = receipt(c, now)
+			}
+			writeJSON(w, http.StatusOK, list[complaintReceipt]{Items: receipts, NextCursor: next})
+			return
+		}
 		items := make([]complaintView, len(cs))
 		for i, c := range cs {
 			items[i] = viewComplaint(c, now)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ type Handler struct {
 	access  crm.AccessCounter
 	now     func() time.Time
 	timeout time.Duration
+	clients ClientLimit
 }
 
 type routeHandler struct {
@@ -44,7 +46,7 @@ func NewHandler(svc Services, function string) *Handler {
 	if svc.Timeout <= 0 {
 		svc.Timeout = 10 * time.Second
 	}
-	h := &Handler{routes: map[string]routeHandler{}, log: svc.Logger, audit: svc.Audit, access: svc.Access, now: svc.Now, timeout: svc.Timeout}
+	h := &Handler{routes: map[string]routeHandler{}, log: svc.Logger, audit: svc.Audit, access: svc.Access, now: svc.Now, timeout: svc.Timeout, clients: svc.Clients}
 	for _, rt := range Routes() {
 		if function != "" && rt.Function != function {
 			continue
@@ -100,6 +102,12 @@ func (h *Handler) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		writeProblem(rec, Problem{Type: problemType(crm.ENOTFOUND), Status: http.StatusNotFound, Detail: "no route " + ev.RouteKey, RequestID: requestID(ctx)})
 	default:
 		a, err = authorize(rh.route, ev)
+		if err == nil && a.Client {
+			var wait int
+			if wait, err = h.clients.allow(ctx, a, h.now()); wait > 0 {
+				rec.Header().Set("Retry-After", strconv.Itoa(wait))
+			}
+		}
 		if err != nil {
 			writeError(rec, r, err)
 			break
@@ -148,6 +156,12 @@ func authorize(rt Route, ev events.APIGatewayV2HTTPRequest) (crm.Actor, error) {
 	a, err := ActorFromClaims(claims)
 	if err != nil {
 		return a, err
+	}
+	if a.Client {
+		if !rt.AllowsClient(a.Scopes) {
+			return a, crm.Errorf(crm.EFORBIDDEN, "this client's scopes do not allow %s", rt.Key())
+		}
+		return a, nil
 	}
 	if !a.HasAny(rt.Roles...) {
 		return a, crm.Errorf(crm.EFORBIDDEN, "your role may not call %s", rt.Key())

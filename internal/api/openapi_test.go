@@ -140,6 +140,21 @@ func checkSecurity(doc map[string]any, routes []Route) []string {
 		if !slices.Equal(got, want) {
 			problems = append(problems, fmt.Sprintf("%s: x-roles %v, route table says %v", rt.Key(), got, want))
 		}
+		// Machine clients' scopes, when the route admits any, are
+		// declared exactly as the route table has them.
+		gotScopes := []string{}
+		if v, ok := op["x-scopes"]; ok {
+			if gotScopes, err = stringList(v); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: x-scopes %v", rt.Key(), err))
+				continue
+			}
+		}
+		wantScopes := append([]string{}, rt.Scopes...)
+		slices.Sort(gotScopes)
+		slices.Sort(wantScopes)
+		if !slices.Equal(gotScopes, wantScopes) {
+			problems = append(problems, fmt.Sprintf("%s: x-scopes %v, route table says %v", rt.Key(), gotScopes, wantScopes))
+		}
 	}
 	return problems
 }

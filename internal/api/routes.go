@@ -6,6 +6,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/clientele-crm/clientele/internal/crm"
 )
@@ -30,6 +31,11 @@ type Route struct {
 	Function string
 	// Roles may call the route. None means the route needs no token.
 	Roles []crm.Role
+	// Scopes let a machine client call the route: it needs any one of
+	// them. None means no machine client may. The function checks them
+	// (staff tokens carry no scopes, so API Gateway cannot), and the CDK
+	// stack and the OpenAPI document derive from them.
+	Scopes []string
 	// Idempotent routes honour the Idempotency-Key header.
 	Idempotent bool
 	// Sensitive routes record denied attempts in the audit trail.
@@ -39,6 +45,17 @@ type Route struct {
 
 // Key returns the API Gateway route key, "METHOD /path".
 func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// AllowsClient reports whether a machine client holding scopes may call
+// the route.
+func (r Route) AllowsClient(scopes []string) bool {
+	for _, s := range r.Scopes {
+		if slices.Contains(scopes, s) {
+			return true
+		}
+	}
+	return false
+}
 
 // Public reports whether the route is served without a token.
 func (r Route) Public() bool { return len(r.Roles) == 0 }
@@ -52,6 +69,12 @@ var (
 	complaintRead = []crm.Role{crm.RoleAdmin, crm.RoleService, crm.RoleSales, crm.RoleAuditor}
 	complaintWork = []crm.Role{crm.RoleAdmin, crm.RoleService}
 	admin         = []crm.Role{crm.RoleAdmin}
+
+	// Machine clients' scopes: billing.read reads customers too, as
+	// finance does.
+	customersRead   = []string{crm.ScopeCustomersRead, crm.ScopeBillingRead}
+	complaintsWrite = []string{crm.ScopeComplaintsWrite}
+	complaintsRead  = []string{crm.ScopeComplaintsRead}
 )
 
 // Routes returns the route table.
@@ -61,8 +84,8 @@ func Routes() []Route {
 		{Method: "GET", Path: "/openapi.json", Function: FnCustomers, handler: func(s *Services) http.Handler { return handleOpenAPI() }},
 
 		{Method: "POST", Path: "/customers", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerCreate(s.Customers, s.Customers.Policy) }},
-		{Method: "GET", Path: "/customers", Function: FnCustomers, Roles: all, handler: func(s *Services) http.Handler { return handleCustomerList(s.Customers, s.Customers.Policy) }},
-		{Method: "GET", Path: "/customers/{id}", Function: FnCustomers, Roles: all, handler: func(s *Services) http.Handler { return handleCustomerGet(s.Customers, s.Customers.Policy) }},
+		{Method: "GET", Path: "/customers", Function: FnCustomers, Roles: all, Scopes: customersRead, handler: func(s *Services) http.Handler { return handleCustomerList(s.Customers, s.Customers.Policy) }},
+		{Method: "GET", Path: "/customers/{id}", Function: FnCustomers, Roles: all, Scopes: customersRead, handler: func(s *Services) http.Handler { return handleCustomerGet(s.Customers, s.Customers.Policy) }},
 		{Method: "PATCH", Path: "/customers/{id}", Function: FnCustomers, Roles: customerPatch, Sensitive: true, handler: func(s *Services) http.Handler { return handleCustomerPatch(s.Customers, s.Customers.Policy) }},
 		{Method: "DELETE", Path: "/customers/{id}", Function: FnCustomers, Roles: admin, Sensitive: true, handler: func(s *Services) http.Handler { return handleCustomerErase(s.Customers) }},
 		{Method: "GET", Path: "/customers/{id}/export", Function: FnCustomers, Roles: admin, Sensitive: true, handler: func(s *Services) http.Handler { return handleCustomerExport(s.Customers) }},
@@ -92,10 +115,13 @@ func Routes() []Route {
 
 		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
 
-		{Method: "POST", Path: "/complaints", Function: FnComplaints, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintCreate(s.Complaints, s.Now) }},
-		{Method: "GET", Path: "/complaints", Function: FnComplaints, Roles: complaintRead, handler: func(s *Services) http.Handler { return handleComplaintList(s.Complaints, s.Now) }},
-		{Method: "GET", Path: "/complaints/{id}", Function: FnComplaints, Roles: complaintRead, handler: func(s *Services) http.Handler { return handleComplaintGet(s.Complaints, s.Now) }},
+		{Method: "POST", Path: "/complaints", Function: FnComplaints, Roles: customerWrite, Scopes: complaintsWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintCreate(s.Complaints, s.Now) }},
+		{Method: "GET", Path: "/complaints", Function: FnComplaints, Roles: complaintRead, Scopes: complaintsRead, handler: func(s *Services) http.Handler { return handleComplaintList(s.Complaints, s.Now) }},
+		{Method: "GET", Path: "/complaints/{id}", Function: FnComplaints, Roles: complaintRead, Scopes: complaintsRead, handler: func(s *Services) http.Handler { return handleComplaintGet(s.Complaints, s.Now) }},
 		{Method: "POST", Path: "/complaints/{id}/transitions", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintTransition(s.Complaints, s.Now) }},
+		// Channel intake: an agent links a complaint filed without a
+		// matching customer.
+		{Method: "POST", Path: "/complaints/{id}/link", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintLink(s.Complaints, s.Now) }},
 		{Method: "POST", Path: "/complaints/{id}/notes", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintNote(s.Complaints, s.Now) }},
 		// Satisfaction surveys: the customer, who has no account, answers
 		// through the signed, expiring link a resolution sent; the token in

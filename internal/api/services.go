@@ -27,6 +27,8 @@ type Services struct {
 	// shows.
 	Access      crm.AccessCounter
 	Idempotency crm.IdempotencyStore
+	// Clients limits each machine client's requests.
+	Clients ClientLimit
 	// Health checks the dependencies; nil error means healthy.
 	Health func(ctx context.Context) error
 	Logger *slog.Logger
@@ -90,6 +92,9 @@ type (
 	complaintTransitioner interface {
 		Transition(ctx context.Context, a crm.Actor, id string, ifMatch *int64, in crm.TransitionInput) (crm.Complaint, error)
 	}
+	complaintLinker interface {
+		Link(ctx context.Context, a crm.Actor, id string, in crm.LinkInput) (crm.Complaint, error)
+	}
 	complaintNoter interface {
 		AddNote(ctx context.Context, a crm.Actor, id string, in crm.NoteInput) (crm.Complaint, error)
 	}
@@ -147,6 +152,7 @@ var (
 	_ complaintLister       = (*crm.Complaints)(nil)
 	_ complaintTransitioner = (*crm.Complaints)(nil)
 	_ complaintNoter        = (*crm.Complaints)(nil)
+	_ complaintLinker       = (*crm.Complaints)(nil)
 	_ portalLinker          = (*crm.Portal)(nil)
 	_ portalViewer          = (*crm.Portal)(nil)
 	_ portalUpdater         = (*crm.Portal)(nil)

@@ -52,6 +52,9 @@ type Config struct {
 	SLA        crm.SLAPolicy
 	Assignment crm.Assignment
 	Categories []string
+	// ClientRateLimit is each machine client's budget of requests per
+	// minute (CLIENT_RATE_LIMIT; 0 turns the limit off).
+	ClientRateLimit int
 	// PortalBaseURL prefixes self-service tokens (PORTAL_BASE_URL);
 	// PortalTTL is how long a link lives (PORTAL_LINK_TTL).
 	PortalBaseURL string
@@ -145,7 +148,8 @@ func Load(getenv func(string) string) (Config, error) {
 		PortalBaseURL:    or(getenv("PORTAL_BASE_URL"), "http://127.0.0.1:"+or(getenv("PORT"), "8080")+"/portal"),
 		PortalTTL:        7 * 24 * time.Hour,
 		SLA:              crm.DefaultSLAPolicy(),
-		Assignment:       crm.Assignment{Mode: crm.AssignOwner},
+		Assignment:       crm.Assignment{Mode: crm.AssignOwner, Triage: or(getenv("TRIAGE_ASSIGNEE"), crm.DefaultTriageAssignee)},
+		ClientRateLimit:  DefaultClientRateLimit,
 		Categories:       crm.DefaultCategories,
 		Breach:           crm.BreachPolicy{Escalate: true, EscalateTo: getenv("SLA_ESCALATE_TO")},
 		ReminderInterval: 15 * time.Minute,
@@ -231,6 +235,13 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, "IMPORT_MAX_RECEIVE must be a positive integer")
 		}
 		c.ImportMaxReceive = n
+	}
+	if v := getenv("CLIENT_RATE_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, "CLIENT_RATE_LIMIT must be a whole number of requests per minute, 0 for none")
+		}
+		c.ClientRateLimit = n
 	}
 	if v := getenv("ACCESS_ALERT_THRESHOLD"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -423,3 +434,8 @@ func or(s, def string) string {
 	}
 	return s
 }
+
+// DefaultClientRateLimit is each machine client's budget per minute when
+// CLIENT_RATE_LIMIT is unset: two a second, ample for an integration
+// relaying messages, small next to the API's own throttling.
+const DefaultClientRateLimit = 120

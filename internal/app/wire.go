@@ -118,7 +118,7 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	svc.ReportPolicy.ParsePhone = crm.CanonicalE164
 	audit := table.AuditLog()
 	s := api.Services{Audit: audit, Access: table.AccessLog(), Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now,
-		Timeout: cfg.FunctionTimeout}
+		Timeout: cfg.FunctionTimeout, Clients: api.ClientLimit{Store: table.PortalLinks(), PerMinute: cfg.ClientRateLimit}}
 	// Customers back the customer routes, and the self-service links that
 	// the reminder run sends.
 	if fn.serves(api.FnCustomers) || fn.serves(api.FnReminders) || fn.serves(api.FnImports) {
@@ -141,7 +141,7 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 			EscalateTo: cfg.Breach.EscalateTo, Notifier: e.Notifier, Now: time.Now}
 	}
 	if fn.serves(api.FnComplaints) {
-		s.Complaints = &crm.Complaints{Store: table.Complaints(), Customers: table.Customers(), SLA: cfg.SLA,
+		s.Complaints = &crm.Complaints{Store: table.Complaints(), Customers: table.Customers(), Policy: cfg.Policy, SLA: cfg.SLA,
 			Assignment: cfg.Assignment, Categories: cfg.Categories, Notifier: e.Notifier, Now: time.Now, NewID: NewID, Surveys: s.Surveys}
 	}
 	if fn.serves(api.FnReminders) {

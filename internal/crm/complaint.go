@@ -34,6 +34,9 @@ const (
 	// ActionReassigned: an open complaint assigned to the customer's owner
 	// followed the customer to a new owner.
 	ActionReassigned = "reassigned"
+	// ActionLinked: an agent linked a complaint filed without a matching
+	// customer to one.
+	ActionLinked = "linked"
 )
 
 // ReassignActor is who moves what follows a customer to its new owner.
@@ -100,6 +103,12 @@ type Complaint struct {
 	EscalationLevel int             `json:"escalationLevel"`
 	Version         int64           `json:"version"`
 	Timeline        []TimelineEntry `json:"timeline,omitempty"`
+	// ExternalRef is the filing client's own reference for the message
+	// the complaint came from.
+	ExternalRef string `json:"externalRef,omitempty"`
+	// Contact is how an unlinked complaint's sender can be reached, kept
+	// (sealed) only until an agent links it to a customer.
+	Contact *ContactRef `json:"contact,omitempty"`
 	// CustomerOwnerID is the customer's owner when the complaint was filed;
 	// it scopes a sales rep's lists.
 	CustomerOwnerID string `json:"-"`
@@ -137,12 +146,16 @@ type TimelineEntry struct {
 
 // ComplaintInput is what a client sends to file a complaint.
 type ComplaintInput struct {
-	CustomerID  string `json:"customerId"`
-	Channel     string `json:"channel"`
-	Category    string `json:"category"`
-	Severity    string `json:"severity"`
-	Subject     string `json:"subject"`
-	Description string `json:"description"`
+	CustomerID string `json:"customerId"`
+	// Customer and ExternalRef are for machine clients: the customer named
+	// by a contact instead of an id, and the client's own reference.
+	Customer    *ContactRef `json:"customer"`
+	ExternalRef string      `json:"externalRef"`
+	Channel     string      `json:"channel"`
+	Category    string      `json:"category"`
+	Severity    string      `json:"severity"`
+	Subject     string      `json:"subject"`
+	Description string      `json:"description"`
 }
 
 // TransitionInput asks for a state change.
@@ -167,7 +180,11 @@ type ComplaintFilter struct {
 	CustomerID string
 	Severity   string
 	Breached   bool
-	AsOf       time.Time
+	// Unlinked lists the complaints filed without a matching customer.
+	Unlinked bool
+	// FiledBy limits the list to the complaints one caller filed.
+	FiledBy string
+	AsOf    time.Time
 	// OwnerID limits the list to complaints about a rep's customers.
 	OwnerID string
 }
@@ -180,6 +197,8 @@ func (f ComplaintFilter) Match(c Complaint) bool {
 		f.CustomerID != "" && c.CustomerID != f.CustomerID,
 		f.Severity != "" && c.Severity != f.Severity,
 		f.OwnerID != "" && c.CustomerOwnerID != f.OwnerID,
+		f.Unlinked && c.CustomerID != "",
+		f.FiledBy != "" && c.FiledBy != f.FiledBy,
 		// The breach list is the working list: open complaints past due,
 		// whichever index serves it. Late resolutions count in reports.
 		f.Breached && !(Open(c.Status) && f.AsOf.After(c.SLADueAt)):
@@ -231,7 +250,7 @@ func checkText(v *Invalid, field, s string, required bool, max int) {
 // naming every invalid field.
 func (in ComplaintInput) Validate(categories []string) error {
 	var v Invalid
-	if strings.TrimSpace(in.CustomerID) == "" {
+	if strings.TrimSpace(in.CustomerID) == "" && in.Customer == nil {
 		v.Add("customerId", "required", "is required")
 	}
 	if !slices.Contains(Channels, in.Channel) {

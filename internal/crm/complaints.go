@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -17,12 +18,17 @@ const (
 type Assignment struct {
 	Mode   string
 	Agents []string
+	// Triage handles, in owner mode, complaints filed without a matching
+	// customer until one is linked (default DefaultTriageAssignee).
+	Triage string
 }
 
 // Complaints carries out complaint operations for an actor.
 type Complaints struct {
-	Store      ComplaintStore
-	Customers  CustomerStore
+	Store     ComplaintStore
+	Customers CustomerStore
+	// Policy standardizes the contact a machine client names a customer by.
+	Policy     Policy
 	SLA        SLAPolicy
 	Assignment Assignment
 	Categories []string
@@ -42,12 +48,30 @@ func (s *Complaints) now() time.Time { return s.Now().UTC().Truncate(time.Millis
 func (s *Complaints) File(ctx context.Context, actor Actor, in ComplaintInput) (Complaint, error) {
 	in.Subject, in.Description = strings.TrimSpace(in.Subject), strings.TrimSpace(in.Description)
 	in.Category = strings.ToLower(strings.TrimSpace(in.Category))
-	if err := in.Validate(s.Categories); err != nil {
-		return Complaint{}, err
+	contact, v := s.intake(actor, &in)
+	if err := in.Validate(s.Categories); err != nil || len(v) > 0 {
+		var e *Error
+		if errors.As(err, &e) {
+			v = append(v, e.Fields...)
+		}
+		return Complaint{}, v.Err()
 	}
-	cust, err := s.Customers.GetCustomer(ctx, in.CustomerID)
+	var cust Customer
+	var err error
+	if contact != nil {
+		// A contact that matches no one files the complaint unlinked; the
+		// answer is the same and the work about the same either way, so
+		// the caller cannot tell which it was.
+		cust, err = s.match(ctx, *contact)
+	} else {
+		cust, err = s.Customers.GetCustomer(ctx, in.CustomerID)
+	}
 	if err == nil && actor.OwnScopeOnly() && cust.OwnerID != actor.ID {
 		err = Errorf(ENOTFOUND, "customer %s not found", in.CustomerID)
+	}
+	linked := true
+	if err != nil && contact != nil && (ErrorCode(err) == ENOTFOUND || ErrorCode(err) == EGONE) {
+		cust, err, linked = Customer{}, nil, false
 	}
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
@@ -56,7 +80,12 @@ func (s *Complaints) File(ctx context.Context, actor Actor, in ComplaintInput) (
 		}
 		return Complaint{}, err
 	}
-	assignee, err := s.assign(ctx, cust)
+	var assignee string
+	if linked {
+		assignee, err = s.assign(ctx, cust)
+	} else {
+		assignee, err = s.triageAssignee(ctx)
+	}
 	if err != nil {
 		return Complaint{}, err
 	}
@@ -66,18 +95,26 @@ func (s *Complaints) File(ctx context.Context, actor Actor, in ComplaintInput) (
 	c := Complaint{
 		ID: s.NewID("k"), CustomerID: cust.ID, CustomerOwnerID: cust.OwnerID,
 		Channel: in.Channel, Category: in.Category, Severity: in.Severity, Subject: in.Subject, Description: in.Description,
-		Status: StatusAcknowledged, AssigneeID: assignee, FiledBy: actor.ID,
+		Status: StatusAcknowledged, AssigneeID: assignee, FiledBy: actor.ID, ExternalRef: in.ExternalRef,
 		CreatedAt: now, UpdatedAt: now, AcknowledgedAt: now, AckDueAt: ackDue, SLADueAt: slaDue, SLAWarnAt: warnAt, Version: 1, TimelineLen: 2,
+	}
+	fields := []string{"customerId", "channel", "category", "severity", "subject", "description", "status", "assigneeId"}
+	if !linked {
+		c.Contact = contact
+		fields[0] = "contact"
+	}
+	if c.ExternalRef != "" {
+		fields = append(fields, "externalRef")
 	}
 	timeline := []TimelineEntry{
 		{Seq: 1, At: now, ActorID: actor.ID, Action: ActionCreated, To: StatusNew, Severity: c.Severity},
 		{Seq: 2, At: now, ActorID: "system", Action: ActionAcknowledged, From: StatusNew, To: StatusAcknowledged, AssigneeID: assignee},
 	}
 	notes := []Notification{s.notification(c, NotifyComplaintAssigned, RecipientStaff, assignee, now)}
-	if cust.Consent.Reminders {
+	if linked && cust.Consent.Reminders {
 		notes = append(notes, s.notification(c, NotifyComplaintAcknowledged, RecipientCustomer, cust.ID, now))
 	}
-	audit := NewAudit(ctx, actor, "complaint.create", "complaint", c.ID, "customerId", "channel", "category", "severity", "subject", "description", "status", "assigneeId")
+	audit := NewAudit(ctx, actor, "complaint.create", "complaint", c.ID, fields...)
 	if err := s.Store.CreateComplaint(ctx, c, timeline, notes, audit); err != nil {
 		return Complaint{}, err
 	}
@@ -133,6 +170,10 @@ func (s *Complaints) visible(ctx context.Context, actor Actor, id string) (Compl
 	c, err := s.Store.GetComplaint(ctx, id)
 	if err != nil {
 		return Complaint{}, err
+	}
+	if actor.Client && c.FiledBy != actor.ID {
+		// An integration reads back what it filed, nothing else.
+		return Complaint{}, Errorf(ENOTFOUND, "complaint %s not found", id)
 	}
 	if actor.OwnScopeOnly() {
 		cust, err := s.Customers.GetCustomer(ctx, c.CustomerID)
@@ -326,6 +367,9 @@ func (s *Complaints) List(ctx context.Context, actor Actor, f ComplaintFilter, p
 	f.AsOf = s.now()
 	if actor.OwnScopeOnly() {
 		f.OwnerID = actor.ID
+	}
+	if actor.Client {
+		f.FiledBy = actor.ID
 	}
 	var v Invalid
 	if f.Status != "" && transitions[f.Status] == nil {

@@ -21,6 +21,11 @@ var Roles = []Role{RoleAdmin, RoleSales, RoleService, RoleFinance, RoleAuditor}
 type Actor struct {
 	ID    string
 	Roles []Role
+	// Client marks a machine client (ID "client:<client id>"): its Scopes,
+	// not its Roles, say which routes it may call; its Roles only say how
+	// it sees a customer's fields.
+	Client bool
+	Scopes []string
 }
 
 // Has reports whether the actor holds role.

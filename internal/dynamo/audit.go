@@ -195,6 +195,11 @@ func (s *Table) auditOps(ctx context.Context, a crm.Audit, chain string, fresh b
 	for i, r := range a.Actor.Roles {
 		roles[i] = string(r)
 	}
+	if a.Actor.Client {
+		// A machine client acts under its scopes; the roles it is given
+		// only shape how it sees fields.
+		roles = append([]string{}, a.Actor.Scopes...)
+	}
 	fields := a.ChangedFields
 	if fields == nil {
 		fields = []string{}

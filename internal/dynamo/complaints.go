@@ -70,12 +70,19 @@ type complaintItem struct {
 	TimelineLen     int        `dynamodbav:"timelineLen"`
 	ExpiresAt       *int64     `dynamodbav:"expiresAt,omitempty"`
 	Erased          bool       `dynamodbav:"erased,omitempty"`
+	ExternalRef     string     `dynamodbav:"externalRef,omitempty"`
 }
+
+// unlinkedPK is the GSI5 partition of the complaints filed without a
+// matching customer: the triage list. Linking moves a complaint to its
+// customer's partition, a change of customerId the stream carries.
+const unlinkedPK = "CUNLINKED"
 
 type complaintSecrets struct {
 	Subject     string          `json:"subject"`
 	Description string          `json:"description"`
 	Resolution  *crm.Resolution `json:"resolution"`
+	Contact     *crm.ContactRef `json:"contact,omitempty"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -108,6 +115,10 @@ func (s *Table) toComplaintItem(ctx context.Context, c crm.Complaint) (map[strin
 		SLADueAt: c.SLADueAt, ResolvedAt: optTime(c.ResolvedAt), ClosedAt: optTime(c.ClosedAt),
 		EscalationLevel: c.EscalationLevel, Version: c.Version, TimelineLen: c.TimelineLen,
 		SLAWarnAt: optTime(c.SLAWarnAt), SLAWarnedAt: optTime(c.SLAWarnedAt), SLABreachedAt: optTime(c.SLABreachedAt),
+		ExternalRef: c.ExternalRef,
+	}
+	if c.CustomerID == "" {
+		it.GSI5PK = unlinkedPK
 	}
 	if c.Status == crm.StatusClosed {
 		it.ExpiresAt = expiry(c.ClosedAt, s.retention.ClosedComplaints)
@@ -127,7 +138,7 @@ func (s *Table) toComplaintItem(ctx context.Context, c crm.Complaint) (map[strin
 	if err != nil {
 		return nil, fmt.Errorf("marshal complaint %s: %w", c.ID, err)
 	}
-	sec := complaintSecrets{Subject: c.Subject, Description: c.Description, Resolution: c.Resolution}
+	sec := complaintSecrets{Subject: c.Subject, Description: c.Description, Resolution: c.Resolution, Contact: c.Contact}
 	if err := s.seal(ctx, entityComplaint, item, &sec); err != nil {
 		return nil, err
 	}
@@ -150,6 +161,7 @@ func (s *Table) fromComplaintItem(ctx context.Context, item map[string]types.Att
 		AckDueAt: it.AckDueAt.UTC(), SLADueAt: it.SLADueAt.UTC(), ResolvedAt: fromOpt(it.ResolvedAt), ClosedAt: fromOpt(it.ClosedAt),
 		Resolution: sec.Resolution, EscalationLevel: it.EscalationLevel, Version: it.Version, TimelineLen: it.TimelineLen,
 		SLAWarnAt: fromOpt(it.SLAWarnAt), SLAWarnedAt: fromOpt(it.SLAWarnedAt), SLABreachedAt: fromOpt(it.SLABreachedAt),
+		ExternalRef: it.ExternalRef, Contact: sec.Contact,
 	}, nil
 }
 
@@ -193,11 +205,18 @@ func (s *Complaints) CreateComplaint(ctx context.Context, c crm.Complaint, timel
 	if err != nil {
 		return err
 	}
+	// The customer must still exist, not erased, as the complaint is filed.
+	check := &types.ConditionCheck{TableName: &s.table, Key: itemKey(customerPK(c.CustomerID), skProfile),
+		ConditionExpression: aws.String("attribute_exists(PK) AND #t = :customer"), ExpressionAttributeNames: map[string]string{"#t": "type"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":customer": &types.AttributeValueMemberS{Value: entityCustomer}}}
+	if c.CustomerID == "" {
+		// An unlinked intake writes as much as a linked one, so its
+		// latency does not tell the caller the contact matched no one.
+		check = &types.ConditionCheck{TableName: &s.table, Key: itemKey(customerPK(crm.UnmatchedCustomer), skProfile),
+			ConditionExpression: aws.String("attribute_not_exists(PK)")}
+	}
 	ops := []types.TransactWriteItem{
-		// The customer must still exist, not erased, as the complaint is filed.
-		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: itemKey(customerPK(c.CustomerID), skProfile),
-			ConditionExpression: aws.String("attribute_exists(PK) AND #t = :customer"), ExpressionAttributeNames: map[string]string{"#t": "type"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":customer": &types.AttributeValueMemberS{Value: entityCustomer}}}},
+		{ConditionCheck: check},
 		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 	}
 	for _, e := range timeline {
@@ -312,6 +331,8 @@ func complaintSource(f crm.ComplaintFilter) source {
 	switch {
 	case f.CustomerID != "":
 		return indexSource(IndexBySubject, "GSI5PK", "GSI5SK", "CCUST#"+f.CustomerID)
+	case f.Unlinked:
+		return indexSource(IndexBySubject, "GSI5PK", "GSI5SK", unlinkedPK)
 	case f.AssigneeID != "":
 		return indexSource(IndexByOwner, "GSI1PK", "GSI1SK", "ASSIGNEE#"+f.AssigneeID)
 	case f.Breached:
@@ -333,7 +354,7 @@ func complaintSource(f crm.ComplaintFilter) source {
 // count in reports, not in this working list.
 func (s *Complaints) ListComplaints(ctx context.Context, f crm.ComplaintFilter, p crm.Page) ([]crm.Complaint, string, error) {
 	src := complaintSource(f)
-	fp := fmt.Sprintf("complaints|%s|%s|%s|%s|%t|%s", f.Status, f.AssigneeID, f.CustomerID, f.Severity, f.Breached, f.OwnerID)
+	fp := fmt.Sprintf("complaints|%s|%s|%s|%s|%t|%s|%t|%s", f.Status, f.AssigneeID, f.CustomerID, f.Severity, f.Breached, f.OwnerID, f.Unlinked, f.FiledBy)
 	return paginate(ctx, s.Table, src, p, fp, func(ctx context.Context, items []map[string]types.AttributeValue) ([]*crm.Complaint, error) {
 		out := make([]*crm.Complaint, len(items))
 		for i, item := range items {

@@ -189,6 +189,16 @@ func (e *Env) Token(user string, roles ...string) string {
 	return t
 }
 
+// ClientToken mints a machine client's access token holding scopes.
+func (e *Env) ClientToken(client string, scopes ...string) string {
+	e.TB.Helper()
+	t, err := e.Key.ClientToken(client, scopes, time.Now(), time.Hour)
+	if err != nil {
+		e.TB.Fatal(err)
+	}
+	return t
+}
+
 // Response is an HTTP answer, read whole.
 type Response struct {
 	Status int

@@ -126,7 +126,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Region:           or(getenv("AWS_REGION"), "us-east-1"),
 		AccessThreshold:  crm.DefaultAccessThreshold,
 		TopicARN:         getenv("TOPIC_ARN"),
-		PortalBaseURL:    or(getenv("PORTAL_BASE_URL"), "http://127.0.0.1:"+or(getenv("PORT"), "8080")+"/portal"),
+		PortalBaseURL:    or(getenv("PORTAL_BASE_URL"), "http://127.0.0.1:"+or(getenv("PORT"), "8080")+"/self-service"),
 		PortalTTL:        7 * 24 * time.Hour,
 		SLA:              crm.DefaultSLAPolicy(),
 		Assignment:       crm.Assignment{Mode: crm.AssignOwner},
@@ -143,7 +143,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if getenv("PORTAL_BASE_URL") == "" && c.Keyring == "kms" {
 		// On AWS the portal's host is the deployment's own choice; without
 		// it, links are paths the client puts its host before.
-		c.PortalBaseURL = "/portal"
+		c.PortalBaseURL = "/self-service"
 	}
 	var errs []string
 	errs = append(errs, c.loadComplaintSettings(getenv)...)

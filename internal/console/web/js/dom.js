@@ -39,8 +39,8 @@ export function field(label, name, opts = {}) {
   return wrap;
 }
 
-// showErrors puts each problem error beside its field; fields the form does
-// not have are listed in the summary.
+// showErrors puts each problem error beside its field; errors of fields the
+// form does not have are appended to the summary as a list.
 export function showErrors(form, problem, summary) {
   for (const e of form.querySelectorAll('[data-error-for]')) e.textContent = '';
   for (const e of form.querySelectorAll('[aria-invalid]')) e.removeAttribute('aria-invalid');
@@ -53,7 +53,10 @@ export function showErrors(form, problem, summary) {
       if (input) input.setAttribute('aria-invalid', 'true');
     } else rest.push(`${fe.field}: ${fe.message}`);
   }
-  if (summary) mount(summary, rest.length ? h('ul', null, rest.map((r) => h('li', null, r))) : null);
+  if (summary) {
+    summary.querySelector('ul.rest')?.remove();
+    if (rest.length) summary.append(h('ul', { class: 'rest' }, rest.map((r) => h('li', null, r))));
+  }
   const first = form.querySelector('[aria-invalid=true]');
   if (first) first.focus();
 }

@@ -24,7 +24,7 @@ const en = {
   ssTitle: 'Your contact details', ssIntro: 'Please check your details and correct anything that is out of date.', ssSaved: 'Thank you — your details are updated.',
   ssExpired: 'This link has expired or has already been used. Please ask us for a new one.', ssNoToken: 'This page needs the link we sent you.', error: 'Something went wrong. Please try again.',
   rates: { completenessRate: 'Completeness', timelinessRate: 'Timeliness', duplicateRate: 'Duplicates', invalidRate: 'Invalid entries' },
-  st: { new: 'new', acknowledged: 'acknowledged', in_progress: 'in progress', resolved: 'resolved', closed: 'closed', reopened: 'reopened', escalated: 'escalated', pending: 'pending' },
+  st: { open: 'open', done: 'done', new: 'new', acknowledged: 'acknowledged', in_progress: 'in progress', resolved: 'resolved', closed: 'closed', reopened: 'reopened', escalated: 'escalated', pending: 'pending' },
 };
 const zh = {
   customers: '客户', complaints: '投诉', reminders: '提醒', dashboards: '仪表板', audit: '审计', access: '访问报告',
@@ -50,7 +50,7 @@ const zh = {
   ssTitle: '您的联系方式', ssIntro: '请核对您的信息，并更正已过时的内容。', ssSaved: '谢谢，您的信息已更新。',
   ssExpired: '此链接已过期或已被使用。请联系我们获取新链接。', ssNoToken: '请使用我们发给您的链接打开此页面。', error: '出错了，请重试。',
   rates: { completenessRate: '完整率', timelinessRate: '及时率', duplicateRate: '重复率', invalidRate: '无效率' },
-  st: { new: '新建', acknowledged: '已确认', in_progress: '处理中', resolved: '已解决', closed: '已关闭', reopened: '已重开', escalated: '已升级', pending: '待处理' },
+  st: { open: '未完成', done: '已完成', new: '新建', acknowledged: '已确认', in_progress: '处理中', resolved: '已解决', closed: '已关闭', reopened: '已重开', escalated: '已升级', pending: '待处理' },
 };
 const dicts = { en, 'zh-CN': zh };
 

@@ -32,7 +32,7 @@ function transitions(c) {
   const moves = legal[c.status] || [];
   if (!moves.length) return null;
   const summary = h('div', { 'aria-live': 'polite' });
-  const res = h('fieldset', { id: 'resolution', hidden: true }, h('legend', null, t('resolution')),
+  const res = h('fieldset', { id: 'resolution', hidden: true }, h('legend', null, t('resolution')), h('span', { class: 'err', 'data-error-for': 'resolution' }),
     field(t('summary'), 'resolution.summary', {}), field(t('rootCause'), 'resolution.rootCause', {}), field(t('remedy'), 'resolution.remedy', {}));
   const to = field(t('transition'), 'to', { options: moves.map((m) => [m, t(`st.${m}`)]), value: moves[0] });
   const form = h('form', { class: 'grid', id: 'transition-form', novalidate: true }, to, field(t('note'), 'note', {}), res,

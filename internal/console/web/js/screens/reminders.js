@@ -7,7 +7,9 @@ export const reminders = {
   id: 'reminders', nav: 'reminders', roles: ['admin', 'sales', 'service', 'finance', 'auditor'],
   async render(el, { query }) {
     const tab = query.get('tab') || 'due';
-    const page = await api('GET', `/reminders${qs({ limit: 200 })}`);
+    // The API lists open reminders unless asked for done ones.
+    const [open, closed] = await Promise.all([api('GET', `/reminders${qs({ status: 'open', limit: 200 })}`), api('GET', `/reminders${qs({ status: 'done', limit: 200 })}`)]);
+    const page = { items: [...open.items, ...closed.items] };
     const now = Date.now();
     const pick = { due: (r) => r.status !== 'done' && new Date(r.dueAt) >= now, overdue: (r) => r.status !== 'done' && new Date(r.dueAt) < now, done: (r) => r.status === 'done' };
     const items = page.items.filter(pick[tab]);

@@ -122,7 +122,7 @@ func (s *site) attr(t *testing.T, ctx context.Context, sel, name string) string 
 // js runs a script for its effect.
 func js(expr string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Evaluate[bool]("(" + expr + ", true)")(ctx, tg)
+		_, err := chromedp.Evaluate[bool]("("+expr+", true)")(ctx, tg)
 		return chromedp.Void{}, err
 	}
 }
@@ -223,4 +223,3 @@ func (s *site) api(method, path, token string, body any, headers ...string) test
 	}
 	return s.e.Do(testenv.Request{Method: method, Path: path, Token: token, Body: body, Header: h})
 }
-

@@ -100,6 +100,7 @@ var authzRequests = map[string]authzRequest{
 	"GET /portal/{token}":                 {path: fixed("/portal/not-a-token"), ok: 404},
 	"PUT /portal/{token}":                 {path: fixed("/portal/not-a-token"), body: map[string]any{}, ok: 404},
 	"GET /audit":                          {path: fixed("/audit"), ok: 200},
+	"GET /audit/verify":                   {path: fixed("/audit/verify"), ok: 200},
 	"POST /complaints":                    {path: fixed("/complaints"), body: map[string]any{"customerId": "c_unknown", "channel": "phone", "category": "billing", "severity": "low", "subject": "s", "description": "d"}, ok: 404},
 	"GET /complaints":                     {path: fixed("/complaints"), ok: 200},
 	"GET /complaints/{id}":                {path: func(f *authzFixture, s subject) string { return "/complaints/" + f.complaint[s] }, ok: 200, scoped: true, goneOK: 200},

@@ -19,6 +19,8 @@ type Services struct {
 	Reminders  *crm.Reminders
 	Reports    *crm.Reports
 	Audit      crm.AuditLog
+	// AuditVerifications serve the latest verification of the audit trail.
+	AuditVerifications crm.AuditVerifications
 	// Access counts, per user, the refused requests the access report
 	// shows.
 	Access      crm.AccessCounter

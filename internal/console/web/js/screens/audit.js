@@ -1,6 +1,6 @@
 // Audit trail for admins and auditors: filter by entity, actor and time,
 // and the latest verification of the chain.
-import { api, qs, ApiError } from '../api.js';
+import { api, qs } from '../api.js';
 import { h, mount, field } from '../dom.js';
 import { t, fmtDate, fmtNum } from '../i18n.js';
 
@@ -24,14 +24,12 @@ export const audit = {
 };
 
 async function verification() {
-  let v;
-  try { v = await api('GET', '/audit/verify'); } catch (e) {
-    if (e instanceof ApiError && e.status === 404) return h('section', { class: 'panel', id: 'audit-verify' }, h('h2', null, t('verifyStatus')), h('p', null, t('neverVerified')));
-    throw e;
-  }
+  const v = await api('GET', '/audit/verify');
+  if (v.status === 'never') return h('section', { class: 'panel', id: 'audit-verify' }, h('h2', null, t('verifyStatus')), h('p', null, t('neverVerified')));
+  const intact = v.status === 'intact';
   return h('section', { class: 'panel', id: 'audit-verify' }, h('h2', null, t('verifyStatus')),
-    h('p', null, h('strong', { class: v.intact ? 'met' : 'unmet' }, v.intact ? t('intact') : t('broken'))),
+    h('p', null, h('strong', { class: intact ? 'met' : 'unmet' }, intact ? t('intact') : t('broken'))),
     h('dl', { class: 'kv' }, h('dt', null, t('lastVerified')), h('dd', null, fmtDate(v.at)),
-      h('dt', null, t('covered')), h('dd', null, `${fmtNum(v.entries)} entries · ${fmtNum(v.chains)} chains · ${fmtNum(v.digests)} digests`),
+      h('dt', null, t('covered')), h('dd', null, `${fmtNum(v.entries)} · ${fmtNum(v.chains)} · ${fmtNum(v.digests)} (${t('entriesChainsDigests')})`),
       v.firstBreak ? [h('dt', null, t('firstBreak')), h('dd', null, v.firstBreak)] : null));
 }

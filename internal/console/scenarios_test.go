@@ -46,6 +46,29 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("FirstScreen", func(t *testing.T) {
+		ctx := s.tab(t)
+		s.signIn(t, ctx, "sales", "first")
+		// A fresh load of the first screen, every file fetched again.
+		s.run(t, ctx, js(`sessionStorage.setItem('lang', 'en')`))
+		type load struct {
+			Bytes int     `json:"bytes"`
+			Files int     `json:"files"`
+			Ready float64 `json:"ready"`
+		}
+		s.run(t, ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(s.url+"/#/customers"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
+		got := get(t, s, ctx, chromedp.Evaluate[load](`(() => {
+			const own = (e) => new URL(e.name).origin === location.origin && !/\/(customers|reminders|complaints|reports|audit)/.test(new URL(e.name).pathname);
+			const files = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource').filter(own)];
+			return { bytes: files.reduce((n, e) => n + e.encodedBodySize, 0), files: files.length,
+				ready: performance.getEntriesByName('console-ready')[0].startTime };
+		})()`))
+		t.Logf("first screen: %d files, %d bytes compressed, interactive after %.0f ms", got.Files, got.Bytes, got.Ready)
+		if got.Bytes > 150<<10 || got.Files < 5 {
+			t.Errorf("first screen: %d files, %d bytes compressed; the budget is 150 KB", got.Files, got.Bytes)
+		}
+	})
+
 	var firstID string
 	t.Run("CreateWithErrorsThenCorrect", func(t *testing.T) {
 		ctx := s.tab(t)

@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -89,7 +90,10 @@ type CustomerFilter struct {
 	Phone   string // normalized E.164
 	Email   string // normalized
 	Stale   bool   // review is due at or before AsOf
-	AsOf    time.Time
+	// Query is a case-insensitive prefix of the name or the company,
+	// normalized by SearchKey.
+	Query string
+	AsOf  time.Time
 }
 
 // Match reports whether c passes every set filter.
@@ -100,7 +104,8 @@ func (f CustomerFilter) Match(c Customer) bool {
 		f.Tag != "" && !slices.Contains(c.Tags, f.Tag),
 		f.Phone != "" && c.Phone != f.Phone,
 		f.Email != "" && c.Email != f.Email,
-		f.Stale && c.ReviewDueAt.After(f.AsOf):
+		f.Stale && c.ReviewDueAt.After(f.AsOf),
+		f.Query != "" && !strings.HasPrefix(SearchKey(c.Name), f.Query) && !strings.HasPrefix(SearchKey(c.Company), f.Query):
 		return false
 	}
 	return true

@@ -1,9 +1,12 @@
 package dynamo
 
 import (
+	"context"
+	"errors"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/clientele-crm/clientele/internal/crm"
@@ -69,4 +72,43 @@ func (s *Table) searchOps(prev, next *crm.Customer) []types.TransactWriteItem {
 		}
 	}
 	return ops
+}
+
+// moveSearchEntries moves c's prefix entries from the previous blind-index
+// key's partitions to the current key's, during a key rotation, in one
+// transaction: each new entry is put and the old deleted only while the old
+// is still c's. A transaction cancelled because the customer was written
+// meanwhile needs nothing: that write moved the entries.
+func (s *Table) moveSearchEntries(ctx context.Context, ks *keySet, c crm.Customer) (int, error) {
+	var ops []types.TransactWriteItem
+	owned := map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: c.ID}}
+	for _, p := range searchTerms(&c) {
+		oldPK := indexPK(ks.other, searchField, p)
+		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(oldPK, customerPK(c.ID)), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return 0, wrap(err, "get search entry")
+		}
+		if out.Item == nil || strAttr(out.Item, "customerId") != c.ID {
+			continue
+		}
+		item := out.Item
+		item[attrPK] = &types.AttributeValueMemberS{Value: indexPK(ks.cur, searchField, p)}
+		ops = append(ops,
+			types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}},
+			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: itemKey(oldPK, customerPK(c.ID)),
+				ConditionExpression: aws.String("customerId = :id"), ExpressionAttributeValues: owned}})
+	}
+	if len(ops) == 0 {
+		return 0, nil
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
+	var tce *types.TransactionCanceledException
+	switch {
+	case err == nil:
+		return len(ops) / 2, nil
+	case errors.As(err, &tce):
+		return 0, nil
+	default:
+		return 0, wrap(err, "move search entries")
+	}
 }

@@ -86,7 +86,12 @@ func (s *site) tab(t *testing.T) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancelT := context.WithTimeout(ctx, 30*time.Second)
+	limit := 30 * time.Second
+	if os.Getenv("CONSOLE_SCREENSHOTS") != "" {
+		// Eight screenshots a screen take their time on a busy machine.
+		limit = 3 * time.Minute
+	}
+	ctx, cancelT := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() { cancelT(); cancel() })
 	return ctx
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/console"
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/ddblocal"
 	"github.com/clientele-crm/clientele/internal/dynamo"
@@ -114,6 +115,8 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	base := "http://127.0.0.1:" + port
 	fmt.Fprintf(stdout, `Clientele is serving on %[1]s (DynamoDB at %[2]s, table %[3]s).
 
+The staff console: %[1]s/ (sign in locally as any role and user).
+
 Get a token (roles: admin, sales, service, finance, auditor):
   TOKEN=$(make -s token ROLE=sales USER=alice | tail -n1)
 
@@ -166,7 +169,12 @@ func localGateway(svc *app.Services, cfg app.Config) (http.Handler, error) {
 			fns[rt.Function] = api.NewHandler(svc.API, rt.Function).Invoke
 		}
 	}
-	return gateway.New(api.Routes(), fns, gateway.NewVerifier(key), svc.API.Logger.With(slog.String("component", "gateway"))), nil
+	gw := gateway.New(api.Routes(), fns, gateway.NewVerifier(key), svc.API.Logger.With(slog.String("component", "gateway")))
+	// The console and its local-only sign-in share the API's origin, as
+	// CloudFront and the API share a site on AWS.
+	return console.Local(gw, func(user string, roles []string) (string, error) {
+		return key.Token(user, roles, time.Now(), 12*time.Hour)
+	}), nil
 }
 
 // localStreamPoller delivers the main table's stream to the reports

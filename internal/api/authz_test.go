@@ -104,6 +104,7 @@ var authzRequests = map[string]authzRequest{
 	"GET /customers/duplicates":           {path: fixed("/customers/duplicates"), ok: 200},
 	"POST /owners/{userId}/reassign":      {path: fixed("/owners/nobody/reassign"), body: map[string]any{"to": "bob"}, ok: 202},
 	"GET /owners/{userId}/reassign":       {path: fixed("/owners/never-reassigned/reassign"), ok: 404},
+	"GET /audit/verify":                   {path: fixed("/audit/verify"), ok: 200},
 	"POST /complaints":                    {path: fixed("/complaints"), body: map[string]any{"customerId": "c_unknown", "channel": "phone", "category": "billing", "severity": "low", "subject": "s", "description": "d"}, ok: 404},
 	"GET /complaints":                     {path: fixed("/complaints"), ok: 200},
 	"GET /complaints/{id}":                {path: func(f *authzFixture, s subject) string { return "/complaints/" + f.complaint[s] }, ok: 200, scoped: true, goneOK: 200},

@@ -166,7 +166,7 @@ func handleCustomerVerify(svc customerVerifier, p crm.Policy) http.Handler {
 
 func handleCustomerList(svc customerLister, p crm.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := query(r.URL.Query(), "limit", "cursor", "owner", "segment", "tag", "phone", "email", "stale", "suspect")
+		q, err := query(r.URL.Query(), "limit", "cursor", "owner", "segment", "tag", "phone", "email", "stale", "suspect", "q")
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -180,7 +180,7 @@ func handleCustomerList(svc customerLister, p crm.Policy) http.Handler {
 		}
 		f := crm.CustomerFilter{
 			OwnerID: q.Get("owner"), Segment: strings.ToLower(strings.TrimSpace(q.Get("segment"))),
-			Tag: strings.ToLower(strings.TrimSpace(q.Get("tag"))), Phone: q.Get("phone"), Email: q.Get("email"), Stale: stale, Suspect: suspect,
+			Tag: strings.ToLower(strings.TrimSpace(q.Get("tag"))), Phone: q.Get("phone"), Email: q.Get("email"), Stale: stale, Suspect: suspect, Query: q.Get("q"),
 		}
 		cs, next, err := svc.List(r.Context(), actor(r.Context()), f, page)
 		if err != nil {

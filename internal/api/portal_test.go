@@ -29,7 +29,7 @@ func portalLink(e *testenv.Env, token, customerID string) (path string) {
 		e.TB.Errorf("link valid for %s, want 7 days", d)
 	}
 	u := m["url"].(string)
-	return u[strings.Index(u, "/portal/"):]
+	return "/portal/" + u[strings.LastIndex(u, "#")+1:]
 }
 
 func putPortal(e *testenv.Env, path string, body any) testenv.Response {

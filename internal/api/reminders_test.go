@@ -130,7 +130,7 @@ func TestReminderRunMovesThroughTheClock(t *testing.T) {
 			}
 		}
 	}
-	token := link[strings.LastIndex(link, "/")+1:]
+	token := link[strings.LastIndex(link, "#")+1:]
 	if r := e.Do(testenv.Request{Method: "GET", Path: "/portal/" + token}); r.Status != http.StatusOK {
 		t.Errorf("portal link from the reminder: %d %s", r.Status, r.Body)
 	}

@@ -114,6 +114,8 @@ func Routes() []Route {
 		{Method: "GET", Path: "/owners/{userId}/reassign", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleReassignProgress(s.BulkReassign) }},
 
 		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
+		// Web console: the latest verification of the audit trail.
+		{Method: "GET", Path: "/audit/verify", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleAuditVerification(s.AuditVerifications) }},
 
 		{Method: "POST", Path: "/complaints", Function: FnComplaints, Roles: customerWrite, Scopes: complaintsWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintCreate(s.Complaints, s.Now) }},
 		{Method: "GET", Path: "/complaints", Function: FnComplaints, Roles: complaintRead, Scopes: complaintsRead, handler: func(s *Services) http.Handler { return handleComplaintList(s.Complaints, s.Now) }},

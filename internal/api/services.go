@@ -23,6 +23,8 @@ type Services struct {
 	// Surveys answers the satisfaction-survey links.
 	Surveys *crm.Surveys
 	Audit   crm.AuditLog
+	// AuditVerifications serve the latest verification of the audit trail.
+	AuditVerifications crm.AuditVerifications
 	// Access counts, per user, the refused requests the access report
 	// shows.
 	Access      crm.AccessCounter

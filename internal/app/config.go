@@ -145,7 +145,7 @@ func Load(getenv func(string) string) (Config, error) {
 		TopicARN:         getenv("TOPIC_ARN"),
 		ImportQueueURL:   getenv("IMPORT_QUEUE_URL"),
 		ImportMaxReceive: 5,
-		PortalBaseURL:    or(getenv("PORTAL_BASE_URL"), "http://127.0.0.1:"+or(getenv("PORT"), "8080")+"/portal"),
+		PortalBaseURL:    or(getenv("PORTAL_BASE_URL"), "http://127.0.0.1:"+or(getenv("PORT"), "8080")+"/self-service"),
 		PortalTTL:        7 * 24 * time.Hour,
 		SLA:              crm.DefaultSLAPolicy(),
 		Assignment:       crm.Assignment{Mode: crm.AssignOwner, Triage: or(getenv("TRIAGE_ASSIGNEE"), crm.DefaultTriageAssignee)},
@@ -165,7 +165,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if getenv("PORTAL_BASE_URL") == "" && c.Keyring == "kms" {
 		// On AWS the portal's host is the deployment's own choice; without
 		// it, links are paths the client puts its host before.
-		c.PortalBaseURL = "/portal"
+		c.PortalBaseURL = "/self-service"
 	}
 	var errs []string
 	errs = append(errs, c.loadComplaintSettings(getenv)...)

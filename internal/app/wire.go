@@ -117,7 +117,7 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 		AuditKey: e.AuditKey, DigestSettle: cfg.DigestSettle(), ImportMaxReceive: cfg.ImportMaxReceive, DormantAfter: cfg.DormantAfter}
 	svc.ReportPolicy.ParsePhone = crm.CanonicalE164
 	audit := table.AuditLog()
-	s := api.Services{Audit: audit, Access: table.AccessLog(), Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now,
+	s := api.Services{Audit: audit, AuditVerifications: audit, Access: table.AccessLog(), Idempotency: table.Idempotency(), Health: table.Ping, Logger: e.Logger, Now: time.Now,
 		Timeout: cfg.FunctionTimeout, Clients: api.ClientLimit{Store: table.PortalLinks(), PerMinute: cfg.ClientRateLimit}}
 	// Customers back the customer routes, and the self-service links that
 	// the reminder run sends.
@@ -345,4 +345,21 @@ func Handler(svc *Services, function string) any {
 		return ImportsHandler(svc.API.Imports, svc.API.Logger, svc.ImportMaxReceive)
 	}
 	return h.Invoke
+}
+
+// VerifyAudit walks the audit trail and records the outcome, which
+// GET /audit/verify serves. A verification that could not finish is not
+// recorded: it covered nothing.
+func VerifyAudit(ctx context.Context, svc *Services, now time.Time) (dynamo.VerifyReport, crm.AuditVerification, error) {
+	log := svc.Table.AuditLog()
+	rep, err := log.VerifyAudit(ctx, svc.AuditKey)
+	if err != nil {
+		return rep, crm.AuditVerification{}, err
+	}
+	v := crm.AuditVerification{Status: crm.VerifyIntact, At: now.UTC(), Entries: rep.Entries, Chains: rep.Chains, Digests: rep.Digests,
+		Unsigned: rep.Unsigned, Breaks: len(rep.Breaks)}
+	if len(rep.Breaks) > 0 {
+		v.Status, v.FirstBreak = crm.VerifyBroken, rep.Breaks[0].String()
+	}
+	return rep, v, log.RecordVerification(ctx, v)
 }

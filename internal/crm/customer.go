@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -101,7 +102,10 @@ type CustomerFilter struct {
 	Stale   bool   // review is due at or before AsOf
 	// Suspect lists only customers with suspect values.
 	Suspect bool
-	AsOf    time.Time
+	// Query is a case-insensitive prefix of the name or the company,
+	// normalized by SearchKey.
+	Query string
+	AsOf  time.Time
 }
 
 // Match reports whether c passes every set filter.
@@ -113,7 +117,8 @@ func (f CustomerFilter) Match(c Customer) bool {
 		f.Phone != "" && c.Phone != f.Phone,
 		f.Email != "" && c.Email != f.Email,
 		f.Stale && c.ReviewDueAt.After(f.AsOf),
-		f.Suspect && len(c.Suspect) == 0:
+		f.Suspect && len(c.Suspect) == 0,
+		f.Query != "" && !strings.HasPrefix(SearchKey(c.Name), f.Query) && !strings.HasPrefix(SearchKey(c.Company), f.Query):
 		return false
 	}
 	return true

@@ -65,7 +65,7 @@ func newWorld(tb testing.TB) *world {
 	sla := crm.DefaultSLAPolicy()
 	w.complaints = &crm.Complaints{Store: store.Complaints, Customers: store.Customers, SLA: sla, Assignment: crm.Assignment{Mode: crm.AssignOwner},
 		Categories: crm.DefaultCategories, Notifier: notifier, Now: clock.Now, NewID: ids.New}
-	w.portal = &crm.Portal{Customers: w.customers, Store: store.Portal, Tokens: crmfake.Signer{Key: []byte("portal-test-key")}, BaseURL: "https://portal.example/p/"}
+	w.portal = &crm.Portal{Customers: w.customers, Store: store.Portal, Tokens: crmfake.Signer{Key: []byte("portal-test-key")}, BaseURL: "https://portal.example/self-service"}
 	w.reminders = &crm.Reminders{Store: store.Reminders, Customers: store.Customers, Portal: w.portal, SLA: sla, Notifier: notifier, Now: clock.Now}
 	w.reports = &crm.Reports{Store: store.Aggregates, Targets: crm.DefaultTargets, Now: clock.Now}
 	return w
@@ -132,4 +132,4 @@ func wantFields(tb testing.TB, err error, code string, fields ...string) {
 func ptr[T any](v T) *T { return &v }
 
 // token returns the token a link's URL carries.
-func token(l crm.PortalLink) string { return l.URL[strings.LastIndexByte(l.URL, '/')+1:] }
+func token(l crm.PortalLink) string { return l.URL[strings.LastIndexByte(l.URL, '#')+1:] }

@@ -90,7 +90,8 @@ type Portal struct {
 	Customers *Customers
 	Store     PortalStore
 	Tokens    TokenSigner
-	// BaseURL prefixes a token to make the link sent to the customer.
+	// BaseURL is the address of the self-service page; a link is BaseURL
+	// followed by "#" and the token.
 	BaseURL string
 	// TTL is how long a link is valid (default 7 days).
 	TTL time.Duration
@@ -136,9 +137,11 @@ func (p *Portal) link(id, customerID, ownerID string, now time.Time) PortalLink 
 	return l
 }
 
-// url signs a link's token into the address the customer opens.
+// url signs a link's token into the address the customer opens: the
+// self-service page with the token in its fragment, which browsers never
+// send, so no CDN, proxy or server log records it.
 func (p *Portal) url(id, customerID string, expires time.Time) string {
-	return strings.TrimSuffix(p.BaseURL, "/") + "/" + p.Tokens.SignPortal(id, customerID, expires)
+	return strings.TrimSuffix(p.BaseURL, "#") + "#" + p.Tokens.SignPortal(id, customerID, expires)
 }
 
 // open checks the token and the link, cheapest first: its length and

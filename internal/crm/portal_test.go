@@ -27,7 +27,7 @@ func portalWorld(tb testing.TB) (*world, crm.Customer, crm.PortalLink) {
 func TestPortalLink(t *testing.T) {
 	w, c, l := portalWorld(t)
 	t.Run("Created", func(t *testing.T) {
-		if !strings.HasPrefix(l.URL, "https://portal.example/p/") || strings.Contains(l.URL, "/p//") || !l.ExpiresAt.Equal(start.Add(7*24*time.Hour)) || l.CustomerID != c.ID {
+		if !strings.HasPrefix(l.URL, "https://portal.example/self-service#") || strings.Contains(l.URL, "##") || !l.ExpiresAt.Equal(start.Add(7*24*time.Hour)) || l.CustomerID != c.ID {
 			t.Errorf("link %+v", l)
 		}
 		if a := w.lastAudit(t); a.Action != "customer.portal_link" || a.EntityID != c.ID || a.Actor != "rep1" {

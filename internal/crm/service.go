@@ -3,8 +3,10 @@ package crm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Customers carries out customer operations for an actor: it standardizes
@@ -346,6 +348,10 @@ func (s *Customers) List(ctx context.Context, actor Actor, f CustomerFilter, p P
 		if !validEmail(f.Email) {
 			v.Add("email", "invalid_email", "is not a valid email address")
 		}
+	}
+	f.Query = SearchKey(f.Query)
+	if utf8.RuneCountInString(f.Query) > MaxSearch {
+		v.Add("q", "too_long", fmt.Sprintf("is at most %d characters", MaxSearch))
 	}
 	if err := v.Err(); err != nil {
 		return nil, "", err

@@ -264,6 +264,7 @@ func (s *Customers) CreateCustomer(ctx context.Context, c crm.Customer, allowDup
 	for _, t := range c.Tags {
 		ops = append(ops, s.tagPut(c, t))
 	}
+	ops = append(ops, s.searchOps(nil, &c)...)
 	item, err := s.toCustomerItem(ctx, c, claimed)
 	if err != nil {
 		return err
@@ -338,6 +339,7 @@ func (s *Table) updateOps(ctx context.Context, prev, next crm.Customer) ([]types
 			ops = append(ops, s.tagPut(next, t))
 		}
 	}
+	ops = append(ops, s.searchOps(&prev, &next)...)
 	item, err := s.toCustomerItem(ctx, next, claims)
 	if err != nil {
 		return nil, err

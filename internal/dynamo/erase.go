@@ -78,6 +78,7 @@ func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) e
 	for _, t := range c.Tags {
 		ops = append(ops, s.tagDelete(id, t))
 	}
+	ops = append(ops, s.searchOps(&c, nil)...)
 	if err := s.writeAudited(ctx, a, ops); err != nil {
 		if _, ok := asCanceled(err); ok {
 			return crm.Errorf(crm.EPRECONDITION, "customer %s was changed while being erased; retry", id)

@@ -468,7 +468,10 @@ func (s *Table) moveIndexEntries(ctx context.Context, ks *keySet, c crm.Customer
 			return moved, conflict, wrap(err, "move index entries")
 		}
 	}
-	return moved, conflict, nil
+	// Search entries move too, but are not counted: the count is of the
+	// lookups and claims the rotation report names.
+	_, err = s.moveSearchEntries(ctx, ks, c)
+	return moved, conflict, err
 }
 
 // Retire drops the previous key once the re-derivation is done: cursors

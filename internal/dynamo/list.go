@@ -63,6 +63,8 @@ func (s *Table) customerSource(f crm.CustomerFilter) source {
 		// Suspect markers (outcomes.go): a sparse partition, never a scan.
 		src = indexSource(IndexByGroup, "GSI2PK", "GSI2SK", suspectPartition)
 		src.pointer = true
+	case f.Query != "":
+		src = s.lookupSource(searchField, searchPrefix(f.Query))
 	case f.Tag != "":
 		src = indexSource(IndexByGroup, "GSI2PK", "GSI2SK", "TAG#"+f.Tag)
 		src.pointer = true
@@ -96,7 +98,7 @@ func (s *Table) lookupSource(field, value string) source {
 // index for the filter, the rest of the filter applied to what it returns.
 func (s *Customers) ListCustomers(ctx context.Context, f crm.CustomerFilter, p crm.Page) ([]crm.Customer, string, error) {
 	src := s.customerSource(f)
-	return paginate(ctx, s.Table, src, p, fmt.Sprintf("customers|%s|%s|%s|%s|%s|%t|%t", f.OwnerID, f.Segment, f.Tag, f.Phone, f.Email, f.Stale, f.Suspect),
+	return paginate(ctx, s.Table, src, p, fmt.Sprintf("customers|%s|%s|%s|%s|%s|%t|%t|%s", f.OwnerID, f.Segment, f.Tag, f.Phone, f.Email, f.Stale, f.Suspect, f.Query),
 		func(ctx context.Context, items []map[string]types.AttributeValue) ([]*crm.Customer, error) {
 			cs, err := s.resolveCustomers(ctx, items, src.pointer)
 			if err != nil {

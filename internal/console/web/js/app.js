@@ -1,0 +1,61 @@
+// The console's shell: sign-in, navigation and a hash router over screen
+// modules. A feature adds a screen by adding one module to screens/index.js.
+import { ensureSignedIn, claims, signOut } from './auth.js';
+import { t, bindSwitch } from './i18n.js';
+import { h, mount } from './dom.js';
+import { screens } from './screens/index.js';
+import { ApiError } from './api.js';
+
+export const me = { user: '', roles: [] };
+const main = document.getElementById('main');
+
+function nav() {
+  const here = location.hash.split('?')[0] || '#/customers';
+  mount(document.getElementById('nav'), screens.filter((s) => s.nav && s.roles.some((r) => me.roles.includes(r)))
+    .map((s) => h('a', { href: `#/${s.id}`, 'aria-current': here === `#/${s.id}` ? 'page' : null }, t(s.nav))));
+  document.getElementById('who').textContent = `${me.user} · ${me.roles.join(', ')}`;
+}
+
+export function problemView(err) {
+  if (err instanceof ApiError) {
+    const msg = err.status === 404 ? t('notFound') : err.status === 403 ? t('forbidden') : err.problem?.detail || err.problem?.title || t('error');
+    return h('div', { class: 'alert', role: 'alert', 'data-status': err.status }, msg);
+  }
+  return h('div', { class: 'alert', role: 'alert' }, t('error'));
+}
+
+async function route() {
+  nav();
+  const [path, query] = (location.hash.slice(1) || '/customers').split('?');
+  const parts = path.split('/').filter(Boolean);
+  const screen = screens.find((s) => s.id === parts[0] && (parts.length > 1 ? s.detail : !s.detail)) || screens[0];
+  document.title = `${t(screen.nav || screen.title || 'customers')} — Clientele`;
+  mount(main, h('p', { class: 'muted' }, t('loading')));
+  try {
+    await screen.render(main, { id: parts[1], query: new URLSearchParams(query || ''), me });
+  } catch (e) {
+    mount(main, problemView(e));
+  }
+  main.dataset.ready = location.hash;
+}
+
+async function start() {
+  const token = await ensureSignedIn();
+  if (!token) return;
+  const c = claims(token);
+  me.user = c.sub;
+  me.roles = [].concat(c['cognito:groups'] || []);
+  bindSwitch(route);
+  const so = document.getElementById('signout');
+  so.hidden = false;
+  so.textContent = t('signOut');
+  so.addEventListener('click', signOut);
+  addEventListener('hashchange', route);
+  if (!location.hash) history.replaceState(null, '', me.roles.includes('auditor') ? '#/dashboards' : '#/customers');
+  await route();
+  document.body.dataset.ready = '1';
+  // The first screen is usable: the browser tests read this mark.
+  performance.mark('console-ready');
+}
+
+start();

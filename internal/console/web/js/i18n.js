@@ -1,0 +1,87 @@
+// Strings in English and Simplified Chinese; the browser's language picks
+// one, the switch overrides it for the session.
+const en = {
+  customers: 'Customers', complaints: 'Complaints', reminders: 'Reminders', dashboards: 'Dashboards', audit: 'Audit', access: 'Access report',
+  signOut: 'Sign out', signIn: 'Sign in', signInLocal: 'Sign in (local runtime)', role: 'Role', user: 'User id', loading: 'Loading…',
+  search: 'Search name or company', owner: 'Owner', segment: 'Segment', tag: 'Tag', stale: 'Due for review only', apply: 'Apply', next: 'Next page', first: 'First page',
+  newCustomer: 'New customer', create: 'Create', save: 'Save', cancel: 'Cancel', edit: 'Edit', name: 'Name', phone: 'Phone', email: 'Email', company: 'Company',
+  tags: 'Tags (comma-separated)', nationalId: 'National ID', bankAccount: 'Bank account', taxId: 'Tax ID', line1: 'Address line 1', line2: 'Address line 2', city: 'City', region: 'Region',
+  postalCode: 'Postal code', country: 'Country', ownerId: 'Owner', consentReminders: 'Consents to reminders', consentMarketing: 'Consents to marketing',
+  completeness: 'Completeness', missing: 'Missing', none: 'none', verify: 'Mark verified', verified: 'Verified', reviewDue: 'Review due', updated: 'Updated',
+  duplicate: 'This matches an existing customer:', openDuplicate: 'open it', fixErrors: 'Please correct the fields marked below.',
+  staleEdit: 'Someone changed this customer while you were editing. Their version is shown below; your changes are kept in the form.', reapply: 'Reapply my changes to the new version',
+  masked: 'masked', interactions: 'Interactions', kind: 'Kind', at: 'When', summary: 'Summary', followUp: 'Follow up at', add: 'Add',
+  portalLink: 'Send self-service link', linkCreated: 'Link created, valid until', revokeLinks: 'Revoke open links', export: 'Export (JSON)', erase: 'Erase customer',
+  eraseConfirm: 'Type the customer\'s id to confirm erasure', erased: 'Customer erased.', notFound: 'Not found, or not yours.', forbidden: 'Your role may not do this.',
+  saved: 'Saved.', myQueue: 'My queue', teamQueue: 'Team queue', status: 'Status', severity: 'Severity', breached: 'Breached only', any: 'any',
+  newComplaint: 'New complaint', customerId: 'Customer id', channel: 'Channel', category: 'Category', subject: 'Subject', description: 'Description', file: 'File complaint',
+  slaDue: 'SLA', overdueBy: 'overdue by', left: 'left', timeline: 'Timeline', transition: 'Move to', note: 'Note', addNote: 'Add note', resolution: 'Resolution',
+  rootCause: 'Root cause', remedy: 'Remedy', assignee: 'Assignee', due: 'Due', overdue: 'Overdue', done: 'Done', markDone: 'Mark done', open: 'Open', subjectLink: 'Open subject',
+  dq: 'Data quality', target: 'target', overall: 'Overall', byOwner: 'By owner', complaintTrend: 'Complaints and SLA breaches per week', ackResolve: 'Time to acknowledge / resolve (hours, mean)',
+  rootCauses: 'Top root causes', growth: 'New customers per month', bySegment: 'Customers by segment', entity: 'Entity id', actor: 'Actor', from: 'From', to: 'To',
+  verifyStatus: 'Audit trail verification', intact: 'Intact', broken: 'Broken', lastVerified: 'Last verified', covered: 'Covered', firstBreak: 'First break', neverVerified: 'Not verified yet.', entriesChainsDigests: 'entries · chains · digests',
+  action: 'Action', fields: 'Fields', flagged: 'Flagged', refused: 'Refused', probes: 'Probes', sensitiveReads: 'Sensitive reads', day: 'Day',
+  ssTitle: 'Your contact details', ssIntro: 'Please check your details and correct anything that is out of date.', ssSaved: 'Thank you — your details are updated.',
+  ssExpired: 'This link has expired or has already been used. Please ask us for a new one.', ssNoToken: 'This page needs the link we sent you.', error: 'Something went wrong. Please try again.',
+  rates: { completenessRate: 'Completeness', timelinessRate: 'Timeliness', duplicateRate: 'Duplicates', invalidRate: 'Invalid entries' },
+  st: { open: 'open', done: 'done', new: 'new', acknowledged: 'acknowledged', in_progress: 'in progress', resolved: 'resolved', closed: 'closed', reopened: 'reopened', escalated: 'escalated', pending: 'pending' },
+};
+const zh = {
+  customers: '客户', complaints: '投诉', reminders: '提醒', dashboards: '仪表板', audit: '审计', access: '访问报告',
+  signOut: '退出', signIn: '登录', signInLocal: '登录（本地运行）', role: '角色', user: '用户 ID', loading: '加载中…',
+  search: '搜索姓名或公司', owner: '负责人', segment: '客户分群', tag: '标签', stale: '仅显示待复核', apply: '应用', next: '下一页', first: '第一页',
+  newCustomer: '新建客户', create: '创建', save: '保存', cancel: '取消', edit: '编辑', name: '姓名', phone: '电话', email: '电子邮箱', company: '公司',
+  tags: '标签（逗号分隔）', nationalId: '身份证号', bankAccount: '银行账号', taxId: '税号', line1: '地址第一行', line2: '地址第二行', city: '城市', region: '省/地区',
+  postalCode: '邮政编码', country: '国家', ownerId: '负责人', consentReminders: '同意接收提醒', consentMarketing: '同意接收营销信息',
+  completeness: '完整度', missing: '缺少', none: '无', verify: '标记为已核实', verified: '已核实', reviewDue: '复核到期', updated: '更新于',
+  duplicate: '与已有客户重复：', openDuplicate: '打开', fixErrors: '请更正下面标出的字段。',
+  staleEdit: '您编辑期间有人修改了该客户。下面显示其最新版本；您的修改仍保留在表单中。', reapply: '将我的修改应用到新版本',
+  masked: '已遮蔽', interactions: '互动记录', kind: '类型', at: '时间', summary: '摘要', followUp: '跟进时间', add: '添加',
+  portalLink: '发送自助更新链接', linkCreated: '链接已创建，有效期至', revokeLinks: '撤销未用链接', export: '导出（JSON）', erase: '删除客户',
+  eraseConfirm: '输入客户 ID 以确认删除', erased: '客户已删除。', notFound: '未找到，或不属于您。', forbidden: '您的角色无权执行此操作。',
+  saved: '已保存。', myQueue: '我的队列', teamQueue: '团队队列', status: '状态', severity: '严重程度', breached: '仅显示已超时', any: '全部',
+  newComplaint: '新建投诉', customerId: '客户 ID', channel: '渠道', category: '类别', subject: '主题', description: '描述', file: '提交投诉',
+  slaDue: 'SLA', overdueBy: '已超时', left: '剩余', timeline: '时间线', transition: '转为', note: '备注', addNote: '添加备注', resolution: '处理结果',
+  rootCause: '根本原因', remedy: '补救措施', assignee: '处理人', due: '到期', overdue: '已逾期', done: '已完成', markDone: '标记完成', open: '未完成', subjectLink: '打开对象',
+  dq: '数据质量', target: '目标', overall: '总体', byOwner: '按负责人', complaintTrend: '每周投诉与 SLA 超时', ackResolve: '确认 / 解决用时（小时，平均）',
+  rootCauses: '主要根本原因', growth: '每月新增客户', bySegment: '按分群的客户数', entity: '实体 ID', actor: '操作者', from: '从', to: '至',
+  verifyStatus: '审计链校验', intact: '完好', broken: '已损坏', lastVerified: '最近校验', covered: '覆盖范围', firstBreak: '首个断点', neverVerified: '尚未校验。', entriesChainsDigests: '条目 · 链 · 摘要',
+  action: '操作', fields: '字段', flagged: '已标记', refused: '被拒', probes: '探测', sensitiveReads: '敏感读取', day: '日期',
+  ssTitle: '您的联系方式', ssIntro: '请核对您的信息，并更正已过时的内容。', ssSaved: '谢谢，您的信息已更新。',
+  ssExpired: '此链接已过期或已被使用。请联系我们获取新链接。', ssNoToken: '请使用我们发给您的链接打开此页面。', error: '出错了，请重试。',
+  rates: { completenessRate: '完整率', timelinessRate: '及时率', duplicateRate: '重复率', invalidRate: '无效率' },
+  st: { open: '未完成', done: '已完成', new: '新建', acknowledged: '已确认', in_progress: '处理中', resolved: '已解决', closed: '已关闭', reopened: '已重开', escalated: '已升级', pending: '待处理' },
+};
+const dicts = { en, 'zh-CN': zh };
+
+function initial() {
+  const saved = sessionStorage.getItem('lang');
+  if (saved && dicts[saved]) return saved;
+  return (navigator.languages || [navigator.language]).some((l) => /^zh/i.test(l)) ? 'zh-CN' : 'en';
+}
+
+export let lang = initial();
+export const t = (k) => k.split('.').reduce((d, p) => (d == null ? d : d[p]), dicts[lang]) ?? k;
+
+// bindSwitch wires the language select; a change re-renders through onChange.
+export function bindSwitch(onChange) {
+  document.documentElement.lang = lang;
+  const sel = document.getElementById('lang');
+  if (!sel) return;
+  sel.value = lang;
+  sel.addEventListener('change', () => {
+    lang = sel.value;
+    sessionStorage.setItem('lang', lang);
+    document.documentElement.lang = lang;
+    onChange();
+  });
+}
+
+export const fmtDate = (s) => (s ? new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(s)) : '');
+export const fmtNum = (n, o) => new Intl.NumberFormat(lang, o).format(n);
+export const fmtPct = (n) => fmtNum(n, { style: 'percent', maximumFractionDigits: 1 });
+export function fmtDuration(ms) {
+  const a = Math.abs(ms), h = Math.floor(a / 3600e3), m = Math.floor((a % 3600e3) / 60e3), s = Math.floor((a % 60e3) / 1e3);
+  const u = (v, unit) => new Intl.NumberFormat(lang, { style: 'unit', unit, unitDisplay: 'narrow' }).format(v);
+  return h > 0 ? `${u(h, 'hour')} ${u(m, 'minute')}` : `${u(m, 'minute')} ${u(s, 'second')}`;
+}

@@ -1,0 +1,12 @@
+// The console's screens. A new feature is one module here: {id, nav (an
+// i18n key, when it has a menu entry), roles, detail (for #/id/<x>), render}.
+import { customers } from './customers.js';
+import { customer } from './customer.js';
+import { complaints } from './complaints.js';
+import { complaint } from './complaint.js';
+import { reminders } from './reminders.js';
+import { dashboards } from './dashboards.js';
+import { audit } from './audit.js';
+import { access } from './access.js';
+
+export const screens = [customers, customer, complaints, complaint, reminders, dashboards, audit, access];

@@ -166,7 +166,7 @@ var Rules = []Rule{
 				ChangedFields: []string{"erased"}}, at, at.Format(time.RFC3339Nano)
 		}},
 	{Type: ComplaintCreated, Kind: "complaint",
-		Match: func(c Change) bool { return c.Old == nil && c.New.Kind() == "complaint" },
+		Match:    func(c Change) bool { return c.Old == nil && c.New.Kind() == "complaint" },
 		Describe: func(c Change) (Data, time.Time, string) { return complaintData(c, c.New.Str("filedBy")) }},
 	{Type: ComplaintTransitioned, Kind: "complaint",
 		Match: func(c Change) bool {
@@ -180,7 +180,7 @@ var Rules = []Rule{
 		Describe: func(c Change) (Data, time.Time, string) {
 			at := c.New.Time("slaBreachedAt")
 			return Data{EntityType: "complaint", EntityID: c.New.Str("id"), ActorID: "system:reminders",
-				ChangedFields: []string{"slaBreachedAt"}, CustomerID: c.New.Str("customerId"), Status: c.New.Str("status")},
+					ChangedFields: []string{"slaBreachedAt"}, CustomerID: c.New.Str("customerId"), Status: c.New.Str("status")},
 				at, at.Format(time.RFC3339Nano)
 		}},
 	{Type: ReminderCreated, Kind: "reminder",
@@ -189,7 +189,7 @@ var Rules = []Rule{
 			// A reminder's id is derived from its kind, subject and due
 			// instant, and it is written once.
 			return Data{EntityType: "reminder", EntityID: c.New.Str("id"), ActorID: "system:reminders",
-				ChangedFields: []string{"kind", "subjectId", "assigneeId", "dueAt", "status"}, CustomerID: c.New.Str("customerId")},
+					ChangedFields: []string{"kind", "subjectId", "assigneeId", "dueAt", "status"}, CustomerID: c.New.Str("customerId")},
 				c.New.Time("createdAt"), "created"
 		}},
 }

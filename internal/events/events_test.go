@@ -11,7 +11,9 @@ import (
 )
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-func n(v int64) types.AttributeValue  { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
 
 func customer(version, seq int64, action string, fields ...string) events.Image {
 	l := make([]types.AttributeValue, len(fields))

@@ -26,7 +26,8 @@ func StreamHandler(svc *Services, log *slog.Logger) func(ctx context.Context, ev
 	emf := &kpiEmitter{svc: svc, every: time.Minute}
 	c := consumer.New(log, emf.maybeEmit,
 		aggregateView{agg: svc.Table.Aggregates(), policy: svc.ReportPolicy},
-		ownerView{customers: svc.Table.Customers()})
+		ownerView{customers: svc.Table.Customers()},
+		eventView{publish: svc.publishEvents})
 	return c.Handle
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/envelope"
 	"github.com/clientele-crm/clientele/internal/notify"
+	"github.com/clientele-crm/clientele/internal/webhooks"
 )
 
 // Function says what one process serves and which optional edges it links.
@@ -72,6 +73,10 @@ type Services struct {
 	AuditKey auditkey.Key
 	// DigestSettle is how far behind the clock a digest's window ends.
 	DigestSettle time.Duration
+	// Webhooks registers endpoints and delivers events to them; Events
+	// publishes the domain events the stream consumer derives (events.go).
+	Webhooks *webhooks.Service
+	Events   Publisher
 }
 
 // Edges are the clients a process runs against, made by Open on AWS and
@@ -87,6 +92,9 @@ type Edges struct {
 	Out           io.Writer
 	// AuditKey signs the audit digests (KMS on AWS, a file locally).
 	AuditKey auditkey.Key
+	// Events publishes the domain events on AWS (the bus and the webhooks
+	// queue); nil locally, where the stream consumer fans them out itself.
+	Events Publisher
 }
 
 // Build wires the services fn needs over edges. It is the one composition
@@ -129,6 +137,10 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 			AccessLog: table.AccessLog(), AccessThreshold: cfg.AccessThreshold}
 	}
 	svc.API = s
+	buildWebhooks(cfg, fn, e, table, svc)
+	if e.Events != nil {
+		svc.Events = e.Events
+	}
 	return svc, nil
 }
 
@@ -158,6 +170,9 @@ func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer
 	}
 	if e.AuditKey, err = cfg.OpenAuditKey(awsCfg); err != nil {
 		return Edges{}, err
+	}
+	if cfg.Webhooks.EventBus != "" || cfg.Webhooks.QueueURL != "" {
+		e.Events = awsPublisher(awsCfg, cfg.Webhooks)
 	}
 	switch {
 	case cfg.TopicARN != "" && fn.Publisher != nil:
@@ -314,6 +329,8 @@ func Handler(svc *Services, function string) any {
 		}
 	case api.FnReports:
 		return ReportsHandler(svc, h)
+	case api.FnWebhooks:
+		return WebhooksHandler(svc, h, svc.API.Timeout)
 	}
 	return h.Invoke
 }

@@ -208,8 +208,8 @@ func (s *Table) auditOps(ctx context.Context, a crm.Audit, chain string, fresh b
 	if carrier != nil {
 		carrier[attrAuditSeq] = &types.AttributeValueMemberN{Value: strconv.FormatInt(e.Seq, 10)}
 		carrier[attrAuditHash] = &types.AttributeValueMemberS{Value: e.Hash}
-		stampChange(carrier, e)
 	}
+	stampChange(a, ops, e)
 	pk := chainPK(e)
 	at := sortTime(e.At) + "#" + e.Hash[:16]
 	item, err := attributevalue.MarshalMapWithOptions(auditItem{

@@ -23,13 +23,25 @@ const (
 )
 
 // stampChange records e's actor, action and changed field names on the
-// item that carries its chain's head.
-func stampChange(item map[string]types.AttributeValue, e crm.AuditEntry) {
-	fields := make([]types.AttributeValue, len(e.ChangedFields))
-	for i, f := range e.ChangedFields {
-		fields[i] = &types.AttributeValueMemberS{Value: f}
+// item of a's entity among ops, if one is written whole.
+func stampChange(a crm.Audit, ops []types.TransactWriteItem, e crm.AuditEntry) {
+	for _, op := range ops {
+		if op.Put == nil {
+			continue
+		}
+		item := op.Put.Item
+		t, _ := item["type"].(*types.AttributeValueMemberS)
+		id, _ := item["id"].(*types.AttributeValueMemberS)
+		if t == nil || id == nil || t.Value != a.EntityType || id.Value != a.EntityID {
+			continue
+		}
+		fields := make([]types.AttributeValue, len(e.ChangedFields))
+		for i, f := range e.ChangedFields {
+			fields[i] = &types.AttributeValueMemberS{Value: f}
+		}
+		item[AttrChangeActor] = &types.AttributeValueMemberS{Value: e.Actor}
+		item[AttrChangeAction] = &types.AttributeValueMemberS{Value: e.Action}
+		item[AttrChangeFields] = &types.AttributeValueMemberL{Value: fields}
+		return
 	}
-	item[AttrChangeActor] = &types.AttributeValueMemberS{Value: e.Actor}
-	item[AttrChangeAction] = &types.AttributeValueMemberS{Value: e.Action}
-	item[AttrChangeFields] = &types.AttributeValueMemberL{Value: fields}
 }

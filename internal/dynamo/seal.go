@@ -53,13 +53,14 @@ var entityPurpose = map[string]string{
 	entityTimeline:    PurposeComplaintText,
 	entityIdem:        PurposeSavedResponses,
 	entityLabel:       PurposeReportLabels,
+	entityWebhook:     PurposeWebhookSecrets,
 }
 
 // Purposes returns every purpose of field envelopes and of the blind-index
 // key, for the stack to grant by.
 func Purposes() []string {
 	return []string{PurposeCustomerFields, PurposeInteractionNotes, PurposeComplaintText,
-		PurposeSavedResponses, PurposeReportLabels, PurposeBlindIndex}
+		PurposeSavedResponses, PurposeReportLabels, PurposeWebhookSecrets, PurposeBlindIndex}
 }
 
 // EntitiesOf returns the entity types sealed for purposes, sorted: what the

@@ -330,7 +330,7 @@ func Handler(svc *Services, function string) any {
 	case api.FnReports:
 		return ReportsHandler(svc, h)
 	case api.FnWebhooks:
-		return WebhooksHandler(svc, h, svc.API.Timeout)
+		return WebhooksHandler(svc, h, 0)
 	}
 	return h.Invoke
 }

@@ -58,6 +58,11 @@ func TestFunctions(t *testing.T) {
 				if slices.Contains(publishers, name) {
 					want["TOPIC_ARN"] = ref(s.notifications)
 				}
+				if name == api.FnReports {
+					// The stream consumer publishes the domain events.
+					want["EVENT_BUS_NAME"] = ref(s.logicalID(t, "EventBus"))
+					want["WEBHOOK_QUEUE_URL"] = ref(s.logicalID(t, "WebhookEvents"))
+				}
 				if !reflect.DeepEqual(vars, want) {
 					t.Errorf("Environment.Variables = %v, want %v", vars, want)
 				}

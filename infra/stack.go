@@ -179,6 +179,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		board.streamDLQ = newReportsConsumer(stack, fn.alias, table)
 		alarms.watchReports(fn, board.streamDLQ)
 	}
+	// Domain events: the bus (with its archive) and the webhooks' queue,
+	// fed by the stream consumer.
+	newDomainEvents(stack, st, fns[api.FnReports], fns[api.FnWebhooks], alarms)
 	alarms.watchTable("Table", table)
 	alarms.watchTable("AuditTable", audit)
 	users := newUsers(stack, st)

@@ -134,6 +134,9 @@ var (
 	defaultFunctions = map[string]FunctionConfig{
 		"reminders": {MemoryMB: 512, TimeoutSeconds: 300},
 		"reports":   {MemoryMB: 512, TimeoutSeconds: 60},
+		// A pass attempts up to 100 deliveries, eight endpoints at a time,
+		// each attempt bounded by 10 s.
+		"webhooks": {MemoryMB: 256, TimeoutSeconds: 180},
 	}
 )
 

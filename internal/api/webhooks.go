@@ -29,8 +29,8 @@ var (
 	_ deliveryLister = (*webhooks.Service)(nil)
 )
 
-// webhookInput is the body of POST /webhooks. Events is a pointer so that
-// a missing list and an empty one are both named.
+// webhookInput is the body of POST /webhooks; a missing and an empty
+// events list are both refused by the service, naming the field.
 type webhookInput struct {
 	URL    string   `json:"url"`
 	Events []string `json:"events"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/clientele-crm/clientele/internal/crm"
@@ -131,18 +132,10 @@ func (s *Service) Create(ctx context.Context, a crm.Actor, url string, types []s
 
 // refusal is the message of a URL the guard refused, without the URL.
 func refusal(err error) string {
-	msg := err.Error()
-	if _, after, ok := cutPrefix(msg, ErrRefused.Error()+": "); ok {
+	if after, ok := strings.CutPrefix(err.Error(), ErrRefused.Error()+": "); ok {
 		return after
 	}
 	return "is not an allowed webhook URL"
-}
-
-func cutPrefix(s, p string) (string, string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return p, s[len(p):], true
-	}
-	return "", s, false
 }
 
 // List returns every endpoint, without secrets.

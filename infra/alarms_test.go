@@ -76,6 +76,11 @@ func TestAlarms(t *testing.T) {
 			"Dimensions": []any{map[string]any{"Name": "Stage", "Value": s.stage.Name}}}, ge, 1},
 		"ApiLatencyAlarm": {map[string]any{"Namespace": "AWS/ApiGateway", "MetricName": "Latency", "ExtendedStatistic": "p99", "Period": float64(300),
 			"Dimensions": []any{map[string]any{"Name": "ApiId", "Value": ref(apiID)}}}, ge, 5000},
+		// Domain events and webhooks.
+		"WebhookEventsDLQAlarm": {queue(s.logicalID(t, "WebhookEventsDLQ")), ge, 1},
+		"WebhookRetryDLQAlarm":  {queue(s.logicalID(t, "WebhookRetryScheduleDLQ")), ge, 1},
+		"WebhookEventsAgeAlarm": {map[string]any{"Namespace": "AWS/SQS", "MetricName": "ApproximateAgeOfOldestMessage", "Statistic": "Maximum", "Period": float64(300),
+			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": getAtt(s.logicalID(t, "WebhookEvents"), "QueueName")}}}, gt, 900},
 	}
 	for name, fnID := range s.functions {
 		id := exportedName(name)

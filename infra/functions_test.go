@@ -62,6 +62,11 @@ func TestFunctions(t *testing.T) {
 					want["IMPORT_QUEUE_URL"] = ref(s.logicalID(t, "ImportsQueue"))
 					want["IMPORT_MAX_RECEIVE"] = "5"
 				}
+				if name == api.FnReports {
+					// The stream consumer publishes the domain events.
+					want["EVENT_BUS_NAME"] = ref(s.logicalID(t, "EventBus"))
+					want["WEBHOOK_QUEUE_URL"] = ref(s.logicalID(t, "WebhookEvents"))
+				}
 				if !reflect.DeepEqual(vars, want) {
 					t.Errorf("Environment.Variables = %v, want %v", vars, want)
 				}

@@ -11,7 +11,7 @@ import (
 
 // publishers are the functions that send notifications; only they get the
 // topic and the right to publish to it.
-var publishers = []string{api.FnComplaints, api.FnReminders}
+var publishers = []string{api.FnComplaints, api.FnReminders, api.FnWebhooks}
 
 // newTopic returns the notifications topic, encrypted with its own key
 // (newNotificationsKey): the publishers may use it, and no service.

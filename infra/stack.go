@@ -188,6 +188,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		dlq := newImportQueue(stack, fn, fns[api.FnCustomers])
 		alarms.watchImports(dlq)
 	}
+	// Domain events: the bus (with its archive) and the webhooks' queue,
+	// fed by the stream consumer.
+	newDomainEvents(stack, st, fns[api.FnReports], fns[api.FnWebhooks], alarms)
 	alarms.watchTable("Table", table)
 	alarms.watchTable("AuditTable", audit)
 	users := newUsers(stack, st)

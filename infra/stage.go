@@ -149,6 +149,9 @@ var (
 		"reports":   {MemoryMB: 512, TimeoutSeconds: 60},
 		// One chunk of a background import per invocation.
 		"imports": {MemoryMB: 512, TimeoutSeconds: 120},
+		// A pass attempts up to 100 deliveries, eight endpoints at a time,
+		// each attempt bounded by 10 s.
+		"webhooks": {MemoryMB: 256, TimeoutSeconds: 180},
 	}
 )
 

@@ -82,6 +82,9 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 		defer os.Remove(ef)
 	}
 	cfg.Endpoint = endpoint
+	// Receivers under development listen on loopback; on AWS only public
+	// https endpoints are reached.
+	cfg.Webhooks.Loopback = true
 	svc, err := localServices(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -105,6 +108,9 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	go func() { _ = poller.Run(ctx) }()
+	// The stream consumer fans events out to the endpoints; this loop
+	// delivers them, as the webhooks function does on AWS.
+	go app.Worker(svc, 0).Run(ctx, time.Second)
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
 	if err != nil {
 		return fmt.Errorf("listen on 127.0.0.1:%s: %w", port, err)

@@ -125,6 +125,13 @@ var authzRequests = map[string]authzRequest{
 	// Satisfaction surveys: public, the token is the credential.
 	"GET /surveys/{token}":  {path: fixed("/surveys/not-a-token"), ok: 404},
 	"POST /surveys/{token}": {path: fixed("/surveys/not-a-token"), body: map[string]any{"score": 3}, ok: 404},
+	// Events and webhooks.
+	"POST /webhooks":                    {path: fixed("/webhooks"), body: map[string]any{"url": "ftp://example.com/hook", "events": []string{"customer.created"}}, ok: 400},
+	"GET /webhooks":                     {path: fixed("/webhooks"), ok: 200},
+	"DELETE /webhooks/{id}":             {path: fixed("/webhooks/wh_unknown"), ok: 404},
+	"POST /webhooks/{id}/rotate-secret": {path: fixed("/webhooks/wh_unknown/rotate-secret"), ok: 404},
+	"POST /webhooks/{id}/enable":        {path: fixed("/webhooks/wh_unknown/enable"), ok: 404},
+	"GET /webhooks/{id}/deliveries":     {path: fixed("/webhooks/wh_unknown/deliveries"), ok: 404},
 }
 
 // authzActors are the callers: "alice" is the sales rep whose scope the

@@ -138,5 +138,14 @@ func Routes() []Route {
 		{Method: "GET", Path: "/reports/customers", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleReportCustomers(s.Reports) }},
 		{Method: "GET", Path: "/reports/access", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleReportAccess(s.Reports) }},
 		{Method: "POST", Path: "/reminders/{id}/done", Function: FnReminders, Roles: all, Idempotent: true, handler: func(s *Services) http.Handler { return handleReminderDone(s.Reminders) }},
+
+		// Events and webhooks. Creating one is not idempotent by key: its
+		// answer holds the secret, which no saved response may keep.
+		{Method: "POST", Path: "/webhooks", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookCreate(s.Webhooks) }},
+		{Method: "GET", Path: "/webhooks", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookList(s.Webhooks) }},
+		{Method: "DELETE", Path: "/webhooks/{id}", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookDelete(s.Webhooks) }},
+		{Method: "POST", Path: "/webhooks/{id}/rotate-secret", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookRotate(s.Webhooks) }},
+		{Method: "POST", Path: "/webhooks/{id}/enable", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookEnable(s.Webhooks) }},
+		{Method: "GET", Path: "/webhooks/{id}/deliveries", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookDeliveries(s.Webhooks) }},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/webhooks"
 )
 
 // Services are the domain services a function built. A function builds
@@ -25,6 +26,8 @@ type Services struct {
 	Audit   crm.AuditLog
 	// AuditVerifications serve the latest verification of the audit trail.
 	AuditVerifications crm.AuditVerifications
+	// Webhooks registers webhook endpoints (the webhooks function).
+	Webhooks *webhooks.Service
 	// Access counts, per user, the refused requests the access report
 	// shows.
 	Access      crm.AccessCounter

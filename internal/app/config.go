@@ -107,6 +107,9 @@ type Config struct {
 	LostReasons  []string
 	// Surveys governs the satisfaction surveys (internal/app/surveys.go).
 	Surveys SurveyConfig
+	// Webhooks says where the domain events go (EVENT_BUS_NAME,
+	// WEBHOOK_QUEUE_URL).
+	Webhooks WebhookConfig
 }
 
 // CallTimeout is how long one attempt of one call to a dependency may
@@ -161,6 +164,7 @@ func Load(getenv func(string) string) (Config, error) {
 		FunctionTimeout:  10 * time.Second,
 		AuditKeyID:       getenv("AUDIT_SIGNING_KEY_ID"),
 		DigestInterval:   15 * time.Minute,
+		Webhooks:         WebhookConfig{EventBus: getenv("EVENT_BUS_NAME"), QueueURL: getenv("WEBHOOK_QUEUE_URL")},
 	}
 	if getenv("PORTAL_BASE_URL") == "" && c.Keyring == "kms" {
 		// On AWS the portal's host is the deployment's own choice; without

@@ -27,6 +27,8 @@ type KeyGrant struct{ Seal, Open []string }
 //     text; it seals only the labels of its root-cause counters. Counting
 //     from flags the writer stored would spare it that, at the price of
 //     trusting the writer's validation; it does not write what it reads.
+//   - webhooks seals the endpoints' signing secrets and opens them to
+//     sign deliveries; no other function can open them.
 func FieldGrants() map[string]KeyGrant {
 	return map[string]KeyGrant{
 		api.FnCustomers: {
@@ -45,6 +47,10 @@ func FieldGrants() map[string]KeyGrant {
 		// fields.
 		api.FnImports: {
 			Seal: []string{dynamo.PurposeCustomerFields},
+		},
+		api.FnWebhooks: {
+			Seal: []string{dynamo.PurposeWebhookSecrets},
+			Open: []string{dynamo.PurposeWebhookSecrets},
 		},
 		api.FnReports: {
 			Seal: []string{dynamo.PurposeReportLabels},

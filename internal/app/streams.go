@@ -30,7 +30,8 @@ func StreamHandler(svc *Services, log *slog.Logger) func(ctx context.Context, ev
 		// Outcome KPIs: activity, lost marks, update cycles, suspect markers.
 		outcomeView{outcomes: svc.Table.Outcomes(), dormantAfter: svc.DormantAfter},
 		duplicateView{customers: svc.Table.Customers()},
-		reassignView{customers: svc.Table.Customers()})
+		reassignView{customers: svc.Table.Customers()},
+		eventView{publish: svc.publishEvents})
 	return c.Handle
 }
 

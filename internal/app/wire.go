@@ -27,6 +27,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/envelope"
 	"github.com/clientele-crm/clientele/internal/notify"
+	"github.com/clientele-crm/clientele/internal/webhooks"
 )
 
 // Function says what one process serves and which optional edges it links.
@@ -80,6 +81,10 @@ type Services struct {
 	// DormantAfter is Config.DormantAfter, by which the stream derives
 	// customers' activity.
 	DormantAfter time.Duration
+	// Webhooks registers endpoints and delivers events to them; Events
+	// publishes the domain events the stream consumer derives (events.go).
+	Webhooks *webhooks.Service
+	Events   Publisher
 }
 
 // Edges are the clients a process runs against, made by Open on AWS and
@@ -98,6 +103,9 @@ type Edges struct {
 	// ImportQueue carries background import tasks (SQS on AWS); nil runs
 	// them in this process, as the local runtime and the tests do.
 	ImportQueue crm.ImportQueue
+	// Events publishes the domain events on AWS (the bus and the webhooks
+	// queue); nil locally, where the stream consumer fans them out itself.
+	Events Publisher
 }
 
 // Build wires the services fn needs over edges. It is the one composition
@@ -153,6 +161,10 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 			AccessLog: table.AccessLog(), AccessThreshold: cfg.AccessThreshold, SatisfactionTarget: cfg.Surveys.Target}
 	}
 	svc.API = s
+	buildWebhooks(cfg, fn, e, table, svc)
+	if e.Events != nil {
+		svc.Events = e.Events
+	}
 	return svc, nil
 }
 
@@ -185,6 +197,9 @@ func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer
 	}
 	if cfg.ImportQueueURL != "" && fn.ImportQueue != nil {
 		e.ImportQueue = fn.ImportQueue(awsCfg, cfg.ImportQueueURL)
+	}
+	if cfg.Webhooks.EventBus != "" || cfg.Webhooks.QueueURL != "" {
+		e.Events = awsPublisher(awsCfg, cfg.Webhooks)
 	}
 	switch {
 	case cfg.TopicARN != "" && fn.Publisher != nil:
@@ -343,6 +358,8 @@ func Handler(svc *Services, function string) any {
 		return ReportsHandler(svc, h)
 	case api.FnImports:
 		return ImportsHandler(svc.API.Imports, svc.API.Logger, svc.ImportMaxReceive)
+	case api.FnWebhooks:
+		return WebhooksHandler(svc, h, 0)
 	}
 	return h.Invoke
 }

@@ -214,6 +214,7 @@ func (s *Table) auditOps(ctx context.Context, a crm.Audit, chain string, fresh b
 		carrier[attrAuditSeq] = &types.AttributeValueMemberN{Value: strconv.FormatInt(e.Seq, 10)}
 		carrier[attrAuditHash] = &types.AttributeValueMemberS{Value: e.Hash}
 	}
+	stampChange(a, ops, e)
 	pk := chainPK(e)
 	at := sortTime(e.At) + "#" + e.Hash[:16]
 	item, err := attributevalue.MarshalMapWithOptions(auditItem{

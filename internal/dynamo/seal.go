@@ -55,13 +55,14 @@ var entityPurpose = map[string]string{
 	entityLabel:       PurposeReportLabels,
 	// An import's rows are customer fields waiting to be stored as such.
 	entityImportChunk: PurposeCustomerFields,
+	entityWebhook:     PurposeWebhookSecrets,
 }
 
 // Purposes returns every purpose of field envelopes and of the blind-index
 // key, for the stack to grant by.
 func Purposes() []string {
 	return []string{PurposeCustomerFields, PurposeInteractionNotes, PurposeComplaintText,
-		PurposeSavedResponses, PurposeReportLabels, PurposeBlindIndex}
+		PurposeSavedResponses, PurposeReportLabels, PurposeWebhookSecrets, PurposeBlindIndex}
 }
 
 // EntitiesOf returns the entity types sealed for purposes, sorted: what the

@@ -74,6 +74,16 @@ func Routes() []Route {
 		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalGet(s.Portal) }},
 		{Method: "PUT", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalPut(s.Portal) }},
 
+		// Consent history and four-eyes approvals.
+		{Method: "GET", Path: "/customers/{id}/consents", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleConsentList(s.Customers) }},
+		{Method: "GET", Path: "/approvals", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, handler: func(s *Services) http.Handler { return handleApprovalList(s.Approvals) }},
+		{Method: "POST", Path: "/approvals/{id}/approve", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, Idempotent: true, Sensitive: true, handler: func(s *Services) http.Handler {
+			return handleApprovalApprove(approvalService{s.Approvals, s.Customers}, s.Customers.Policy)
+		}},
+		{Method: "POST", Path: "/approvals/{id}/reject", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, Idempotent: true, Sensitive: true, handler: func(s *Services) http.Handler {
+			return handleApprovalReject(approvalService{s.Approvals, s.Customers})
+		}},
+
 		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
 
 		{Method: "POST", Path: "/complaints", Function: FnComplaints, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintCreate(s.Complaints, s.Now) }},

@@ -18,7 +18,9 @@ type Services struct {
 	Portal     *crm.Portal
 	Reminders  *crm.Reminders
 	Reports    *crm.Reports
-	Audit      crm.AuditLog
+	// Approvals decides four-eyes requests.
+	Approvals *crm.Approvals
+	Audit     crm.AuditLog
 	// Access counts, per user, the refused requests the access report
 	// shows.
 	Access      crm.AccessCounter
@@ -49,14 +51,14 @@ type (
 	}
 	customerUpdater interface {
 		sensitiveReader
-		Update(ctx context.Context, a crm.Actor, id string, ifMatch *int64, edit func(crm.CustomerInput) (crm.CustomerInput, error)) (crm.Customer, error)
+		Change(ctx context.Context, a crm.Actor, id string, ifMatch *int64, edit func(crm.CustomerInput) (crm.CustomerInput, error)) (crm.Customer, *crm.Approval, error)
 	}
 	customerVerifier interface {
 		sensitiveReader
 		Verify(ctx context.Context, a crm.Actor, id string, ifMatch *int64) (crm.Customer, error)
 	}
 	customerEraser interface {
-		Erase(ctx context.Context, a crm.Actor, id string) error
+		RequestErase(ctx context.Context, a crm.Actor, id string) (*crm.Approval, error)
 	}
 	customerExporter interface {
 		Export(ctx context.Context, a crm.Actor, id, cursor string) (crm.Export, error)

@@ -112,7 +112,9 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 	// the reminder run sends.
 	if fn.serves(api.FnCustomers) || fn.serves(api.FnReminders) {
 		s.Customers = &crm.Customers{Store: table.Customers(), Complaints: table.Complaints(), Audit: audit,
-			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates(), Access: s.Access, Dropped: dropped(e.Logger)}
+			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates(), Access: s.Access, Dropped: dropped(e.Logger),
+			ConsentLog: table.Customers(), FourEyes: cfg.FourEyes, Approvals: table.Approvals()}
+		s.Approvals = &crm.Approvals{Customers: s.Customers}
 		s.Portal = &crm.Portal{Customers: s.Customers, Store: table.PortalLinks(), Tokens: table.PortalTokens(),
 			BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
 	}

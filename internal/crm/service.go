@@ -2,7 +2,9 @@ package crm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
@@ -27,6 +29,12 @@ type Customers struct {
 	// count, a probe's audit entry), so that it is logged: the request
 	// itself is answered as if it had not.
 	Dropped func(ctx context.Context, what string, err error)
+	// ConsentLog reads consent histories.
+	ConsentLog ConsentStore
+	// FourEyes says which changes wait for a second person, and
+	// Approvals keeps them while they do.
+	FourEyes  FourEyes
+	Approvals ApprovalStore
 }
 
 // WriteCounter counts customer writes by outcome.
@@ -74,6 +82,7 @@ func (s *Customers) Create(ctx context.Context, actor Actor, in CustomerInput, a
 	c := Customer{ID: s.NewID("c"), CreatedAt: now, CreatedBy: actor.ID, Version: 1}
 	c.apply(std, now)
 	c.ReviewDueAt = s.Policy.ReviewDue(c)
+	c.ConsentChanges = consentChanges(Consent{}, c.Consent, true, now, consentSource(ctx), actor.ID)
 	audit := NewAudit(ctx, actor, "customer.create", "customer", c.ID, changedFields(CustomerInput{}, std)...)
 	if err := s.Store.CreateCustomer(ctx, c, allowDuplicate, audit); err != nil {
 		return Customer{}, s.refusedDuplicate(ctx, actor, err, audit)
@@ -143,10 +152,28 @@ func (s *Customers) Get(ctx context.Context, actor Actor, id string) (Customer, 
 
 // Update applies edit to the customer's writable fields and stores the
 // standardized result. ifMatch, when not nil, must equal the stored version.
-// Returns ENOTFOUND, EPRECONDITION, EINVALID, EFORBIDDEN or ECONFLICT.
-func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (_ Customer, err error) {
+// Returns ENOTFOUND, EPRECONDITION, EINVALID, EFORBIDDEN or ECONFLICT; an
+// edit that needs approval is ECONFLICT here: Change files it.
+func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (Customer, error) {
+	c, ap, err := s.Change(ctx, actor, id, ifMatch, edit)
+	if err == nil && ap != nil {
+		return Customer{}, Errorf(ECONFLICT, "the change awaits approval %s", ap.ID)
+	}
+	return c, err
+}
+
+// Change is Update for a caller that can answer a pending approval: an
+// edit that changes billing, when FourEyes requires it, is not applied but
+// filed, whole, as a pending approval, which Change returns instead of the
+// customer.
+func (s *Customers) Change(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (c Customer, ap *Approval, err error) {
 	defer s.countWrite(ctx, &err)
-	return s.retryUnconditional(ifMatch, func() (Customer, error) { return s.update(ctx, actor, id, ifMatch, edit) })
+	c, err = s.retryUnconditional(ifMatch, func() (Customer, error) {
+		var err error
+		c, ap, err = s.update(ctx, actor, id, ifMatch, edit)
+		return c, err
+	})
+	return c, ap, err
 }
 
 // retryUnconditional retries a write that lost a race to a concurrent one
@@ -161,41 +188,57 @@ func (s *Customers) retryUnconditional(ifMatch *int64, write func() (Customer, e
 	}
 }
 
-func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (Customer, error) {
+func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (Customer, *Approval, error) {
 	prev, err := s.Get(ctx, actor, id)
 	if err != nil {
-		return Customer{}, err
+		return Customer{}, nil, err
 	}
 	if ifMatch != nil && *ifMatch != prev.Version {
-		return Customer{}, Errorf(EPRECONDITION, "customer %s is at another version", id)
+		return Customer{}, nil, Errorf(EPRECONDITION, "customer %s is at another version", id)
 	}
 	in, err := edit(prev.Input())
 	if err != nil {
-		return Customer{}, err
+		return Customer{}, nil, err
 	}
 	if err := checkMasked(in); err != nil {
-		return Customer{}, err
+		return Customer{}, nil, err
 	}
 	std, err := s.Policy.Standardize(in)
 	if err != nil {
-		return Customer{}, err
+		return Customer{}, nil, err
 	}
 	if std.OwnerID == "" {
-		return Customer{}, Invalid{{Field: "ownerId", Code: "required", Message: "cannot be removed"}}.Err()
+		return Customer{}, nil, Invalid{{Field: "ownerId", Code: "required", Message: "cannot be removed"}}.Err()
 	}
 	if err := checkAllowed(actor, prev.Input(), std); err != nil {
-		return Customer{}, err
+		return Customer{}, nil, err
+	}
+	changed := changedFields(prev.Input(), std)
+	if s.FourEyes.Requires(ApprovalBilling) && slices.Contains(changed, FieldBilling) {
+		// The whole edit waits, standardized as it will be stored: the
+		// approval applies it only to this very version, so it is the
+		// edit the requester saw the effect of.
+		payload, err := json.Marshal(std)
+		if err != nil {
+			return Customer{}, nil, err
+		}
+		ap, err := s.FileApproval(ctx, actor, ApprovalBilling, id, prev.Version, changed, payload)
+		if err != nil {
+			return Customer{}, nil, err
+		}
+		return Customer{}, &ap, nil
 	}
 	next := prev
 	now := s.now()
 	next.apply(std, now)
 	next.Version = prev.Version + 1
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
-	audit := NewAudit(ctx, actor, "customer.update", "customer", id, changedFields(prev.Input(), std)...)
+	next.ConsentChanges = consentChanges(prev.Consent, next.Consent, false, now, consentSource(ctx), actor.ID)
+	audit := NewAudit(ctx, actor, "customer.update", "customer", id, changed...)
 	if err := s.Store.UpdateCustomer(ctx, prev, next, audit); err != nil {
-		return Customer{}, s.refusedDuplicate(ctx, actor, err, audit)
+		return Customer{}, nil, s.refusedDuplicate(ctx, actor, err, audit)
 	}
-	return next, nil
+	return next, nil, nil
 }
 
 // Verify records that the customer's data was checked with the customer,
@@ -226,8 +269,34 @@ func (s *Customers) verify(ctx context.Context, actor Actor, id string, ifMatch 
 // Erase removes the customer's personal data for good, leaving a tombstone
 // and the audit trail. Erasing an erased customer completes a failed
 // erasure and succeeds.
+// Returns ECONFLICT when the erasure needs approval: RequestErase files it.
 func (s *Customers) Erase(ctx context.Context, actor Actor, id string) error {
-	return s.Store.EraseCustomer(ctx, id, NewAudit(ctx, actor, "customer.erase", "customer", id, customerFields...))
+	ap, err := s.RequestErase(ctx, actor, id)
+	if err == nil && ap != nil {
+		return Errorf(ECONFLICT, "the erasure awaits approval %s", ap.ID)
+	}
+	return err
+}
+
+// RequestErase erases the customer at once, or, when FourEyes requires
+// approval for erasure, files a pending approval and returns it. Erasing
+// an erased customer always goes ahead: it completes what a failed
+// erasure left, and there is nothing left to approve.
+func (s *Customers) RequestErase(ctx context.Context, actor Actor, id string) (*Approval, error) {
+	if s.FourEyes.Requires(ApprovalErase) {
+		c, err := s.Store.GetCustomer(ctx, id)
+		switch {
+		case err == nil:
+			ap, err := s.FileApproval(ctx, actor, ApprovalErase, id, c.Version, customerFields, nil)
+			if err != nil {
+				return nil, err
+			}
+			return &ap, nil
+		case ErrorCode(err) != EGONE:
+			return nil, err
+		}
+	}
+	return nil, s.Store.EraseCustomer(ctx, id, NewAudit(ctx, actor, "customer.erase", "customer", id, customerFields...))
 }
 
 // SensitiveRead records that the actor was shown c's sensitive fields in

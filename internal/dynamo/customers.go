@@ -252,6 +252,11 @@ func (s *Customers) CreateCustomer(ctx context.Context, c crm.Customer, allowDup
 	for _, t := range c.Tags {
 		ops = append(ops, s.tagPut(c, t))
 	}
+	consents, err := s.consentPuts(c)
+	if err != nil {
+		return err
+	}
+	ops = append(ops, consents...)
 	item, err := s.toCustomerItem(ctx, c, claimed)
 	if err != nil {
 		return err
@@ -326,6 +331,11 @@ func (s *Table) updateOps(ctx context.Context, prev, next crm.Customer) ([]types
 			ops = append(ops, s.tagPut(next, t))
 		}
 	}
+	consents, err := s.consentPuts(next)
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, consents...)
 	item, err := s.toCustomerItem(ctx, next, claims)
 	if err != nil {
 		return nil, err

@@ -53,6 +53,8 @@ var entityPurpose = map[string]string{
 	entityTimeline:    PurposeComplaintText,
 	entityIdem:        PurposeSavedResponses,
 	entityLabel:       PurposeReportLabels,
+	// A pending edit's body is customer fields waiting to be applied.
+	entityApproval: PurposeCustomerFields,
 }
 
 // Purposes returns every purpose of field envelopes and of the blind-index

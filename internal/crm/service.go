@@ -153,13 +153,14 @@ func (s *Customers) Get(ctx context.Context, actor Actor, id string) (Customer, 
 // Update applies edit to the customer's writable fields and stores the
 // standardized result. ifMatch, when not nil, must equal the stored version.
 // Returns ENOTFOUND, EPRECONDITION, EINVALID, EFORBIDDEN or ECONFLICT; an
-// edit that needs approval is ECONFLICT here: Change files it.
-func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (Customer, error) {
-	c, ap, err := s.Change(ctx, actor, id, ifMatch, edit)
-	if err == nil && ap != nil {
-		return Customer{}, Errorf(ECONFLICT, "the change awaits approval %s", ap.ID)
-	}
-	return c, err
+// edit that needs approval is refused with ECONFLICT, unfiled: Change
+// files it.
+func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (_ Customer, err error) {
+	defer s.countWrite(ctx, &err)
+	return s.retryUnconditional(ifMatch, func() (Customer, error) {
+		updated, _, err := s.update(ctx, actor, id, ifMatch, edit, false)
+		return updated, err
+	})
 }
 
 // Change is Update for a caller that can answer a pending approval: an
@@ -170,7 +171,7 @@ func (s *Customers) Change(ctx context.Context, actor Actor, id string, ifMatch 
 	defer s.countWrite(ctx, &err)
 	c, err = s.retryUnconditional(ifMatch, func() (Customer, error) {
 		var err error
-		c, ap, err = s.update(ctx, actor, id, ifMatch, edit)
+		c, ap, err = s.update(ctx, actor, id, ifMatch, edit, true)
 		return c, err
 	})
 	return c, ap, err
@@ -188,7 +189,8 @@ func (s *Customers) retryUnconditional(ifMatch *int64, write func() (Customer, e
 	}
 }
 
-func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (Customer, *Approval, error) {
+// update applies edit, or, when it needs approval, files it if mayFile.
+func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error), mayFile bool) (Customer, *Approval, error) {
 	prev, err := s.Get(ctx, actor, id)
 	if err != nil {
 		return Customer{}, nil, err
@@ -215,6 +217,9 @@ func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch 
 	}
 	changed := changedFields(prev.Input(), std)
 	if s.FourEyes.Requires(ApprovalBilling) && slices.Contains(changed, FieldBilling) {
+		if !mayFile {
+			return Customer{}, nil, Errorf(ECONFLICT, "a change of billing needs approval")
+		}
 		// The whole edit waits, standardized as it will be stored: the
 		// approval applies it only to this very version, so it is the
 		// edit the requester saw the effect of.
@@ -269,13 +274,15 @@ func (s *Customers) verify(ctx context.Context, actor Actor, id string, ifMatch 
 // Erase removes the customer's personal data for good, leaving a tombstone
 // and the audit trail. Erasing an erased customer completes a failed
 // erasure and succeeds.
-// Returns ECONFLICT when the erasure needs approval: RequestErase files it.
+// Returns ECONFLICT, unfiled, when the erasure needs approval:
+// RequestErase files it.
 func (s *Customers) Erase(ctx context.Context, actor Actor, id string) error {
-	ap, err := s.RequestErase(ctx, actor, id)
-	if err == nil && ap != nil {
-		return Errorf(ECONFLICT, "the erasure awaits approval %s", ap.ID)
+	if s.FourEyes.Requires(ApprovalErase) {
+		if _, err := s.Store.GetCustomer(ctx, id); err == nil {
+			return Errorf(ECONFLICT, "an erasure needs approval")
+		}
 	}
-	return err
+	return s.Store.EraseCustomer(ctx, id, NewAudit(ctx, actor, "customer.erase", "customer", id, customerFields...))
 }
 
 // RequestErase erases the customer at once, or, when FourEyes requires

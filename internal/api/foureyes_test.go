@@ -370,7 +370,7 @@ func TestFourEyesBilling(t *testing.T) {
 		}
 	})
 	t.Run("ErrExpired", func(t *testing.T) {
-		apID := requested(t, patch(e, root, "/customers/"+id, "", map[string]any{"billing": map[string]any{"taxId": "X"}}))
+		apID := requested(t, patch(e, root, "/customers/"+id, "", map[string]any{"billing": map[string]any{"taxId": "91110000MA03"}}))
 		cs := e.Services.API.Customers
 		cs.Now = func() time.Time { return time.Now().Add(crm.DefaultFourEyesTTL + time.Minute) }
 		defer func() { cs.Now = time.Now }()

@@ -147,6 +147,9 @@ func (s *Customers) FileApproval(ctx context.Context, actor Actor, kind, custome
 	return ap, nil
 }
 
+// FourEyesActor closes the requests that expire.
+var FourEyesActor = Actor{ID: "system:four-eyes", Roles: []Role{"system"}}
+
 // ApprovalResult is what an approval applied: the customer as updated, or
 // Erased.
 type ApprovalResult struct {
@@ -194,7 +197,7 @@ func (s *Approvals) expire(ctx context.Context, ap *Approval) bool {
 	}
 	closed := *ap
 	closed.Status, closed.DecidedAt, closed.Payload = ApprovalExpired, now, nil
-	err := s.Customers.Approvals.CloseApproval(ctx, closed, NewAudit(ctx, Actor{ID: "system:four-eyes"}, "approval.expired", "approval", ap.ID, ap.Fields...))
+	err := s.Customers.Approvals.CloseApproval(ctx, closed, NewAudit(ctx, FourEyesActor, "approval.expired", "approval", ap.ID, ap.Fields...))
 	if err != nil && s.Customers.Dropped != nil {
 		s.Customers.Dropped(ctx, "approval expiry", err)
 	}

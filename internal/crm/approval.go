@@ -157,9 +157,19 @@ type ApprovalResult struct {
 	Erased   bool
 }
 
+// Applier applies an approved request of one kind: it commits the
+// operation together with closing decided (the store's own transaction),
+// and returns EPRECONDITION when what the request was made against moved
+// (the request is then closed as stale), ECONFLICT when it was decided
+// meanwhile.
+type Applier func(ctx context.Context, approver Actor, decided Approval) (ApprovalResult, error)
+
 // Approvals lets a second person decide pending requests.
 type Approvals struct {
 	Customers *Customers
+	// Appliers apply the kinds of request that other services file
+	// (a merge); billing edits and erasures are applied here.
+	Appliers map[string]Applier
 }
 
 // List returns one page of the requests with status that actor may decide,
@@ -279,7 +289,15 @@ func (s *Approvals) Approve(ctx context.Context, actor Actor, id string) (Approv
 		}
 		return ApprovalResult{Erased: true}, nil
 	}
-	return ApprovalResult{}, Errorf(ECONFLICT, "requests of kind %s are approved where they were filed", ap.Kind)
+	apply, ok := s.Appliers[ap.Kind]
+	if !ok {
+		return ApprovalResult{}, Errorf(EINTERNAL, "no applier for requests of kind %s", ap.Kind)
+	}
+	res, err := apply(ctx, actor, decided)
+	if ErrorCode(err) == EPRECONDITION {
+		return ApprovalResult{}, s.stale(ctx, actor, ap)
+	}
+	return res, err
 }
 
 // stale closes ap as stale and returns the conflict the approver sees.

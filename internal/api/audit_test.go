@@ -35,7 +35,7 @@ func auditEntries(t *testing.T, e *testenv.Env, query string) []crm.AuditEntry {
 }
 
 func TestAuditTrail(t *testing.T) {
-	e := testenv.New(t)
+	e := testenv.New(t, testenv.WithConfig(directWrites))
 	admin, alice, sam, fin := e.Token("root", "admin"), e.Token("alice", "sales"), e.Token("sam", "service"), e.Token("fin", "finance")
 	id := mustCreate(e, alice, map[string]any{"name": "Li Wei", "phone": phoneRaw, "email": emailRaw})
 	patch(e, alice, "/customers/"+id, "", map[string]any{"company": "Acme", "email": "wang@example.org"})
@@ -228,7 +228,7 @@ func del(t *testing.T, e *testenv.Env, item map[string]types.AttributeValue) {
 }
 
 func TestErasure(t *testing.T) {
-	e := testenv.New(t)
+	e := testenv.New(t, testenv.WithConfig(directWrites))
 	admin, alice, sam := e.Token("root", "admin"), e.Token("alice", "sales"), e.Token("sam", "service")
 	r := e.Do(testenv.Request{Method: "POST", Path: "/customers", Token: admin, Body: fullBody, Header: map[string]string{"Idempotency-Key": "erase-me"}})
 	id := r.Map(t)["id"].(string)
@@ -359,7 +359,7 @@ func TestListsHideBillingEvenFromFinance(t *testing.T) {
 }
 
 func TestRetentionFilteredOnRead(t *testing.T) {
-	e := testenv.New(t)
+	e := testenv.New(t, testenv.WithConfig(directWrites))
 	admin := e.Token("root", "admin")
 	id := mustCreate(e, admin, map[string]any{"name": "Li Wei", "phone": phoneRaw})
 	post(e, admin, "/customers/"+id+"/interactions", map[string]any{"kind": "call", "at": time.Now().UTC().Format(time.RFC3339), "summary": "x"})

@@ -83,13 +83,15 @@ func fixed(p string) func(*authzFixture, subject) string {
 
 // authzRequests has one row per route of the table.
 var authzRequests = map[string]authzRequest{
-	"GET /healthz":                        {path: fixed("/healthz"), ok: 200},
-	"GET /openapi.json":                   {path: fixed("/openapi.json"), ok: 200},
-	"POST /customers":                     {path: fixed("/customers"), body: map[string]any{"name": "New", "company": "Acme"}, ok: 400},
-	"GET /customers":                      {path: fixed("/customers"), ok: 200},
-	"GET /customers/{id}":                 {path: cust(""), ok: 200, scoped: true},
-	"PATCH /customers/{id}":               {path: cust(""), body: map[string]any{}, ok: 200, scoped: true},
-	"DELETE /customers/{id}":              {path: cust(""), ok: 204, scoped: true, goneOK: 204},
+	"GET /healthz":          {path: fixed("/healthz"), ok: 200},
+	"GET /openapi.json":     {path: fixed("/openapi.json"), ok: 200},
+	"POST /customers":       {path: fixed("/customers"), body: map[string]any{"name": "New", "company": "Acme"}, ok: 400},
+	"GET /customers":        {path: fixed("/customers"), ok: 200},
+	"GET /customers/{id}":   {path: cust(""), ok: 200, scoped: true},
+	"PATCH /customers/{id}": {path: cust(""), body: map[string]any{}, ok: 200, scoped: true},
+	// Erasure waits for a second admin (FOUR_EYES' default); erasing an
+	// erased customer completes it at once.
+	"DELETE /customers/{id}":              {path: cust(""), ok: 202, scoped: true, goneOK: 204},
 	"GET /customers/{id}/export":          {path: cust("/export"), ok: 200, scoped: true},
 	"POST /customers/{id}/verify":         {path: cust("/verify"), ok: 200, scoped: true},
 	"POST /customers/{id}/lost":           {path: cust("/lost"), body: map[string]any{"reason": "price"}, ok: 200, scoped: true},
@@ -132,6 +134,11 @@ var authzRequests = map[string]authzRequest{
 	"POST /webhooks/{id}/rotate-secret": {path: fixed("/webhooks/wh_unknown/rotate-secret"), ok: 404},
 	"POST /webhooks/{id}/enable":        {path: fixed("/webhooks/wh_unknown/enable"), ok: 404},
 	"GET /webhooks/{id}/deliveries":     {path: fixed("/webhooks/wh_unknown/deliveries"), ok: 404},
+	// Consent history and four-eyes approvals.
+	"GET /customers/{id}/consents": {path: cust("/consents"), ok: 200, scoped: true},
+	"GET /approvals":               {path: fixed("/approvals"), ok: 200},
+	"POST /approvals/{id}/approve": {path: fixed("/approvals/ap_unknown/approve"), ok: 404},
+	"POST /approvals/{id}/reject":  {path: fixed("/approvals/ap_unknown/reject"), ok: 404},
 }
 
 // authzActors are the callers: "alice" is the sales rep whose scope the
@@ -157,8 +164,12 @@ func TestAuthorizationSuite(t *testing.T) {
 			}
 			f.complaint[s] = r.Map(t)["id"].(string)
 		}
-		if r := e.Do(testenv.Request{Method: "DELETE", Path: "/customers/" + f.customer[erased], Token: admin}); r.Status != 204 {
+		r := e.Do(testenv.Request{Method: "DELETE", Path: "/customers/" + f.customer[erased], Token: admin})
+		if r.Status != http.StatusAccepted {
 			t.Fatalf("erase: %d", r.Status)
+		}
+		if r := post(e, e.Token("root2", "admin"), "/approvals/"+r.Map(t)["approvalId"].(string)+"/approve", nil); r.Status != http.StatusNoContent {
+			t.Fatalf("approve erasure: %d %s", r.Status, r.Body)
 		}
 		return f
 	}

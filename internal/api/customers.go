@@ -92,8 +92,13 @@ func handleCustomerGet(svc customerReader, p crm.Policy) http.Handler {
 
 func handleCustomerErase(svc customerEraser) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.Erase(r.Context(), actor(r.Context()), r.PathValue("id")); err != nil {
+		ap, err := svc.RequestErase(r.Context(), actor(r.Context()), r.PathValue("id"))
+		if err != nil {
 			writeError(w, r, err)
+			return
+		}
+		if ap != nil {
+			writePending(w, *ap)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -132,7 +137,11 @@ func handleCustomerPatch(svc customerUpdater, p crm.Policy) http.Handler {
 			// Every field the patch names must be writable, changed or not.
 			return next, crm.CheckWritable(actor(r.Context()), memberNames(body))
 		}
-		c, err := svc.Update(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r), edit)
+		c, ap, err := svc.Change(r.Context(), actor(r.Context()), r.PathValue("id"), ifMatch(r), edit)
+		if err == nil && ap != nil {
+			writePending(w, *ap)
+			return
+		}
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -290,7 +299,7 @@ func handleCustomerImport(svc customerCreator, p crm.Policy) http.Handler {
 			}
 			var c crm.Customer
 			if err == nil {
-				c, err = svc.Create(r.Context(), a, in, false)
+				c, err = svc.Create(crm.WithConsentSource(r.Context(), crm.ConsentByImport), a, in, false)
 			}
 			switch code := crm.ErrorCode(err); code {
 			case "":

@@ -85,7 +85,7 @@ func TestPortalRoundTrip(t *testing.T) {
 }
 
 func TestPortalRefusals(t *testing.T) {
-	e := testenv.New(t)
+	e := testenv.New(t, testenv.WithConfig(directWrites))
 	alice := e.Token("alice", "sales")
 	id := mustCreate(e, alice, map[string]any{"name": "Li Wei", "phone": phoneRaw})
 	other := mustCreate(e, alice, map[string]any{"name": "Wang Fang", "phone": "13900139000"})

@@ -112,6 +112,17 @@ func Routes() []Route {
 		// Data stewardship: bulk reassignment of a departing rep's customers.
 		{Method: "POST", Path: "/owners/{userId}/reassign", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleReassignStart(s.BulkReassign) }},
 		{Method: "GET", Path: "/owners/{userId}/reassign", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleReassignProgress(s.BulkReassign) }},
+		// Consent history and four-eyes approvals.
+		{Method: "GET", Path: "/customers/{id}/consents", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleConsentList(s.Customers) }},
+		{Method: "GET", Path: "/approvals", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, handler: func(s *Services) http.Handler { return handleApprovalList(s.Approvals) }},
+		{Method: "POST", Path: "/approvals/{id}/approve", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, Idempotent: true, Sensitive: true, handler: func(s *Services) http.Handler {
+			return handleApprovalApprove(approvalService{s.Approvals, s.Customers}, s.Customers.Policy)
+		}},
+		{Method: "POST", Path: "/approvals/{id}/reject", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, Idempotent: true, Sensitive: true, handler: func(s *Services) http.Handler {
+			return handleApprovalReject(approvalService{s.Approvals, s.Customers})
+		}},
+
+		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
 
 		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
 		// Web console: the latest verification of the audit trail.

@@ -38,7 +38,7 @@ func TestHiddenFieldsCannotBeGuessedThroughPatch(t *testing.T) {
 }
 
 func TestFinanceWritesBillingOnly(t *testing.T) {
-	e := testenv.New(t)
+	e := testenv.New(t, testenv.WithConfig(directWrites))
 	admin, finance := e.Token("root", "admin"), e.Token("fay", "finance")
 	id := mustCreate(e, admin, map[string]any{"name": "Li Wei", "phone": phoneRaw, "nationalId": nationalID})
 	if r := patch(e, finance, "/customers/"+id, "", map[string]any{"nationalId": "110101199003079999"}); r.Status != http.StatusForbidden {
@@ -82,7 +82,7 @@ func TestMissingFieldsOnlyOverVisibleFields(t *testing.T) {
 }
 
 func TestErasedIsGoneOnlyToThoseWhoCouldSeeIt(t *testing.T) {
-	e := testenv.New(t)
+	e := testenv.New(t, testenv.WithConfig(directWrites))
 	admin, alice, bob := e.Token("root", "admin"), e.Token("alice", "sales"), e.Token("bob", "sales")
 	id := mustCreate(e, alice, map[string]any{"name": "Li Wei", "phone": phoneRaw})
 	if r := e.Do(testenv.Request{Method: "DELETE", Path: "/customers/" + id, Token: admin}); r.Status != http.StatusNoContent {

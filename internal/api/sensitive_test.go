@@ -30,7 +30,7 @@ var fullBody = map[string]any{
 }
 
 func TestVisibilityThroughAPI(t *testing.T) {
-	e := testenv.New(t)
+	e := testenv.New(t, testenv.WithConfig(directWrites))
 	admin, alice, finance, auditor := e.Token("root", "admin"), e.Token("alice", "sales"), e.Token("fin", "finance"), e.Token("aud", "auditor")
 	id := mustCreate(e, admin, fullBody)
 	path := "/customers/" + id
@@ -302,7 +302,7 @@ func TestKMSKeyring(t *testing.T) {
 // reading it alone still fails closed; an admin can erase it, and its
 // phone is then free for a new customer.
 func TestUnreadableItemDoesNotTakeListsDown(t *testing.T) {
-	e := testenv.New(t)
+	e := testenv.New(t, testenv.WithConfig(directWrites))
 	admin := e.Token("root", "admin")
 	bad := mustCreate(e, admin, map[string]any{"name": "Li Wei", "phone": phoneRaw, "email": emailRaw})
 	good := mustCreate(e, admin, map[string]any{"name": "Wang Fang", "phone": "13900139000"})

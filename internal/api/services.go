@@ -23,7 +23,9 @@ type Services struct {
 	Imports *crm.Imports
 	// Surveys answers the satisfaction-survey links.
 	Surveys *crm.Surveys
-	Audit   crm.AuditLog
+	// Approvals decides four-eyes requests.
+	Approvals *crm.Approvals
+	Audit     crm.AuditLog
 	// AuditVerifications serve the latest verification of the audit trail.
 	AuditVerifications crm.AuditVerifications
 	// Webhooks registers webhook endpoints (the webhooks function).
@@ -64,13 +66,13 @@ type (
 		SensitiveRead(ctx context.Context, a crm.Actor, c crm.Customer, action string) error
 	}
 	customerUpdater interface {
-		Update(ctx context.Context, a crm.Actor, id string, ifMatch *int64, edit func(crm.CustomerInput) (crm.CustomerInput, error)) (crm.Customer, error)
+		Change(ctx context.Context, a crm.Actor, id string, ifMatch *int64, edit func(crm.CustomerInput) (crm.CustomerInput, error)) (crm.Customer, *crm.Approval, error)
 	}
 	customerVerifier interface {
 		Verify(ctx context.Context, a crm.Actor, id string, ifMatch *int64) (crm.Customer, error)
 	}
 	customerEraser interface {
-		Erase(ctx context.Context, a crm.Actor, id string) error
+		RequestErase(ctx context.Context, a crm.Actor, id string) (*crm.Approval, error)
 	}
 	customerExporter interface {
 		Export(ctx context.Context, a crm.Actor, id, cursor string) (crm.Export, error)

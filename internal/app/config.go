@@ -110,6 +110,10 @@ type Config struct {
 	// Webhooks says where the domain events go (EVENT_BUS_NAME,
 	// WEBHOOK_QUEUE_URL).
 	Webhooks WebhookConfig
+	// FourEyes lists the changes that wait for a second person's approval
+	// (FOUR_EYES, default "billing,erase"; empty turns it off) and how
+	// long a request waits (FOUR_EYES_TTL, default 7d).
+	FourEyes crm.FourEyes
 }
 
 // CallTimeout is how long one attempt of one call to a dependency may
@@ -136,6 +140,7 @@ func Load(getenv func(string) string) (Config, error) {
 			ClosedComplaints: 3 * 365 * 24 * time.Hour,
 			Interactions:     5 * 365 * 24 * time.Hour,
 			Tombstones:       7 * 365 * 24 * time.Hour,
+			ConsentOnErase:   crm.RetainWithdrawals,
 		},
 		Endpoint:         getenv("DYNAMODB_ENDPOINT"),
 		Keyring:          or(getenv("KEYRING"), "local"),
@@ -165,6 +170,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AuditKeyID:       getenv("AUDIT_SIGNING_KEY_ID"),
 		DigestInterval:   15 * time.Minute,
 		Webhooks:         WebhookConfig{EventBus: getenv("EVENT_BUS_NAME"), QueueURL: getenv("WEBHOOK_QUEUE_URL")},
+		FourEyes:         crm.FourEyes{Kinds: []string{crm.ApprovalBilling, crm.ApprovalErase}, TTL: crm.DefaultFourEyesTTL},
 	}
 	if getenv("PORTAL_BASE_URL") == "" && c.Keyring == "kms" {
 		// On AWS the portal's host is the deployment's own choice; without
@@ -216,6 +222,7 @@ func Load(getenv func(string) string) (Config, error) {
 	errs = append(errs, duration(getenv, "RETENTION_CLOSED_COMPLAINTS", &c.Retention.ClosedComplaints, atLeast(0), keep)...)
 	errs = append(errs, duration(getenv, "RETENTION_INTERACTIONS", &c.Retention.Interactions, atLeast(0), keep)...)
 	errs = append(errs, duration(getenv, "RETENTION_TOMBSTONES", &c.Retention.Tombstones, atLeast(0), keep)...)
+	errs = append(errs, c.loadStewardshipSettings(getenv)...)
 	errs = append(errs, duration(getenv, "PORTAL_LINK_TTL", &c.PortalTTL, positive, "a positive duration such as 7d")...)
 	errs = append(errs, duration(getenv, "DATA_KEY_MAX_AGE", &c.Cache.MaxAge, positive, "a positive duration")...)
 	errs = append(errs, duration(getenv, "FUNCTION_TIMEOUT", &c.FunctionTimeout, atLeast(2*time.Second), "a duration of 2s or more, such as 10s")...)

@@ -56,7 +56,7 @@ var sinks sync.Map
 // and checks that the aggregates it kept equal those rebuilt from the
 // tables, counter by counter.
 func TestAggregatesEqualRebuild(t *testing.T) {
-	e := testenv.New(t)
+	e := testenv.New(t, testenv.WithConfig(func(c *app.Config) { c.FourEyes.Kinds = nil })) // erasures apply at once
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 11))
 	d := e.Services.API

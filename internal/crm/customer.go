@@ -63,6 +63,10 @@ type Customer struct {
 	Unreadable bool `json:"unreadable,omitempty"`
 	// CreatedBy is the staff member who created the record.
 	CreatedBy string `json:"-"`
+	// ConsentChanges are the consent records a write appends, stored in
+	// the same transaction as the customer: set by the service on the
+	// customer it writes, empty on a customer read.
+	ConsentChanges []ConsentRecord `json:"-"`
 }
 
 // CustomerInput is what a client may write: every writable field of a

@@ -15,7 +15,9 @@ type Export struct {
 	Customer     Customer      `json:"customer"`
 	Interactions []Interaction `json:"interactions"`
 	Complaints   []Complaint   `json:"complaints"`
-	NextCursor   string        `json:"nextCursor,omitempty"`
+	// Consents is the consent history, newest first, on the first page.
+	Consents   []ConsentRecord `json:"consents"`
+	NextCursor string          `json:"nextCursor,omitempty"`
 }
 
 // ExportBudget bounds the interactions and complaints one export page
@@ -43,7 +45,7 @@ func (s *Customers) Export(ctx context.Context, actor Actor, id, cursor string) 
 	if err != nil {
 		return Export{}, err
 	}
-	out := Export{ExportedAt: s.now(), Customer: c, Interactions: []Interaction{}, Complaints: []Complaint{}}
+	out := Export{ExportedAt: s.now(), Customer: c, Interactions: []Interaction{}, Complaints: []Complaint{}, Consents: []ConsentRecord{}}
 	// The cursor is the phase ("i" interactions, "c" complaints) and the
 	// store's own sealed cursor, which refuses any list but its own.
 	phase, storeCursor, ok := strings.Cut(cursor, ".")
@@ -52,6 +54,21 @@ func (s *Customers) Export(ctx context.Context, actor Actor, id, cursor string) 
 		phase = "i"
 	case !ok || (phase != "i" && phase != "c"):
 		return Export{}, Invalid{{Field: "cursor", Code: "invalid_cursor", Message: "is not a cursor this list issued"}}.Err()
+	}
+	if cursor == "" && s.ConsentLog != nil {
+		// A consent history is a few small records per change of mind:
+		// read whole, on the first page.
+		for p := (Page{Limit: 200}); ; {
+			rs, next, err := s.ConsentLog.ListConsents(ctx, id, p)
+			if err != nil {
+				return Export{}, err
+			}
+			out.Consents = append(out.Consents, rs...)
+			if next == "" {
+				break
+			}
+			p.Cursor = next
+		}
 	}
 	used := 0
 	fits := func(items any) bool {

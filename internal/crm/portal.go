@@ -26,6 +26,7 @@ type PortalView struct {
 	Phone   string   `json:"phone,omitempty"`
 	Email   string   `json:"email,omitempty"`
 	Address *Address `json:"address,omitempty"`
+	Consent *Consent `json:"consent,omitempty"`
 }
 
 // PortalInput is a customer's correction. A field left out stays as it is;
@@ -34,6 +35,8 @@ type PortalInput struct {
 	Phone   *string  `json:"phone"`
 	Email   *string  `json:"email"`
 	Address *Address `json:"address"`
+	// Consent, when sent, replaces both consents.
+	Consent *Consent `json:"consent"`
 	// RemoveAddress is set when the client sent "address": null.
 	RemoveAddress bool `json:"-"`
 }
@@ -244,7 +247,7 @@ func (p *Portal) View(ctx context.Context, token, clientAddr string) (PortalView
 	if err := p.Customers.Audit.AppendAudit(ctx, a); err != nil {
 		return PortalView{}, err
 	}
-	return PortalView{Name: c.Name, Phone: c.Phone, Email: c.Email, Address: c.Address}, nil
+	return PortalView{Name: c.Name, Phone: c.Phone, Email: c.Email, Address: c.Address, Consent: &c.Consent}, nil
 }
 
 // Update applies the customer's correction, validated exactly as a staff
@@ -274,6 +277,9 @@ func (p *Portal) Update(ctx context.Context, token, clientAddr string, in Portal
 	if in.Address != nil || in.RemoveAddress {
 		cur.Address = in.Address
 	}
+	if in.Consent != nil {
+		cur.Consent = in.Consent
+	}
 	if err := checkMasked(cur); err != nil {
 		return PortalView{}, err
 	}
@@ -289,6 +295,7 @@ func (p *Portal) Update(ctx context.Context, token, clientAddr string, in Portal
 	next.Version = prev.Version + 1
 	next.ReviewDueAt = p.Customers.Policy.ReviewDue(next)
 	customer := Actor{ID: "customer:" + prev.ID, Roles: []Role{"customer"}}
+	next.ConsentChanges = consentChanges(prev.Consent, next.Consent, false, now, ConsentByPortal, customer.ID)
 	fields := append(changedFields(prev.Input(), std), "verifiedAt")
 	a := NewAudit(ctx, customer, "customer.portal_update", "customer", prev.ID, fields...)
 	a.Client = p.Tokens.LimitKey(clientAddr)
@@ -306,5 +313,5 @@ func (p *Portal) Update(ctx context.Context, token, clientAddr string, in Portal
 	if err != nil {
 		return PortalView{}, err
 	}
-	return PortalView{Name: next.Name, Phone: next.Phone, Email: next.Email, Address: next.Address}, nil
+	return PortalView{Name: next.Name, Phone: next.Phone, Email: next.Email, Address: next.Address, Consent: &next.Consent}, nil
 }

@@ -2,8 +2,10 @@ package crm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,6 +34,12 @@ type Customers struct {
 	// LostReasons are the reasons a customer may be marked lost for
 	// (default DefaultLostReasons).
 	LostReasons []string
+	// ConsentLog reads consent histories.
+	ConsentLog ConsentStore
+	// FourEyes says which changes wait for a second person, and
+	// Approvals keeps them while they do.
+	FourEyes  FourEyes
+	Approvals ApprovalStore
 }
 
 // WriteCounter counts customer writes by outcome.
@@ -106,6 +114,7 @@ func (s *Customers) create(ctx context.Context, actor Actor, id string, in Custo
 	c := Customer{ID: id, CreatedAt: now, CreatedBy: actor.ID, Version: 1}
 	c.apply(std, now)
 	c.ReviewDueAt = s.Policy.ReviewDue(c)
+	c.ConsentChanges = consentChanges(Consent{}, c.Consent, true, now, consentSource(ctx), actor.ID)
 	audit := NewAudit(ctx, actor, "customer.create", "customer", c.ID, changedFields(CustomerInput{}, std)...)
 	if err := s.Store.CreateCustomer(ctx, c, allowDuplicate, audit); err != nil {
 		return Customer{}, s.refusedDuplicate(ctx, actor, err, audit)
@@ -175,10 +184,29 @@ func (s *Customers) Get(ctx context.Context, actor Actor, id string) (Customer, 
 
 // Update applies edit to the customer's writable fields and stores the
 // standardized result. ifMatch, when not nil, must equal the stored version.
-// Returns ENOTFOUND, EPRECONDITION, EINVALID, EFORBIDDEN or ECONFLICT.
+// Returns ENOTFOUND, EPRECONDITION, EINVALID, EFORBIDDEN or ECONFLICT; an
+// edit that needs approval is refused with ECONFLICT, unfiled: Change
+// files it.
 func (s *Customers) Update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (_ Customer, err error) {
 	defer s.countWrite(ctx, &err)
-	return s.retryUnconditional(ifMatch, func() (Customer, error) { return s.update(ctx, actor, id, ifMatch, edit) })
+	return s.retryUnconditional(ifMatch, func() (Customer, error) {
+		updated, _, err := s.update(ctx, actor, id, ifMatch, edit, false)
+		return updated, err
+	})
+}
+
+// Change is Update for a caller that can answer a pending approval: an
+// edit that changes billing, when FourEyes requires it, is not applied but
+// filed, whole, as a pending approval, which Change returns instead of the
+// customer.
+func (s *Customers) Change(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (c Customer, ap *Approval, err error) {
+	defer s.countWrite(ctx, &err)
+	c, err = s.retryUnconditional(ifMatch, func() (Customer, error) {
+		var err error
+		c, ap, err = s.update(ctx, actor, id, ifMatch, edit, true)
+		return c, err
+	})
+	return c, ap, err
 }
 
 // retryUnconditional retries a write that lost a race to a concurrent one
@@ -193,43 +221,63 @@ func (s *Customers) retryUnconditional(ifMatch *int64, write func() (Customer, e
 	}
 }
 
-func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error)) (Customer, error) {
+// update applies edit, or, when it needs approval, files it if mayFile.
+func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch *int64, edit func(CustomerInput) (CustomerInput, error), mayFile bool) (Customer, *Approval, error) {
 	prev, err := s.Get(ctx, actor, id)
 	if err != nil {
-		return Customer{}, err
+		return Customer{}, nil, err
 	}
 	if ifMatch != nil && *ifMatch != prev.Version {
-		return Customer{}, Errorf(EPRECONDITION, "customer %s is at another version", id)
+		return Customer{}, nil, Errorf(EPRECONDITION, "customer %s is at another version", id)
 	}
 	in, err := edit(prev.Input())
 	if err != nil {
-		return Customer{}, err
+		return Customer{}, nil, err
 	}
 	if err := checkMasked(in); err != nil {
-		return Customer{}, err
+		return Customer{}, nil, err
 	}
 	std, err := s.Policy.Standardize(in)
 	if err != nil {
-		return Customer{}, err
+		return Customer{}, nil, err
 	}
 	if std.OwnerID == "" {
-		return Customer{}, Invalid{{Field: "ownerId", Code: "required", Message: "cannot be removed"}}.Err()
+		return Customer{}, nil, Invalid{{Field: "ownerId", Code: "required", Message: "cannot be removed"}}.Err()
 	}
 	if err := checkAllowed(actor, prev.Input(), std); err != nil {
-		return Customer{}, err
+		return Customer{}, nil, err
+	}
+	changed := changedFields(prev.Input(), std)
+	if s.FourEyes.Requires(ApprovalBilling) && slices.Contains(changed, FieldBilling) {
+		if !mayFile {
+			return Customer{}, nil, Errorf(ECONFLICT, "a change of billing needs approval")
+		}
+		// The whole edit waits, standardized as it will be stored: the
+		// approval applies it only to this very version, so it is the
+		// edit the requester saw the effect of.
+		payload, err := json.Marshal(std)
+		if err != nil {
+			return Customer{}, nil, err
+		}
+		ap, err := s.FileApproval(ctx, actor, ApprovalBilling, id, prev.Version, changed, payload)
+		if err != nil {
+			return Customer{}, nil, err
+		}
+		return Customer{}, &ap, nil
 	}
 	next := prev
 	now := s.now()
 	next.apply(std, now)
 	next.Version = prev.Version + 1
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
-	audit := NewAudit(ctx, actor, "customer.update", "customer", id, changedFields(prev.Input(), std)...)
+	next.ConsentChanges = consentChanges(prev.Consent, next.Consent, false, now, consentSource(ctx), actor.ID)
+	audit := NewAudit(ctx, actor, "customer.update", "customer", id, changed...)
 	audit.Disclosed = shownInFull(actor, next)
 	if err := s.Store.UpdateCustomer(ctx, prev, next, audit); err != nil {
-		return Customer{}, s.refusedDuplicate(ctx, actor, err, audit)
+		return Customer{}, nil, s.refusedDuplicate(ctx, actor, err, audit)
 	}
 	s.countShown(ctx, actor, audit.Disclosed)
-	return next, nil
+	return next, nil, nil
 }
 
 // Verify records that the customer's data was checked with the customer,
@@ -266,8 +314,36 @@ func (s *Customers) verify(ctx context.Context, actor Actor, id string, ifMatch 
 // Erase removes the customer's personal data for good, leaving a tombstone
 // and the audit trail. Erasing an erased customer completes a failed
 // erasure and succeeds.
+// Returns ECONFLICT, unfiled, when the erasure needs approval:
+// RequestErase files it.
 func (s *Customers) Erase(ctx context.Context, actor Actor, id string) error {
+	if s.FourEyes.Requires(ApprovalErase) {
+		if _, err := s.Store.GetCustomer(ctx, id); err == nil {
+			return Errorf(ECONFLICT, "an erasure needs approval")
+		}
+	}
 	return s.Store.EraseCustomer(ctx, id, NewAudit(ctx, actor, "customer.erase", "customer", id, customerFields...))
+}
+
+// RequestErase erases the customer at once, or, when FourEyes requires
+// approval for erasure, files a pending approval and returns it. Erasing
+// an erased customer always goes ahead: it completes what a failed
+// erasure left, and there is nothing left to approve.
+func (s *Customers) RequestErase(ctx context.Context, actor Actor, id string) (*Approval, error) {
+	if s.FourEyes.Requires(ApprovalErase) {
+		c, err := s.Store.GetCustomer(ctx, id)
+		switch {
+		case err == nil:
+			ap, err := s.FileApproval(ctx, actor, ApprovalErase, id, c.Version, customerFields, nil)
+			if err != nil {
+				return nil, err
+			}
+			return &ap, nil
+		case ErrorCode(err) != EGONE:
+			return nil, err
+		}
+	}
+	return nil, s.Store.EraseCustomer(ctx, id, NewAudit(ctx, actor, "customer.erase", "customer", id, customerFields...))
 }
 
 // SensitiveRead records that the actor was shown c's sensitive fields in

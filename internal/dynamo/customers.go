@@ -265,6 +265,11 @@ func (s *Customers) CreateCustomer(ctx context.Context, c crm.Customer, allowDup
 		ops = append(ops, s.tagPut(c, t))
 	}
 	ops = append(ops, s.searchOps(nil, &c)...)
+	consents, err := s.consentPuts(c)
+	if err != nil {
+		return err
+	}
+	ops = append(ops, consents...)
 	item, err := s.toCustomerItem(ctx, c, claimed)
 	if err != nil {
 		return err
@@ -340,6 +345,11 @@ func (s *Table) updateOps(ctx context.Context, prev, next crm.Customer) ([]types
 		}
 	}
 	ops = append(ops, s.searchOps(&prev, &next)...)
+	consents, err := s.consentPuts(next)
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, consents...)
 	item, err := s.toCustomerItem(ctx, next, claims)
 	if err != nil {
 		return nil, err

@@ -39,8 +39,16 @@ type tombstoneItem struct {
 // timelines, saved idempotent responses and open portal links. A retry
 // after a failure half way finds the tombstone and finishes the rest.
 func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) error {
+	return s.erase(ctx, id, a, 0, nil)
+}
+
+// erase is EraseCustomer; version, when not zero, is the version the
+// customer must still be at, and also commit with the tombstone.
+func (s *Table) erase(ctx context.Context, id string, a crm.Audit, version int64, also []types.TransactWriteItem) error {
 	c, held, err := s.getCustomer(ctx, id)
 	switch {
+	case crm.ErrorCode(err) == crm.EGONE && also != nil:
+		return crm.Errorf(crm.EPRECONDITION, "customer %s was erased meanwhile", id)
 	case crm.ErrorCode(err) == crm.EGONE:
 		return s.scrub(ctx, id)
 	case crm.ErrorCode(err) == crm.EINTEGRITY:
@@ -55,6 +63,9 @@ func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) e
 		held = nil
 	case err != nil:
 		return err
+	}
+	if version != 0 && c.Version != version {
+		return crm.Errorf(crm.EPRECONDITION, "customer %s changed since", id)
 	}
 	now := s.now().UTC()
 	tomb, err := attributevalue.MarshalMap(tombstoneItem{PK: customerPK(id), SK: skProfile, Type: entityTombstone, ID: id,
@@ -79,6 +90,7 @@ func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) e
 		ops = append(ops, s.tagDelete(id, t))
 	}
 	ops = append(ops, s.searchOps(&c, nil)...)
+	ops = append(ops, also...)
 	if err := s.writeAudited(ctx, a, ops); err != nil {
 		if _, ok := asCanceled(err); ok {
 			return crm.Errorf(crm.EPRECONDITION, "customer %s was changed while being erased; retry", id)
@@ -89,7 +101,7 @@ func (s *Customers) EraseCustomer(ctx context.Context, id string, a crm.Audit) e
 }
 
 // unreadableCustomer reads a customer's plain attributes only.
-func (s *Customers) unreadableCustomer(ctx context.Context, id string) (crm.Customer, error) {
+func (s *Table) unreadableCustomer(ctx context.Context, id string) (crm.Customer, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(customerPK(id), skProfile), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return crm.Customer{}, wrap(err, "get customer "+id)
@@ -152,7 +164,7 @@ func (s *Table) scrub(ctx context.Context, id string) error {
 			return wrap(err, "delete idempotency record")
 		}
 	}
-	return nil
+	return s.scrubConsents(ctx, id)
 }
 
 // keysOf returns the table keys of every item a Query finds.

@@ -56,6 +56,8 @@ var entityPurpose = map[string]string{
 	// An import's rows are customer fields waiting to be stored as such.
 	entityImportChunk: PurposeCustomerFields,
 	entityWebhook:     PurposeWebhookSecrets,
+	// A pending edit's body is customer fields waiting to be applied.
+	entityApproval: PurposeCustomerFields,
 }
 
 // Purposes returns every purpose of field envelopes and of the blind-index

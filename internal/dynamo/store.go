@@ -72,6 +72,9 @@ type Retention struct {
 	ClosedComplaints time.Duration
 	Interactions     time.Duration
 	Tombstones       time.Duration
+	// ConsentOnErase says which consent records an erasure keeps; they
+	// then expire with the tombstone. Zero keeps none.
+	ConsentOnErase crm.ConsentRetention
 }
 
 // Config configures the Table.

@@ -38,7 +38,7 @@ $(CLI): FORCE
 ## ends with the number of exchanges checked against openapi.json
 test: check $(CLI)
 	$(WITH_NODE); report="$$(mktemp)"; status=0; \
-	  CONTRACT_REPORT="$$report" $(CLI) with-dynamodb -- $(GO) test -count=1 ./... || status=$$?; \
+	  CONTRACT_REPORT="$$report" $(CLI) with-dynamodb -- $(GO) test -count=1 -timeout 30m ./... || status=$$?; \
 	  awk '{n += $$1} END {print n + 0, "exchanges validated against openapi.json"}' "$$report"; \
 	  rm -f "$$report"; exit $$status
 

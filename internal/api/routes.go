@@ -95,10 +95,10 @@ func Routes() []Route {
 		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: admin, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerImport(s.Customers, s.Customers.Policy) }},
 		{Method: "POST", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handlePortalLinkCreate(s.Portal) }},
 		{Method: "DELETE", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, handler: func(s *Services) http.Handler { return handlePortalLinksRevoke(s.Portal) }},
-		// The portal answers the customer, who has no account: the signed,
-		// expiring, single-use token in the path is the credential.
 		// Outcome KPIs: a staff member marks a customer lost.
 		{Method: "POST", Path: "/customers/{id}/lost", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerLost(s.Customers, s.Customers.Policy) }},
+		// The portal answers the customer, who has no account: the signed,
+		// expiring, single-use token in the path is the credential.
 		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalGet(s.Portal) }},
 		{Method: "PUT", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalPut(s.Portal) }},
 
@@ -121,8 +121,6 @@ func Routes() []Route {
 		{Method: "POST", Path: "/approvals/{id}/reject", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, Idempotent: true, Sensitive: true, handler: func(s *Services) http.Handler {
 			return handleApprovalReject(approvalService{s.Approvals, s.Customers})
 		}},
-
-		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
 
 		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
 		// Web console: the latest verification of the audit trail.

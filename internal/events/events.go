@@ -17,17 +17,23 @@ import (
 	"github.com/clientele-crm/clientele/internal/dynamo"
 )
 
-// Event types. The API contract lists more (merges, losses, links, imports,
-// approvals, surveys); each is one entry of Rules once its write exists.
+// Event types. The API contract also lists customer.merged and
+// customer.unmerged, which are one entry of Rules each once merging exists.
 const (
 	CustomerCreated       = "customer.created"
 	CustomerUpdated       = "customer.updated"
 	CustomerVerified      = "customer.verified"
+	CustomerLost          = "customer.lost"
 	CustomerErased        = "customer.erased"
 	ComplaintCreated      = "complaint.created"
+	ComplaintLinked       = "complaint.linked"
 	ComplaintTransitioned = "complaint.transitioned"
 	ComplaintBreached     = "complaint.breached"
 	ReminderCreated       = "reminder.created"
+	ImportFinished        = "import.finished"
+	ApprovalRequested     = "approval.requested"
+	ApprovalDecided       = "approval.decided"
+	SurveyAnswered        = "survey.answered"
 )
 
 // Source is the EventBridge source of every event.
@@ -155,7 +161,14 @@ var Rules = []Rule{
 	{Type: CustomerUpdated, Kind: "customer",
 		Match: func(c Change) bool {
 			return c.Old.Kind() == "customer" && c.New.Kind() == "customer" && audited(c.Old, c.New) &&
-				c.New.Int("version") > c.Old.Int("version") && c.New.Str(dynamo.AttrChangeAction) != "customer.verify"
+				c.New.Int("version") > c.Old.Int("version") && c.New.Str(dynamo.AttrChangeAction) != "customer.verify" &&
+				c.New.Str(dynamo.AttrChangeAction) != "customer.lost"
+		},
+		Describe: func(c Change) (Data, time.Time, string) { return customerData(c, "") }},
+	{Type: CustomerLost, Kind: "customer",
+		Match: func(c Change) bool {
+			return c.Old.Kind() == "customer" && c.New.Kind() == "customer" && audited(c.Old, c.New) &&
+				c.New.Str(dynamo.AttrChangeAction) == "customer.lost"
 		},
 		Describe: func(c Change) (Data, time.Time, string) { return customerData(c, "") }},
 	{Type: CustomerErased, Kind: "tombstone",
@@ -168,6 +181,12 @@ var Rules = []Rule{
 	{Type: ComplaintCreated, Kind: "complaint",
 		Match:    func(c Change) bool { return c.Old == nil && c.New.Kind() == "complaint" },
 		Describe: func(c Change) (Data, time.Time, string) { return complaintData(c, c.New.Str("filedBy")) }},
+	{Type: ComplaintLinked, Kind: "complaint",
+		Match: func(c Change) bool {
+			return c.Old.Kind() == "complaint" && c.New.Kind() == "complaint" &&
+				c.Old.Str("customerId") == "" && c.New.Str("customerId") != ""
+		},
+		Describe: func(c Change) (Data, time.Time, string) { return complaintData(c, "") }},
 	{Type: ComplaintTransitioned, Kind: "complaint",
 		Match: func(c Change) bool {
 			return c.Old.Kind() == "complaint" && c.New.Kind() == "complaint" && c.Old.Str("status") != c.New.Str("status")
@@ -191,6 +210,45 @@ var Rules = []Rule{
 			return Data{EntityType: "reminder", EntityID: c.New.Str("id"), ActorID: "system:reminders",
 					ChangedFields: []string{"kind", "subjectId", "assigneeId", "dueAt", "status"}, CustomerID: c.New.Str("customerId")},
 				c.New.Time("createdAt"), "created"
+		}},
+	{Type: ImportFinished, Kind: "import",
+		Match: func(c Change) bool {
+			return c.New.Kind() == "import" && c.New.Has("finishedAt") && !c.Old.Has("finishedAt")
+		},
+		Describe: func(c Change) (Data, time.Time, string) {
+			// An import finishes once, done or failed; its counts are not
+			// personal data, but they are the API's to show.
+			at := c.New.Time("finishedAt")
+			return Data{EntityType: "import", EntityID: c.New.Str("id"), ActorID: c.New.Str("actorId"),
+				ChangedFields: []string{"status", "processed", "created", "rejected", "finishedAt"}, Status: c.New.Str("status")}, at, "finished"
+		}},
+	{Type: ApprovalRequested, Kind: "approval",
+		Match: func(c Change) bool { return c.Old == nil && c.New.Kind() == "approval" },
+		Describe: func(c Change) (Data, time.Time, string) {
+			return Data{EntityType: "approval", EntityID: c.New.Str("id"), ActorID: c.New.Str("requestedBy"),
+				ChangedFields: c.New.Strs("fields"), CustomerID: c.New.Str("customerId"), Status: c.New.Str("status")}, c.New.Time("requestedAt"), "requested"
+		}},
+	{Type: ApprovalDecided, Kind: "approval",
+		Match: func(c Change) bool {
+			return c.Old.Kind() == "approval" && c.New.Kind() == "approval" && c.Old.Str("status") == "pending" && c.New.Str("status") != "pending"
+		},
+		Describe: func(c Change) (Data, time.Time, string) {
+			at, actor := c.New.Time("decidedAt"), c.New.Str("decidedBy")
+			if actor == "" {
+				actor = "system:four-eyes" // expired or closed as stale
+			}
+			return Data{EntityType: "approval", EntityID: c.New.Str("id"), ActorID: actor,
+				ChangedFields: c.New.Strs("fields"), CustomerID: c.New.Str("customerId"), Status: c.New.Str("status")}, at, "decided"
+		}},
+	{Type: SurveyAnswered, Kind: "survey",
+		Match: func(c Change) bool {
+			return c.New.Kind() == "survey" && c.New.Has("answeredAt") && !c.Old.Has("answeredAt")
+		},
+		Describe: func(c Change) (Data, time.Time, string) {
+			// The score and comment are the customer's: the event says
+			// only that the survey of a complaint was answered.
+			return Data{EntityType: "survey", EntityID: c.New.Str("id"), ActorID: "customer:" + c.New.Str("customerId"),
+				ChangedFields: []string{"score", "answeredAt"}, CustomerID: c.New.Str("customerId")}, c.New.Time("answeredAt"), "answered"
 		}},
 }
 

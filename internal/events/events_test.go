@@ -89,3 +89,76 @@ func TestDerive(t *testing.T) {
 		t.Errorf("reminder gave %v", got)
 	}
 }
+
+// TestDeriveStewardshipAndVoice: a lost mark, a complaint linked from
+// triage, an import finishing, an approval requested and decided, and a
+// survey answered each make exactly their one event, with ids and field
+// names only, and the same id when seen again.
+func TestDeriveStewardshipAndVoice(t *testing.T) {
+	complaint := func(customerID string, version int64) events.Image {
+		im := events.Image{"type": s("complaint"), "id": s("k_1"), "status": s("acknowledged"), "version": n(version),
+			"updatedAt": s("2026-01-02T03:04:05Z"), "changedBy": s("u_agent"), "changedFields": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("customerId")}}}
+		if customerID != "" {
+			im["customerId"] = s(customerID)
+		}
+		return im
+	}
+	job := func(status string, finished bool) events.Image {
+		im := events.Image{"type": s("import"), "id": s("imp_1"), "status": s(status), "actorId": s("u_admin"), "processed": n(10)}
+		if finished {
+			im["finishedAt"] = s("2026-01-02T04:00:00Z")
+		}
+		return im
+	}
+	approval := func(status, decidedBy string) events.Image {
+		im := events.Image{"type": s("approval"), "id": s("ap_1"), "customerId": s("c_1"), "status": s(status),
+			"requestedBy": s("u_sales"), "requestedAt": s("2026-01-02T03:00:00Z"),
+			"fields": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("billing")}}}
+		if decidedBy != "" {
+			im["decidedBy"], im["decidedAt"] = s(decidedBy), s("2026-01-02T05:00:00Z")
+		}
+		return im
+	}
+	survey := func(answered bool) events.Image {
+		im := events.Image{"type": s("survey"), "id": s("sv_1"), "customerId": s("c_1"), "complaintId": s("k_1")}
+		if answered {
+			im["answeredAt"], im["score"] = s("2026-01-03T00:00:00Z"), n(2)
+		}
+		return im
+	}
+	cases := []struct {
+		name   string
+		change events.Change
+		want   []string
+		actor  string
+	}{
+		{"lost", events.Change{Old: customer(2, 2, "customer.update"), New: customer(3, 3, "customer.lost", "lost")}, []string{events.CustomerLost}, "u_admin"},
+		{"linked", events.Change{Old: complaint("", 1), New: complaint("c_1", 2)}, []string{events.ComplaintLinked}, "u_agent"},
+		{"relinked is no link", events.Change{Old: complaint("c_1", 2), New: complaint("c_1", 3)}, nil, ""},
+		{"import progress", events.Change{Old: job("running", false), New: job("running", false)}, nil, ""},
+		{"import finished", events.Change{Old: job("running", false), New: job("done", true)}, []string{events.ImportFinished}, "u_admin"},
+		{"import failed", events.Change{Old: job("running", false), New: job("failed", true)}, []string{events.ImportFinished}, "u_admin"},
+		{"approval requested", events.Change{New: approval("pending", "")}, []string{events.ApprovalRequested}, "u_sales"},
+		{"approval approved", events.Change{Old: approval("pending", ""), New: approval("approved", "u_fin")}, []string{events.ApprovalDecided}, "u_fin"},
+		{"approval expired", events.Change{Old: approval("pending", ""), New: approval("expired", "")}, []string{events.ApprovalDecided}, "system:four-eyes"},
+		{"approval body purged", events.Change{Old: approval("approved", "u_fin"), New: approval("approved", "u_fin")}, nil, ""},
+		{"survey sent", events.Change{New: survey(false)}, nil, ""},
+		{"survey answered", events.Change{Old: survey(false), New: survey(true)}, []string{events.SurveyAnswered}, "customer:c_1"},
+	}
+	for _, tc := range cases {
+		got := events.Derive(tc.change)
+		if !slices.Equal(types_(got), tc.want) {
+			t.Errorf("%s: events %v, want %v", tc.name, types_(got), tc.want)
+			continue
+		}
+		if len(got) == 0 {
+			continue
+		}
+		if got[0].Data.ActorID != tc.actor {
+			t.Errorf("%s: actor %q, want %q", tc.name, got[0].Data.ActorID, tc.actor)
+		}
+		if again := events.Derive(tc.change); again[0].ID != got[0].ID {
+			t.Errorf("%s: the same change got another id", tc.name)
+		}
+	}
+}

@@ -39,7 +39,7 @@ func keysOf(m map[string]any) []string {
 }
 
 func TestMachineIntake(t *testing.T) {
-	e := testenv.New(t)
+	e := testenv.New(t, testenv.WithConfig(directWrites)) // billing is patched directly below
 	alice, sam, root := e.Token("alice", "sales"), e.Token("sam", "service"), e.Token("root", "admin")
 	cust := mustCreate(e, alice, map[string]any{"name": "Li Wei", "phone": phoneRaw, "email": emailRaw})
 	writer := e.ClientToken("shop", crm.ScopeComplaintsWrite, crm.ScopeComplaintsRead)

@@ -76,7 +76,7 @@ func createCustomer(t *testing.T, e *testenv.Env, token string, body map[string]
 // the data-quality rate follow edits and erasure; delivering every record
 // twice changes nothing; the rebuild finds the same pairs.
 func TestLikelyDuplicatesFromStream(t *testing.T) {
-	e := testenv.New(t)
+	e := testenv.New(t, testenv.WithConfig(func(c *app.Config) { c.FourEyes.Kinds = nil })) // erasures apply at once
 	admin := e.Token("root", "admin")
 	s := newStream(t, e)
 

@@ -121,7 +121,7 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 			// A review link, which the customer completes half the time.
 			l, err := d.Portal.CreateLink(ctx, admin, customers[rng.IntN(len(customers))])
 			if err == nil && rng.IntN(2) == 0 {
-				token := l.URL[strings.LastIndex(l.URL, "/")+1:]
+				token := l.URL[strings.LastIndex(l.URL, "#")+1:] // …/self-service#<token>
 				phone := fmt.Sprintf("+86139%08d", i)
 				_, _ = d.Portal.Update(ctx, token, "203.0.113.7", crm.PortalInput{Phone: &phone})
 			}

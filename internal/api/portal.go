@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -29,9 +30,12 @@ func handlePortalLinkCreate(svc portalLinker) http.Handler {
 	})
 }
 
-func handlePortalGet(svc portalViewer) http.Handler {
+// handleTokenView answers GET on a signed link (a portal or a survey
+// link): the token in the path is the credential, and every refusal is the
+// same 404 (writePortalError).
+func handleTokenView[V any](view func(ctx context.Context, token, clientAddr string) (V, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := svc.View(r.Context(), r.PathValue("token"), r.RemoteAddr)
+		v, err := view(r.Context(), r.PathValue("token"), r.RemoteAddr)
 		if err != nil {
 			writePortalError(w, r, err)
 			return

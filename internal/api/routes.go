@@ -99,7 +99,7 @@ func Routes() []Route {
 		{Method: "POST", Path: "/customers/{id}/lost", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerLost(s.Customers, s.Customers.Policy) }},
 		// The portal answers the customer, who has no account: the signed,
 		// expiring, single-use token in the path is the credential.
-		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalGet(s.Portal) }},
+		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handleTokenView(s.Portal.View) }},
 		{Method: "PUT", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalPut(s.Portal) }},
 
 		// Background bulk import: the customers function takes the file
@@ -137,7 +137,7 @@ func Routes() []Route {
 		// Satisfaction surveys: the customer, who has no account, answers
 		// through the signed, expiring link a resolution sent; the token in
 		// the path is the credential, as for the portal.
-		{Method: "GET", Path: "/surveys/{token}", Function: FnComplaints, handler: func(s *Services) http.Handler { return handleSurveyGet(s.Surveys) }},
+		{Method: "GET", Path: "/surveys/{token}", Function: FnComplaints, handler: func(s *Services) http.Handler { return handleTokenView(s.Surveys.View) }},
 		{Method: "POST", Path: "/surveys/{token}", Function: FnComplaints, handler: func(s *Services) http.Handler { return handleSurveyPost(s.Surveys) }},
 
 		{Method: "GET", Path: "/reminders", Function: FnReminders, Roles: all, handler: func(s *Services) http.Handler { return handleReminderList(s.Reminders) }},

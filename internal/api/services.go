@@ -112,9 +112,6 @@ type (
 	portalRevoker interface {
 		RevokeLinks(ctx context.Context, a crm.Actor, customerID string) (int, error)
 	}
-	portalViewer interface {
-		View(ctx context.Context, token, clientAddr string) (crm.PortalView, error)
-	}
 	portalUpdater interface {
 		Update(ctx context.Context, token, clientAddr string, in crm.PortalInput) (crm.PortalView, error)
 	}
@@ -161,7 +158,6 @@ var (
 	_ complaintNoter        = (*crm.Complaints)(nil)
 	_ complaintLinker       = (*crm.Complaints)(nil)
 	_ portalLinker          = (*crm.Portal)(nil)
-	_ portalViewer          = (*crm.Portal)(nil)
 	_ portalUpdater         = (*crm.Portal)(nil)
 	_ reminderLister        = (*crm.Reminders)(nil)
 	_ reminderCompleter     = (*crm.Reminders)(nil)

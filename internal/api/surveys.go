@@ -11,30 +11,14 @@ import (
 // expiring token in the path is the credential, as for the portal, and any
 // token that is not valid gets the portal's one 404.
 type (
-	surveyViewer interface {
-		View(ctx context.Context, token, clientAddr string) (crm.SurveyView, error)
-	}
 	surveyAnswerer interface {
 		Answer(ctx context.Context, token, clientAddr string, in crm.SurveyAnswer) (crm.SurveyReceipt, error)
 	}
 )
 
 var (
-	_ surveyViewer   = (*crm.Surveys)(nil)
 	_ surveyAnswerer = (*crm.Surveys)(nil)
 )
-
-func handleSurveyGet(svc surveyViewer) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := svc.View(r.Context(), r.PathValue("token"), r.RemoteAddr)
-		if err != nil {
-			writePortalError(w, r, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, v)
-	})
-}
 
 func handleSurveyPost(svc surveyAnswerer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -233,24 +234,26 @@ func handleInteractionCreate(svc interactionAdder) http.Handler {
 	})
 }
 
-func handleInteractionList(svc interactionLister) http.Handler {
+// handleCustomerSubList answers one page of what a customer holds
+// (interactions, consent records), as page lists them for the caller.
+func handleCustomerSubList[T any](page func(ctx context.Context, a crm.Actor, id string, p crm.Page) ([]T, string, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := query(r.URL.Query(), "limit", "cursor")
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		page, err := q.page()
+		p, err := q.page()
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		its, next, err := svc.Interactions(r.Context(), actor(r.Context()), r.PathValue("id"), page)
+		items, next, err := page(r.Context(), actor(r.Context()), r.PathValue("id"), p)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, list[crm.Interaction]{Items: its, NextCursor: next})
+		writeJSON(w, http.StatusOK, list[T]{Items: items, NextCursor: next})
 	})
 }
 

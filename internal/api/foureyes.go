@@ -9,9 +9,6 @@ import (
 
 // The services the consent history and four-eyes routes call.
 type (
-	consentLister interface {
-		Consents(ctx context.Context, a crm.Actor, customerID string, p crm.Page) ([]crm.ConsentRecord, string, error)
-	}
 	approvalLister interface {
 		List(ctx context.Context, a crm.Actor, status string, p crm.Page) ([]crm.Approval, string, error)
 	}
@@ -29,7 +26,6 @@ type (
 )
 
 var (
-	_ consentLister   = (*crm.Customers)(nil)
 	_ approvalLister  = (*crm.Approvals)(nil)
 	_ approvalDecider = approvalService{}
 )
@@ -43,27 +39,6 @@ type pending struct {
 func writePending(w http.ResponseWriter, ap crm.Approval) {
 	w.Header().Set("Location", "/approvals/"+ap.ID)
 	writeJSON(w, http.StatusAccepted, pending{ApprovalID: ap.ID, Status: ap.Status})
-}
-
-func handleConsentList(svc consentLister) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := query(r.URL.Query(), "limit", "cursor")
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		page, err := q.page()
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		rs, next, err := svc.Consents(r.Context(), actor(r.Context()), r.PathValue("id"), page)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, list[crm.ConsentRecord]{Items: rs, NextCursor: next})
-	})
 }
 
 func handleApprovalList(svc approvalLister) http.Handler {

@@ -83,9 +83,6 @@ type (
 	interactionAdder interface {
 		AddInteraction(ctx context.Context, a crm.Actor, customerID string, in crm.InteractionInput) (crm.Interaction, error)
 	}
-	interactionLister interface {
-		Interactions(ctx context.Context, a crm.Actor, customerID string, p crm.Page) ([]crm.Interaction, string, error)
-	}
 
 	complaintFiler interface {
 		File(ctx context.Context, a crm.Actor, in crm.ComplaintInput) (crm.Complaint, error)
@@ -150,7 +147,6 @@ var (
 	_ customerExporter      = (*crm.Customers)(nil)
 	_ customerLister        = (*crm.Customers)(nil)
 	_ interactionAdder      = (*crm.Customers)(nil)
-	_ interactionLister     = (*crm.Customers)(nil)
 	_ complaintFiler        = (*crm.Complaints)(nil)
 	_ complaintReader       = (*crm.Complaints)(nil)
 	_ complaintLister       = (*crm.Complaints)(nil)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	allfn "github.com/clientele-crm/clientele/internal/app/everything"
 	"io"
 	"log/slog"
 	"net"
@@ -24,8 +25,6 @@ import (
 	"github.com/clientele-crm/clientele/internal/ddblocal"
 	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/gateway"
-	"github.com/clientele-crm/clientele/internal/notify/snsnotify"
-	"github.com/clientele-crm/clientele/internal/phone"
 	"github.com/clientele-crm/clientele/internal/streams"
 	"github.com/clientele-crm/clientele/internal/surveypage"
 )
@@ -146,8 +145,8 @@ Press Ctrl-C to stop.
 }
 
 // everything is what the CLI serves: every route and event, with every
-// edge linked.
-var everything = app.Function{ParsePhone: phone.E164, Publisher: snsnotify.New}
+// edge.
+var everything = allfn.Function
 
 // localServices builds the services over the configured local table,
 // creating the table if it does not exist.

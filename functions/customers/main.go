@@ -1,12 +1,16 @@
-// Command customers is the Lambda function serving the customer routes. It is the
-// one function that parses phone numbers as people type them, so the only
-// one that links the numbering plan's metadata; it sends no notifications.
-// It takes background imports and queues them for the imports function.
+// Command customers is the Lambda function serving the customer routes.
+// With the imports function, it is the one that writes customer records,
+// so the one that links the numbering plan's metadata (to parse phone
+// numbers as people type them), the disposable mail domains and the
+// language tables; it sends no notifications. It takes background imports
+// and queues them for the imports function.
 package main
 
 import (
 	"context"
 	"fmt"
+	"github.com/clientele-crm/clientele/internal/disposable"
+	"github.com/clientele-crm/clientele/internal/langtag"
 	"os"
 
 	"github.com/clientele-crm/clientele/internal/api"
@@ -17,7 +21,8 @@ import (
 
 // function is what this Lambda serves and the edges it links; the tests
 // build and invoke the same.
-var function = app.Function{Name: api.FnCustomers, ParsePhone: phone.E164, ImportQueue: importqueue.New}
+var function = app.Function{Name: api.FnCustomers, ParsePhone: phone.E164, ImportQueue: importqueue.New,
+	DisposableDomain: disposable.Listed, CanonicalLanguage: langtag.Canonical}
 
 func main() {
 	if err := app.ServeLambda(context.Background(), os.Getenv, function, os.Stdout, os.Stderr); err != nil {

@@ -1,13 +1,16 @@
 // Command imports is the Lambda function that processes background imports:
 // SQS delivers one task per chunk of an import's rows, and it creates the
 // chunk's customers as POST /customers would, then queues the next chunk.
-// It parses phone numbers as people type them, like the customers function
-// whose rules it applies, and sends no notifications.
+// It parses phone numbers as people type them and judges emails and
+// languages, like the customers function whose rules it applies, and
+// sends no notifications.
 package main
 
 import (
 	"context"
 	"fmt"
+	"github.com/clientele-crm/clientele/internal/disposable"
+	"github.com/clientele-crm/clientele/internal/langtag"
 	"os"
 
 	"github.com/clientele-crm/clientele/internal/api"
@@ -18,7 +21,8 @@ import (
 
 // function is what this Lambda serves and the edges it links; the tests
 // build and invoke the same.
-var function = app.Function{Name: api.FnImports, ParsePhone: phone.E164, ImportQueue: importqueue.New}
+var function = app.Function{Name: api.FnImports, ParsePhone: phone.E164, ImportQueue: importqueue.New,
+	DisposableDomain: disposable.Listed, CanonicalLanguage: langtag.Canonical}
 
 func main() {
 	if err := app.ServeLambda(context.Background(), os.Getenv, function, os.Stdout, os.Stderr); err != nil {

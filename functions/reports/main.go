@@ -1,11 +1,14 @@
 // Command reports is the Lambda function that serves the report routes and
 // is the main table's stream consumer (internal/consumer), keeping the
-// report aggregates. It neither parses phone numbers nor publishes.
+// report aggregates and deriving the domain events, which it alone puts on
+// the event bus and the webhooks queue. It never parses a phone number and
+// sends no notification.
 package main
 
 import (
 	"context"
 	"fmt"
+	"github.com/clientele-crm/clientele/internal/eventbus"
 	"os"
 
 	"github.com/clientele-crm/clientele/internal/api"
@@ -14,7 +17,7 @@ import (
 
 // function is what this Lambda serves and the edges it links; the tests
 // build and invoke the same.
-var function = app.Function{Name: api.FnReports}
+var function = app.Function{Name: api.FnReports, Events: eventbus.New}
 
 func main() {
 	if err := app.ServeLambda(context.Background(), os.Getenv, function, os.Stdout, os.Stderr); err != nil {

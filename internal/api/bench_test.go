@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"github.com/clientele-crm/clientele/internal/app/everything"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,7 +20,6 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/envelope"
 	"github.com/clientele-crm/clientele/internal/kmsfake"
-	"github.com/clientele-crm/clientele/internal/phone"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
 
@@ -118,7 +118,7 @@ func BenchmarkKMSCalls(b *testing.B) {
 			b.ReportMetric(float64(calls()-before)*1000/float64(b.N), "kms-calls/1000-creates")
 
 			// Another process reads them: a new store with a cold cache.
-			svc, err := app.Build(ctx, e.Config, app.Function{ParsePhone: phone.E164}, app.Edges{DB: e.DB, Keyring: kr, Notifier: e.Notifier, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			svc, err := app.Build(ctx, e.Config, everything.Function, app.Edges{DB: e.DB, Keyring: kr, Notifier: e.Notifier, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -130,6 +130,11 @@ func TestSuspectList(t *testing.T) {
 	junk := mustCreate(e, admin, map[string]any{"name": "test", "email": "noreply@corp.cn"})
 	junk2 := mustCreate(e, admin, map[string]any{"name": "Wang Fang", "phone": "+8613800138000"})
 	fixed := mustCreate(e, admin, map[string]any{"name": "客户", "email": "chen@corp.cn"})
+	// A throwaway mailbox: judged by the customers function's list.
+	junk3 := mustCreate(e, admin, map[string]any{"name": "Zhou Min", "email": "zhou@mailinator.com"})
+	if codes := get(e, admin, "/customers/"+junk3).Map(t)["suspect"]; !slices.Equal(toStrings(codes), []string{"disposable_email"}) {
+		t.Errorf("suspect codes of a disposable mailbox: %v", codes)
+	}
 
 	g := get(e, admin, "/customers/"+junk).Map(t)
 	if codes := g["suspect"]; codes == nil || !strings.Contains(strings.Join(toStrings(codes), ","), "placeholder_email") {
@@ -158,7 +163,7 @@ func TestSuspectList(t *testing.T) {
 		ids = append(ids, it.ID)
 	}
 	slices.Sort(ids)
-	want := []string{junk, junk2}
+	want := []string{junk, junk2, junk3}
 	slices.Sort(want)
 	if r.Status != http.StatusOK || !slices.Equal(ids, want) {
 		t.Errorf("suspect list: %d %v, want %v", r.Status, ids, want)
@@ -193,8 +198,8 @@ func TestSuspectList(t *testing.T) {
 			Met         map[string]bool `json:"met"`
 		}
 		get(e, admin, "/reports/data-quality").JSON(t, &q)
-		if q.SuspectRate != 0.5 || q.Met["suspectRate"] {
-			t.Errorf("suspect rate %v, met %v; want 0.5, missed", q.SuspectRate, q.Met["suspectRate"])
+		if q.SuspectRate != 0.6 || q.Met["suspectRate"] {
+			t.Errorf("suspect rate %v, met %v; want 0.6, missed", q.SuspectRate, q.Met["suspectRate"])
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/clientele-crm/clientele/internal/app/everything"
 	"io"
 	"log/slog"
 	"maps"
@@ -19,7 +20,6 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/envelope"
 	"github.com/clientele-crm/clientele/internal/kmsfake"
-	"github.com/clientele-crm/clientele/internal/phone"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
 
@@ -229,7 +229,7 @@ func TestRotatedKeysStillOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A new process, as after a deploy: sealed under the new key version.
-	svc, err := app.Build(context.Background(), e.Config, app.Function{ParsePhone: phone.E164}, app.Edges{DB: e.DB, Keyring: e.Keyring, Notifier: e.Notifier, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	svc, err := app.Build(context.Background(), e.Config, everything.Function, app.Edges{DB: e.DB, Keyring: e.Keyring, Notifier: e.Notifier, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

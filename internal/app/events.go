@@ -3,15 +3,10 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/consumer"
@@ -71,41 +66,6 @@ func buildWebhooks(cfg Config, fn Function, e Edges, table *dynamo.Table, svc *S
 		svc.API.Webhooks = ws
 	}
 	svc.Events = ws.Fanout
-}
-
-// awsPublisher puts every event on the bus and on the webhooks queue.
-// SQS de-duplicates nothing on a standard queue: the fan-out does, by
-// event id, so a message sent twice makes one delivery per endpoint.
-func awsPublisher(awsCfg aws.Config, wc WebhookConfig) Publisher {
-	eb, q := eventbridge.NewFromConfig(awsCfg), sqs.NewFromConfig(awsCfg)
-	return func(ctx context.Context, evs []domain.Event) error {
-		entries := make([]ebtypes.PutEventsRequestEntry, 0, len(evs))
-		for _, ev := range evs {
-			b, err := json.Marshal(ev)
-			if err != nil {
-				return err
-			}
-			entries = append(entries, ebtypes.PutEventsRequestEntry{EventBusName: aws.String(wc.EventBus),
-				Source: aws.String(domain.Source), DetailType: aws.String(ev.Type), Detail: aws.String(string(b)),
-				Time: aws.Time(ev.At), Resources: []string{}})
-			if wc.QueueURL != "" {
-				if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(wc.QueueURL), MessageBody: aws.String(string(b))}); err != nil {
-					return fmt.Errorf("queue event: %w", err)
-				}
-			}
-		}
-		if wc.EventBus == "" {
-			return nil
-		}
-		out, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
-		if err != nil {
-			return fmt.Errorf("put events: %w", err)
-		}
-		if out.FailedEntryCount > 0 {
-			return fmt.Errorf("put events: %d of %d failed", out.FailedEntryCount, len(entries))
-		}
-		return nil
-	}
 }
 
 // Worker returns the delivery loop over svc's webhooks.

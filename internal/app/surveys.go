@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/language"
-
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
@@ -35,18 +33,17 @@ func (c *Config) loadSurveySettings(getenv func(string) string) []string {
 		DefaultLanguage: "zh-CN",
 		Target:          crm.DefaultSurveyTarget,
 	}
-	// Customers' languages are canonicalized wherever they are written.
-	c.Policy.CanonicalLanguage = CanonicalLanguage
 	if getenv("SURVEY_BASE_URL") == "" && c.Keyring == "kms" {
 		c.Surveys.BaseURL = "/survey" // as the portal: the deployment chooses the host
 	}
 	errs = append(errs, duration(getenv, "SURVEY_LINK_TTL", &c.Surveys.TTL, positive, "a positive duration such as 14d")...)
 	if v := getenv("DEFAULT_LANGUAGE"); v != "" {
-		tag, err := language.Parse(v)
-		if err != nil {
+		// By form here; Build canonicalizes it where the function links
+		// the language tables.
+		if _, ok := crm.CanonicalLanguageForm(v); !ok {
 			errs = append(errs, "DEFAULT_LANGUAGE must be a BCP 47 language tag such as zh-CN")
 		}
-		c.Surveys.DefaultLanguage = tag.String()
+		c.Surveys.DefaultLanguage = v
 	}
 	if v := getenv("SATISFACTION_TARGET"); v != "" {
 		t, err := parseShare(v)
@@ -70,16 +67,6 @@ func parseShare(s string) (float64, error) {
 		return 0, fmt.Errorf("%q is not a share such as 90%% or 0.9", s)
 	}
 	return f, nil
-}
-
-// CanonicalLanguage returns the canonical form of a BCP 47 language tag,
-// and false for anything that is not one.
-func CanonicalLanguage(s string) (string, bool) {
-	tag, err := language.Parse(s)
-	if err != nil {
-		return "", false
-	}
-	return tag.String(), true
 }
 
 // DefaultSatisfactionTarget is the satisfaction target without

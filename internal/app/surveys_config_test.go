@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/app/everything"
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
@@ -14,8 +15,16 @@ func TestSurveySettings(t *testing.T) {
 		t.Fatalf("defaults: %+v %v", c.Surveys, err)
 	}
 	c, err = app.Load(env(map[string]string{"DEFAULT_LANGUAGE": "en-gb", "SATISFACTION_TARGET": "85%"}))
-	if err != nil || c.Surveys.DefaultLanguage != "en-GB" || c.Surveys.Target != 0.85 {
+	if err != nil || c.Surveys.DefaultLanguage != "en-gb" || c.Surveys.Target != 0.85 {
 		t.Fatalf("set: %+v %v", c.Surveys, err)
+	}
+	// A function that links the language tables canonicalizes the
+	// default; one that does not keeps it as checked by form.
+	if got := c.With(everything.Function).Surveys.DefaultLanguage; got != "en-GB" {
+		t.Errorf("with the language tables: %q, want en-GB", got)
+	}
+	if got := c.With(app.Function{}).Surveys.DefaultLanguage; got != "en-gb" {
+		t.Errorf("without the language tables: %q, want en-gb", got)
 	}
 	for _, bad := range []map[string]string{{"DEFAULT_LANGUAGE": "not a language"}, {"SATISFACTION_TARGET": "120%"}, {"SURVEY_LINK_TTL": "-1h"}} {
 		if _, err := app.Load(env(bad)); err == nil {
@@ -29,6 +38,7 @@ func TestCustomerLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c = c.With(everything.Function)
 	for _, tc := range []struct {
 		in, want string
 		ok       bool

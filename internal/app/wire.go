@@ -26,6 +26,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/envelope"
+	domain "github.com/clientele-crm/clientele/internal/events"
 	"github.com/clientele-crm/clientele/internal/notify"
 	"github.com/clientele-crm/clientele/internal/webhooks"
 )
@@ -50,6 +51,17 @@ type Function struct {
 	// ImportQueue opens the background import's queue (importqueue.New),
 	// used on AWS when IMPORT_QUEUE_URL is set.
 	ImportQueue func(cfg aws.Config, url string) crm.ImportQueue
+	// Events opens the publisher of the domain events on AWS
+	// (eventbus.New), used when EVENT_BUS_NAME or WEBHOOK_QUEUE_URL is
+	// set. Only the stream consumer (reports) derives events.
+	Events func(cfg aws.Config, bus, queueURL string) func(context.Context, []domain.Event) error
+	// DisposableDomain judges email domains (disposable.Listed), for the
+	// functions that write customer records.
+	DisposableDomain func(domain string) bool
+	// CanonicalLanguage canonicalizes language tags (langtag.Canonical),
+	// for the functions that write customers' languages; the others check
+	// a stored tag by its form.
+	CanonicalLanguage func(tag string) (string, bool)
 }
 
 // serves reports whether f serves the routes or events of function.
@@ -108,12 +120,27 @@ type Edges struct {
 	Events Publisher
 }
 
+// With returns c with the rules fn links: its phone parser, its judge of
+// disposable email domains and its canonical language tags (and so the
+// canonical DEFAULT_LANGUAGE).
+func (c Config) With(fn Function) Config {
+	if fn.ParsePhone != nil {
+		c.Policy.ParsePhone = fn.ParsePhone
+	}
+	c.Policy.DisposableDomain = fn.DisposableDomain
+	if fn.CanonicalLanguage != nil {
+		c.Policy.CanonicalLanguage = fn.CanonicalLanguage
+		if tag, ok := fn.CanonicalLanguage(c.Surveys.DefaultLanguage); ok {
+			c.Surveys.DefaultLanguage = tag
+		}
+	}
+	return c
+}
+
 // Build wires the services fn needs over edges. It is the one composition
 // root: the functions, the local runtime and the tests all come through it.
 func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, error) {
-	if fn.ParsePhone != nil {
-		cfg.Policy.ParsePhone = fn.ParsePhone
-	}
+	cfg = cfg.With(fn)
 	if e.Logger == nil {
 		e.Logger = slog.Default()
 	}
@@ -199,8 +226,8 @@ func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer
 	if cfg.ImportQueueURL != "" && fn.ImportQueue != nil {
 		e.ImportQueue = fn.ImportQueue(awsCfg, cfg.ImportQueueURL)
 	}
-	if cfg.Webhooks.EventBus != "" || cfg.Webhooks.QueueURL != "" {
-		e.Events = awsPublisher(awsCfg, cfg.Webhooks)
+	if (cfg.Webhooks.EventBus != "" || cfg.Webhooks.QueueURL != "") && fn.Events != nil {
+		e.Events = fn.Events(awsCfg, cfg.Webhooks.EventBus, cfg.Webhooks.QueueURL)
 	}
 	switch {
 	case cfg.TopicARN != "" && fn.Publisher != nil:

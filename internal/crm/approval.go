@@ -266,7 +266,7 @@ func (s *Approvals) Approve(ctx context.Context, actor Actor, id string) (Approv
 			return ApprovalResult{}, Errorf(EINTERNAL, "approval %s has an unreadable payload", id)
 		}
 		next := prev
-		next.apply(in, now)
+		next.apply(in, now, s.Customers.Policy)
 		next.Version = prev.Version + 1
 		next.ReviewDueAt = s.Customers.Policy.ReviewDue(next)
 		next.ConsentChanges = consentChanges(prev.Consent, next.Consent, false, now, ConsentByStaff, ap.RequestedBy)

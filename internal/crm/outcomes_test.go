@@ -3,6 +3,7 @@ package crm_test
 import (
 	"context"
 	"fmt"
+	"github.com/clientele-crm/clientele/internal/disposable"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -111,7 +112,7 @@ func TestSuspectReasons(t *testing.T) {
 			[]string{crm.SuspectSamplePhone, crm.SuspectPlaceholderEmail, crm.SuspectPlaceholderName}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := crm.SuspectReasons(tt.c); !slices.Equal(got, tt.want) {
+			if got := (crm.Policy{DisposableDomain: disposable.Listed}).SuspectReasons(tt.c); !slices.Equal(got, tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})

@@ -289,7 +289,7 @@ func (p *Portal) Update(ctx context.Context, token, clientAddr string, in Portal
 	}
 	now := p.Customers.now()
 	next := prev
-	next.apply(std, now)
+	next.apply(std, now, p.Customers.Policy)
 	next.VerifiedAt = now
 	next.Lost = nil
 	next.Version = prev.Version + 1

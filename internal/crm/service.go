@@ -112,7 +112,7 @@ func (s *Customers) create(ctx context.Context, actor Actor, id string, in Custo
 	}
 	now := s.now()
 	c := Customer{ID: id, CreatedAt: now, CreatedBy: actor.ID, Version: 1}
-	c.apply(std, now)
+	c.apply(std, now, s.Policy)
 	c.ReviewDueAt = s.Policy.ReviewDue(c)
 	c.ConsentChanges = consentChanges(Consent{}, c.Consent, true, now, consentSource(ctx), actor.ID)
 	audit := NewAudit(ctx, actor, "customer.create", "customer", c.ID, changedFields(CustomerInput{}, std)...)
@@ -267,7 +267,7 @@ func (s *Customers) update(ctx context.Context, actor Actor, id string, ifMatch 
 	}
 	next := prev
 	now := s.now()
-	next.apply(std, now)
+	next.apply(std, now, s.Policy)
 	next.Version = prev.Version + 1
 	next.ReviewDueAt = s.Policy.ReviewDue(next)
 	next.ConsentChanges = consentChanges(prev.Consent, next.Consent, false, now, consentSource(ctx), actor.ID)
@@ -470,7 +470,7 @@ func (s *Customers) Interactions(ctx context.Context, actor Actor, customerID st
 func (s *Customers) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
 
 // apply copies the standardized writable fields onto c and stamps the update.
-func (c *Customer) apply(in CustomerInput, now time.Time) {
+func (c *Customer) apply(in CustomerInput, now time.Time, p Policy) {
 	c.Name, c.Phone, c.Email, c.Address = in.Name, in.Phone, in.Email, in.Address
 	c.Company, c.Segment, c.Tags, c.NationalID = in.Company, in.Segment, in.Tags, in.NationalID
 	c.Billing, c.OwnerID, c.Language = in.Billing, in.OwnerID, in.Language
@@ -478,7 +478,7 @@ func (c *Customer) apply(in CustomerInput, now time.Time) {
 		c.Consent = *in.Consent
 	}
 	c.UpdatedAt = now
-	c.Suspect = SuspectReasons(*c)
+	c.Suspect = p.SuspectReasons(*c)
 }
 
 func lowerTrim(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -46,6 +46,11 @@ type Policy struct {
 	// tag and false for anything else; without it, tags are checked by
 	// form only (CanonicalLanguageForm).
 	CanonicalLanguage func(tag string) (string, bool)
+	// DisposableDomain reports whether an email domain belongs to a
+	// disposable mail service (disposable.Listed). Every process that
+	// writes customer records sets it; without it no email is judged
+	// disposable.
+	DisposableDomain func(domain string) bool
 }
 
 // CanonicalE164 accepts a phone number only in the canonical E.164 form that

@@ -1,10 +1,8 @@
 package crm
 
 import (
-	_ "embed"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -20,45 +18,6 @@ const (
 	SuspectPlaceholderName  = "placeholder_name"
 	SuspectCityOnlyAddress  = "city_only_address"
 )
-
-// disposableDomains is the disposable-email-domains project's list
-// (index.json and wildcard.json of its npm package
-// disposable-email-domains 1.0.62, MIT licence, sha256 of the package
-// f221b2fd3d3b2429141f7f5856a59cfea2745f165c420ab4a48bb5697edaea00), one
-// domain a line, lower case, sorted. Refresh it by replacing the file from
-// a newer release of the same package.
-//
-//go:embed disposable_domains.txt
-var disposableDomains string
-
-var (
-	disposableOnce sync.Once
-	disposableSet  map[string]struct{}
-)
-
-// disposable reports whether domain or one of its parents is on the list
-// (which also covers the list's wildcard entries).
-func disposable(domain string) bool {
-	disposableOnce.Do(func() {
-		disposableSet = make(map[string]struct{}, 122000)
-		for _, d := range strings.Split(disposableDomains, "\n") {
-			if d != "" {
-				disposableSet[d] = struct{}{}
-			}
-		}
-	})
-	for d := domain; d != ""; {
-		if _, ok := disposableSet[d]; ok {
-			return true
-		}
-		_, rest, ok := strings.Cut(d, ".")
-		if !ok {
-			break
-		}
-		d = rest
-	}
-	return false
-}
 
 // samplePhones are numbers printed as examples (China Mobile's customer
 // service sample, the ones form tutorials use), in E.164.
@@ -81,8 +40,9 @@ var placeholderNames = []string{"test", "testing", "test customer", "customer", 
 	"xxx", "asdf", "abc", "sample", "demo", "temp", "客户", "测试", "顾客", "未知", "无", "先生", "女士"}
 
 // SuspectReasons returns the reason codes of c's suspect values, or nil.
-// c must be standardized (phone in E.164, email lower case).
-func SuspectReasons(c Customer) []string {
+// c must be standardized (phone in E.164, email lower case). Disposable
+// email domains are judged only where p.DisposableDomain is set.
+func (p Policy) SuspectReasons(c Customer) []string {
 	var out []string
 	if c.Phone != "" {
 		switch {
@@ -97,7 +57,7 @@ func SuspectReasons(c Customer) []string {
 		switch {
 		case slices.Contains(placeholderLocals, local) || reserved:
 			out = append(out, SuspectPlaceholderEmail)
-		case disposable(domain):
+		case p.DisposableDomain != nil && p.DisposableDomain(domain):
 			out = append(out, SuspectDisposableEmail)
 		}
 	}

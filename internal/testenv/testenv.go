@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/clientele-crm/clientele/internal/app/everything"
 	"io"
 	"log/slog"
 	"net/http"
@@ -38,7 +39,6 @@ import (
 	"github.com/clientele-crm/clientele/internal/dynamo"
 	"github.com/clientele-crm/clientele/internal/envelope"
 	"github.com/clientele-crm/clientele/internal/gateway"
-	"github.com/clientele-crm/clientele/internal/phone"
 	"github.com/clientele-crm/clientele/internal/streams"
 )
 
@@ -164,7 +164,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 	}
 	// KPI metrics would go to stdout, as on Lambda; tests read reports.
 	e.edges = app.Edges{DB: e.DB, Keyring: e.Keyring, Notifier: e.Notifier, Logger: log, Out: io.Discard, AuditKey: auditKey}
-	if e.Services, err = app.Build(ctx, e.Config, app.Function{ParsePhone: phone.E164}, e.edges); err != nil {
+	if e.Services, err = app.Build(ctx, e.Config, everything.Function, e.edges); err != nil {
 		tb.Fatal(err)
 	}
 	if e.Key, err = gateway.LoadSigningKey(filepath.Join(state, "jwt.pem")); err != nil {

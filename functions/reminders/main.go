@@ -18,7 +18,7 @@ import (
 var function = app.Function{Name: api.FnReminders, Publisher: snsnotify.New}
 
 func main() {
-	if err := app.ServeLambda(context.Background(), os.Getenv, function, os.Stdout, os.Stderr); err != nil {
+	if err := app.ServeLambda(context.Background(), app.Getenv, function, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "reminders:", err)
 		os.Exit(1)
 	}

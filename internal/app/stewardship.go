@@ -1,15 +1,27 @@
 package app
 
 import (
+	"os"
+	"strings"
 	"time"
 
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
+// Getenv reads the process's environment for Load. A getenv cannot tell an
+// empty variable from an unset one, and FOUR_EYES set empty means "no
+// approvals" (unset keeps the default), so Getenv reads it as "off".
+func Getenv(key string) string {
+	v, ok := os.LookupEnv(key)
+	if key == "FOUR_EYES" && ok && strings.TrimSpace(v) == "" {
+		return "off"
+	}
+	return v
+}
+
 // loadStewardshipSettings reads the four-eyes and consent-retention
-// settings. A getenv cannot tell an empty variable from an unset one, so
-// FOUR_EYES turns approval off with "off" (or "none"); unset, it keeps
-// the default.
+// settings. FOUR_EYES turns approval off set empty (see Getenv), "off" or
+// "none"; unset, it keeps the default.
 func (c *Config) loadStewardshipSettings(getenv func(string) string) []string {
 	var errs []string
 	switch v := getenv("FOUR_EYES"); v {

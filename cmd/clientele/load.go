@@ -175,7 +175,7 @@ func startEnv(ctx context.Context, o envOptions, stderr io.Writer) (*loadEnv, er
 		e.stops = append(e.stops, e.kms.Close, e.sns.Close)
 		kc := awsCfg.Copy()
 		kc.BaseEndpoint = aws.String(e.kms.URL())
-		edges.Keyring = envelope.NewKMSKeyring(kms.NewFromConfig(kc), "alias/clientele")
+		edges.Keyring = envelope.NewKMSKeyring(envelope.KMSClient(kms.NewFromConfig(kc)), "alias/clientele")
 		sc := awsCfg.Copy()
 		sc.BaseEndpoint = aws.String(e.sns.URL())
 		edges.Notifier = notify.NewRetrying(snsnotify.New(sc, e.cfg.TopicARN), notify.RetryOptions{Retryable: notify.Unavailable})

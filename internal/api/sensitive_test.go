@@ -255,7 +255,7 @@ func TestKMSKeyring(t *testing.T) {
 	fake := kmsfake.New()
 	defer fake.Close()
 	const keyID = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	e := testenv.New(t, testenv.WithKeyring(envelope.NewKMSKeyring(fake.Client(t), keyID)),
+	e := testenv.New(t, testenv.WithKeyring(envelope.NewKMSKeyring(envelope.KMSClient(fake.Client(t)), keyID)),
 		testenv.WithConfig(func(c *app.Config) { c.Cache.Disabled = true }))
 	admin := e.Token("root", "admin")
 	id := mustCreate(e, admin, map[string]any{"name": "Li Wei", "phone": phoneRaw})

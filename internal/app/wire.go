@@ -213,12 +213,12 @@ func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer
 	if err != nil {
 		return Edges{}, err
 	}
-	e := Edges{DB: cfg.DynamoDB(awsCfg), Logger: log, Out: stdout}
+	e := Edges{DB: dynamo.Client(cfg.DynamoDB(awsCfg)), Logger: log, Out: stdout}
 	if e.Keyring, err = cfg.OpenKeyring(awsCfg); err != nil {
 		return Edges{}, err
 	}
 	if cfg.Keyring == "kms" && cfg.LegacyKMSKeyID != "" && cfg.LegacyKMSKeyID != cfg.KMSKeyID {
-		e.LegacyKeyring = envelope.NewKMSKeyring(kms.NewFromConfig(awsCfg), cfg.LegacyKMSKeyID)
+		e.LegacyKeyring = envelope.NewKMSKeyring(envelope.KMSClient(kms.NewFromConfig(awsCfg)), cfg.LegacyKMSKeyID)
 	}
 	if e.AuditKey, err = cfg.OpenAuditKey(awsCfg); err != nil {
 		return Edges{}, err
@@ -305,7 +305,7 @@ func (c Config) DynamoDB(awsCfg aws.Config) *dynamodb.Client {
 // locally.
 func (c Config) OpenKeyring(awsCfg aws.Config) (envelope.Keyring, error) {
 	if c.Keyring == "kms" {
-		return envelope.NewKMSKeyring(kms.NewFromConfig(awsCfg), c.KMSKeyID), nil
+		return envelope.NewKMSKeyring(envelope.KMSClient(kms.NewFromConfig(awsCfg)), c.KMSKeyID), nil
 	}
 	return envelope.OpenLocalKeyring(filepath.Join(c.StateDir, "keyring.json"))
 }
@@ -315,7 +315,7 @@ func (c Config) OpenKeyring(awsCfg aws.Config) (envelope.Keyring, error) {
 // first use).
 func (c Config) OpenAuditKey(awsCfg aws.Config) (auditkey.Key, error) {
 	if c.AuditKeyID != "" {
-		return auditkey.NewKMS(kms.NewFromConfig(awsCfg), c.AuditKeyID), nil
+		return auditkey.NewKMS(auditkey.KMSClient(kms.NewFromConfig(awsCfg)), c.AuditKeyID), nil
 	}
 	if c.Keyring == "kms" {
 		return nil, nil // on AWS without a signing key: no digests

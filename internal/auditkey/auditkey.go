@@ -125,6 +125,23 @@ type KMSAPI interface {
 	GetPublicKey(ctx context.Context, in *kms.GetPublicKeyInput, optFns ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error)
 }
 
+// KMSClient returns c's Sign and GetPublicKey as a KMSAPI holding the two
+// operations, not the client (see envelope.KMSClient).
+func KMSClient(c *kms.Client) KMSAPI { return kmsOps{c.Sign, c.GetPublicKey} }
+
+type kmsOps struct {
+	sign         func(context.Context, *kms.SignInput, ...func(*kms.Options)) (*kms.SignOutput, error)
+	getPublicKey func(context.Context, *kms.GetPublicKeyInput, ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error)
+}
+
+func (k kmsOps) Sign(ctx context.Context, in *kms.SignInput, optFns ...func(*kms.Options)) (*kms.SignOutput, error) {
+	return k.sign(ctx, in, optFns...)
+}
+
+func (k kmsOps) GetPublicKey(ctx context.Context, in *kms.GetPublicKeyInput, optFns ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error) {
+	return k.getPublicKey(ctx, in, optFns...)
+}
+
 // KMS is a KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY). It signs
 // through KMS; it verifies locally with the public key, fetched once per key
 // id, so verification needs only kms:GetPublicKey.

@@ -125,3 +125,21 @@ func classifyKMS(op string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
+
+// KMSClient returns c's GenerateDataKey and Decrypt as a KMSAPI holding
+// the two operations, not the client: see dynamo.Client for why a process
+// that links protobuf should not hold an SDK client in an interface.
+func KMSClient(c *kms.Client) KMSAPI { return kmsOps{c.GenerateDataKey, c.Decrypt} }
+
+type kmsOps struct {
+	generateDataKey func(context.Context, *kms.GenerateDataKeyInput, ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
+	decrypt         func(context.Context, *kms.DecryptInput, ...func(*kms.Options)) (*kms.DecryptOutput, error)
+}
+
+func (k kmsOps) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
+	return k.generateDataKey(ctx, in, optFns...)
+}
+
+func (k kmsOps) Decrypt(ctx context.Context, in *kms.DecryptInput, optFns ...func(*kms.Options)) (*kms.DecryptOutput, error) {
+	return k.decrypt(ctx, in, optFns...)
+}

@@ -15,7 +15,7 @@ const testKeyID = "alias/clientele-test"
 func TestKMSKeyringRoundTrip(t *testing.T) {
 	fake := kmsfake.New()
 	defer fake.Close()
-	kr := NewKMSKeyring(fake.Client(t), testKeyID)
+	kr := NewKMSKeyring(KMSClient(fake.Client(t)), testKeyID)
 	ctx := context.Background()
 
 	pt, wrapped, err := kr.GenerateDataKey(ctx, customerCtx)

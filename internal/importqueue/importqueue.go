@@ -34,7 +34,17 @@ func NewQueue(api SQSAPI, url string) *Queue { return &Queue{api: api, url: url}
 
 // New returns a Queue with a client of cfg; it is an app.Function's
 // ImportQueue.
-func New(cfg aws.Config, url string) crm.ImportQueue { return NewQueue(sqs.NewFromConfig(cfg), url) }
+func New(cfg aws.Config, url string) crm.ImportQueue {
+	// The operation, not the client: see dynamo.Client.
+	return NewQueue(sqsOps(sqs.NewFromConfig(cfg).SendMessage), url)
+}
+
+// sqsOps is an SQSAPI of one operation.
+type sqsOps func(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+
+func (f sqsOps) SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	return f(ctx, in, optFns...)
+}
 
 // Enqueue sends t. Throttling, service faults and network failures are
 // EUNAVAILABLE.

@@ -202,7 +202,8 @@ func TestConsoleDistribution(t *testing.T) {
 
 // TestConsoleWithoutAPIDomain: a stage without api.domainName lets the pages
 // call its region's execute-api hosts, and config.json names the API's
-// own endpoint.
+// own endpoint; without PORTAL_BASE_URL, self-service links open the
+// console's page.
 func TestConsoleWithoutAPIDomain(t *testing.T) {
 	s := stageTemplate(t, "dev")
 	if s.stage.API.DomainName != "" {
@@ -213,6 +214,16 @@ func TestConsoleWithoutAPIDomain(t *testing.T) {
 	csp := flatten(sec["ContentSecurityPolicy"].(map[string]any)["ContentSecurityPolicy"], "eu-central-1")
 	if !strings.Contains(csp, "connect-src 'self' https://*.execute-api.eu-central-1.amazonaws.com https://"+s.stage.Auth.DomainPrefix+".auth.eu-central-1.amazoncognito.com;") {
 		t.Errorf("CSP %s", csp)
+	}
+	if s.stage.Settings["PORTAL_BASE_URL"] != "" {
+		t.Fatal("the dev stage names a portal address")
+	}
+	link := map[string]any{"Fn::Join": []any{"", []any{"https://", getAtt(s.logicalID(t, "Console"), "DomainName"), "/self-service"}}}
+	for name, id := range s.functions {
+		vars := s.resources[id]["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if !reflect.DeepEqual(vars["PORTAL_BASE_URL"], link) {
+			t.Errorf("function %s: PORTAL_BASE_URL = %v, want the console's self-service page", name, vars["PORTAL_BASE_URL"])
+		}
 	}
 	cfg, markers := deployedConfig(t, s)
 	api := getAtt(s.logicalID(t, "HttpApi"), "ApiEndpoint")

@@ -202,6 +202,13 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	// The web console: its origin is a sign-in callback and a CORS
 	// origin of the API, and its config.json names both.
 	site := newConsoleSite(stack, st)
+	if st.Settings["PORTAL_BASE_URL"] == "" {
+		// Self-service links open the console's page, unless the stage
+		// names another address for it (a domain of its own, the edge).
+		for _, name := range names {
+			fns[name].fn.AddEnvironment(jsii.String("PORTAL_BASE_URL"), jsii.String(site.origin()+"/self-service"), nil)
+		}
+	}
 	users := newUsers(stack, st, site.origin()+"/")
 	aliases := make(map[string]awslambda.IFunction, len(fns))
 	for name, fn := range fns {

@@ -45,13 +45,14 @@ var (
 // integrated with its function's live alias (payload format 2.0). Routes
 // that are not Public require a valid user pool token of one of the app
 // clients; which roles may call a route is decided by the function, from the
-// token's groups.
-func newHTTPAPI(scope constructs.Construct, st *Stage, opsKey awskms.IKey, routes []api.Route, fns map[string]awslambda.IFunction, u users) awsapigatewayv2.HttpApi {
+// token's groups. consoleOrigin, the deployed console's, is a CORS origin
+// besides the stage's own.
+func newHTTPAPI(scope constructs.Construct, st *Stage, opsKey awskms.IKey, routes []api.Route, fns map[string]awslambda.IFunction, u users, consoleOrigin string) awsapigatewayv2.HttpApi {
 	props := &awsapigatewayv2.HttpApiProps{
 		ApiName:     jsii.String("clientele-" + st.Name),
 		Description: jsii.String("Clientele CRM API (" + st.Name + ")"),
 	}
-	if origins := st.CORSOrigins(); len(origins) > 0 {
+	if origins := append(st.CORSOrigins(), consoleOrigin); len(origins) > 0 {
 		// API Gateway answers preflights itself and adds the headers to
 		// the functions' responses, for listed origins only.
 		props.CorsPreflight = &awsapigatewayv2.CorsPreflightOptions{

@@ -200,6 +200,7 @@ func TestCORS(t *testing.T) {
 	if len(origins) == 0 {
 		t.Fatal("the stage has no CORS_ORIGINS")
 	}
+	origins = append(origins, s.consoleOrigin(t)) // the deployed console's, always
 	want := map[string]any{
 		"AllowOrigins":  origins,
 		"AllowHeaders":  []any{"Authorization", "Content-Type", "If-Match", "Idempotency-Key"},

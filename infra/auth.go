@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -42,7 +43,10 @@ func (u users) clients() []awscognito.IUserPoolClient {
 // use an authenticator app as a second factor, because every account can
 // read personal data. SMS is not offered: it needs an SNS role and spend,
 // and is open to SIM swapping.
-func newUsers(scope constructs.Construct, st *Stage) users {
+//
+// consoleURL, the deployed console's address, is a callback and sign-out
+// URL of the web client besides the stage's own.
+func newUsers(scope constructs.Construct, st *Stage, consoleURL string) users {
 	props := &awscognito.UserPoolProps{
 		UserPoolName:        jsii.String("clientele-" + st.Name + "-staff"),
 		SelfSignUpEnabled:   jsii.Bool(false),
@@ -96,7 +100,7 @@ func newUsers(scope constructs.Construct, st *Stage) users {
 	})
 
 	u := users{pool: pool, domain: domain}
-	u.web = appClient(pool, "WebClient", st.Auth.WebCallbackURLs, st.Auth.WebLogoutURLs)
+	u.web = appClient(pool, "WebClient", append(slices.Clone(st.Auth.WebCallbackURLs), consoleURL), append(slices.Clone(st.Auth.WebLogoutURLs), consoleURL))
 	u.mobile = appClient(pool, "MobileClient", st.Auth.MobileCallbackURLs, st.Auth.MobileCallbackURLs)
 
 	u.machines = machineClients(pool, st)

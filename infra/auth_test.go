@@ -107,6 +107,9 @@ func testUsers(t *testing.T, s *synthesized) {
 			for _, u := range callbacks {
 				want = append(want, u)
 			}
+			if id == web {
+				want = append(want, s.consoleURL(t)) // the deployed console's, always
+			}
 			if !reflect.DeepEqual(c["CallbackURLs"], want) {
 				t.Errorf("CallbackURLs = %v, want %v", c["CallbackURLs"], want)
 			}

@@ -16,7 +16,14 @@ func TestFunctions(t *testing.T) {
 	lambdas := s.ofType("AWS::Lambda::Function")
 
 	t.Run("OnePerRouteFunction", func(t *testing.T) {
-		if got, want := len(lambdas), len(Functions(api.Routes())); got != want {
+		// Besides the CDK's own function that copies the console's files.
+		deployers := 0
+		for id := range lambdas {
+			if strings.HasPrefix(id, "CustomCDKBucketDeployment") {
+				deployers++
+			}
+		}
+		if got, want := len(lambdas)-deployers, len(Functions(api.Routes())); got != want || deployers != 1 {
 			t.Errorf("%d Lambda functions, want %d", got, want)
 		}
 	})

@@ -38,6 +38,9 @@ type StackProps struct {
 	// CodeDir returns the directory holding the built, executable `bootstrap`
 	// of function; the directory becomes the function's code asset.
 	CodeDir func(function string) string
+	// ConsoleDir holds the web console's files (DefaultConsoleDir from
+	// the repository root), which the stack serves through CloudFront.
+	ConsoleDir string
 }
 
 // Validate reports whether NewStack can build a stack from p: there is at
@@ -57,6 +60,9 @@ func (p *StackProps) Validate() error {
 	}
 	if p.Stage == nil {
 		return errors.New("stack props: no Stage")
+	}
+	if err := consoleDirOK(p.ConsoleDir); err != nil {
+		return err
 	}
 	if err := p.Stage.Validate(); err != nil {
 		return fmt.Errorf("stage %s: %w", p.Stage.Name, err)
@@ -193,12 +199,27 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	newDomainEvents(stack, st, fns[api.FnReports], fns[api.FnWebhooks], alarms)
 	alarms.watchTable("Table", table)
 	alarms.watchTable("AuditTable", audit)
-	users := newUsers(stack, st)
+	// The web console: its origin is a sign-in callback and a CORS
+	// origin of the API, and its config.json names both.
+	site := newConsoleSite(stack, st)
+	if st.Settings["PORTAL_BASE_URL"] == "" {
+		// Self-service links open the console's page, unless the stage
+		// names another address for it (a domain of its own, the edge).
+		for _, name := range names {
+			fns[name].fn.AddEnvironment(jsii.String("PORTAL_BASE_URL"), jsii.String(site.origin()+"/self-service"), nil)
+		}
+	}
+	users := newUsers(stack, st, site.origin()+"/")
 	aliases := make(map[string]awslambda.IFunction, len(fns))
 	for name, fn := range fns {
 		aliases[name] = fn.alias
 	}
-	httpAPI := newHTTPAPI(stack, st, opsKey, props.Routes, aliases, users)
+	httpAPI := newHTTPAPI(stack, st, opsKey, props.Routes, aliases, users, site.origin())
+	apiURL := httpAPI.ApiEndpoint()
+	if st.API.DomainName != "" {
+		apiURL = jsii.String("https://" + st.API.DomainName)
+	}
+	deployConsole(stack, st, site, props.ConsoleDir, apiURL, users, opsKey)
 	alarms.watchAPI(httpAPI)
 	alarms.watchAccess()
 	board.api = httpAPI
@@ -215,6 +236,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 			"App client of the integration "+m.Name+" (client credentials; its secret is in the app client's settings)")
 	}
 	o.add("SignInDomain", users.domain.BaseUrl(nil), "Hosted sign-in (OAuth 2.0 authorize and token endpoints)")
+	o.add("ConsoleUrl", jsii.String(site.origin()+"/"), "The web console: staff sign in through the hosted sign-in; self-service links open its /self-service page")
 	o.add("TableName", table.TableName(), "Main DynamoDB table")
 	o.add("AuditTableName", audit.TableName(), "Append-only, hash-chained audit log table")
 	if backups != nil {

@@ -35,7 +35,7 @@ func TestValidate(t *testing.T) {
 	}
 
 	t.Run("OK", func(t *testing.T) {
-		p := &StackProps{Stage: loadStage(t, "dev"), Routes: routes, CodeDir: built(t, 0o755)}
+		p := &StackProps{Stage: loadStage(t, "dev"), Routes: routes, CodeDir: built(t, 0o755), ConsoleDir: testConsoleDir}
 		if err := p.Validate(); err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,7 @@ func TestValidate(t *testing.T) {
 
 	t.Run("ErrBootstrapMissing", func(t *testing.T) {
 		dir := t.TempDir()
-		p := &StackProps{Stage: loadStage(t, "dev"), Routes: routes, CodeDir: func(fn string) string { return filepath.Join(dir, fn) }}
+		p := &StackProps{Stage: loadStage(t, "dev"), Routes: routes, CodeDir: func(fn string) string { return filepath.Join(dir, fn) }, ConsoleDir: testConsoleDir}
 		err := p.Validate()
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("Validate() = %v, want fs.ErrNotExist", err)
@@ -54,28 +54,35 @@ func TestValidate(t *testing.T) {
 	})
 
 	t.Run("ErrBootstrapNotExecutable", func(t *testing.T) {
-		p := &StackProps{Stage: loadStage(t, "dev"), Routes: routes, CodeDir: built(t, 0o644)}
+		p := &StackProps{Stage: loadStage(t, "dev"), Routes: routes, CodeDir: built(t, 0o644), ConsoleDir: testConsoleDir}
 		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "not an executable") {
 			t.Fatalf("Validate() = %v, want not an executable", err)
 		}
 	})
 
 	t.Run("ErrDuplicateRoute", func(t *testing.T) {
-		p := &StackProps{Stage: loadStage(t, "dev"), Routes: append(routes, routes[0]), CodeDir: built(t, 0o755)}
+		p := &StackProps{Stage: loadStage(t, "dev"), Routes: append(routes, routes[0]), CodeDir: built(t, 0o755), ConsoleDir: testConsoleDir}
 		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "GET /healthz") {
 			t.Fatalf("Validate() = %v, want duplicate GET /healthz", err)
 		}
 	})
 
 	t.Run("ErrNoFunction", func(t *testing.T) {
-		p := &StackProps{Stage: loadStage(t, "dev"), Routes: []api.Route{{Method: "GET", Path: "/x"}}, CodeDir: built(t, 0o755)}
+		p := &StackProps{Stage: loadStage(t, "dev"), Routes: []api.Route{{Method: "GET", Path: "/x"}}, CodeDir: built(t, 0o755), ConsoleDir: testConsoleDir}
 		if err := p.Validate(); err == nil {
 			t.Fatal("Validate() = nil, want error")
 		}
 	})
 
+	t.Run("ErrConsoleDirMissing", func(t *testing.T) {
+		p := &StackProps{Stage: loadStage(t, "dev"), Routes: routes, CodeDir: built(t, 0o755), ConsoleDir: t.TempDir()}
+		if err := p.Validate(); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), DefaultConsoleDir) {
+			t.Fatalf("Validate() = %v, want the console's index.html missing, naming %s", err, DefaultConsoleDir)
+		}
+	})
+
 	t.Run("ErrNoRoutes", func(t *testing.T) {
-		p := &StackProps{CodeDir: built(t, 0o755)}
+		p := &StackProps{CodeDir: built(t, 0o755), ConsoleDir: testConsoleDir}
 		if err := p.Validate(); err == nil {
 			t.Fatal("Validate() = nil, want error")
 		}
@@ -120,7 +127,7 @@ func TestValidateStageFunctions(t *testing.T) {
 	dir := t.TempDir()
 	st := loadStage(t, "dev")
 	st.Functions = map[string]FunctionConfig{"customer": DefaultFunction}
-	p := &StackProps{Stage: st, Routes: []api.Route{{Method: "GET", Path: "/healthz", Function: "customers"}}, CodeDir: func(fn string) string { return filepath.Join(dir, fn) }}
+	p := &StackProps{Stage: st, Routes: []api.Route{{Method: "GET", Path: "/healthz", Function: "customers"}}, CodeDir: func(fn string) string { return filepath.Join(dir, fn) }, ConsoleDir: testConsoleDir}
 	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "functions.customer: no such function") {
 		t.Fatalf("Validate() = %v, want the unknown function named", err)
 	}
@@ -142,6 +149,7 @@ func TestStageEnvironmentWins(t *testing.T) {
 		// What the cdk CLI would pass from other credentials.
 		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("222222222222"), Region: jsii.String("us-east-2")}},
 		Stage:      st, Routes: api.Routes(), CodeDir: func(fn string) string { return filepath.Join(dir, fn) },
+		ConsoleDir: testConsoleDir,
 	}
 	if err := props.Validate(); err != nil {
 		t.Fatal(err)

@@ -29,6 +29,9 @@ var (
 	synthErr  error
 )
 
+// testConsoleDir is the console's files, from the package's directory.
+var testConsoleDir = filepath.Join("..", DefaultConsoleDir)
+
 // testStages are the stages the template tests synthesize; the first is
 // the one stackTemplate returns.
 var testStages = []string{"prod", "dev"}
@@ -132,9 +135,10 @@ func buildStack(app awscdk.App, st *Stage, routes []api.Route) (stack awscdk.Sta
 		}
 	}
 	props := &StackProps{
-		Stage:   st,
-		Routes:  routes,
-		CodeDir: func(fn string) string { return filepath.Join(codeRoot, fn) },
+		Stage:      st,
+		Routes:     routes,
+		CodeDir:    func(fn string) string { return filepath.Join(codeRoot, fn) },
+		ConsoleDir: testConsoleDir,
 	}
 	if err := props.Validate(); err != nil {
 		return nil, err

@@ -260,6 +260,26 @@ func TestAggregatesEqualRebuild(t *testing.T) {
 		}
 	}
 
+	// New customers per month and segment are counters like the others,
+	// so the equality above covers them; the workload must make them move
+	// (segment changes) and they must add up to the month's new customers.
+	perMonth, segs := map[string]int64{}, map[string]bool{}
+	for k, v := range all {
+		if rest, ok := strings.CutPrefix(k, "newseg#"); ok && v != 0 {
+			month, seg, _ := strings.Cut(rest, "#")
+			perMonth[month] += v
+			segs[seg] = true
+		}
+	}
+	if len(segs) != len(segments) {
+		t.Errorf("new customers are counted in segments %v, want all of %q", segs, segments)
+	}
+	for k, v := range all {
+		if month, ok := strings.CutPrefix(k, "new#"); ok && perMonth[month] != v {
+			t.Errorf("month %s: %d new customers, %d over its segments", month, v, perMonth[month])
+		}
+	}
+
 	// Rebuild with write replaces the aggregates with equal ones.
 	if _, err := e.Services.Table.Aggregates().Rebuild(ctx, e.Services.ReportPolicy, true, nil); err != nil {
 		t.Fatal(err)
@@ -317,7 +337,8 @@ func TestReportRoutes(t *testing.T) {
 	}
 	var growth crm.CustomerReport
 	e.Do(testenv.Request{Method: "GET", Path: "/reports/customers", Token: admin}).JSON(t, &growth)
-	if growth.Customers != 3 || growth.ByOwner["alice"] != 2 || growth.NewPerMonth[time.Now().UTC().Format("2006-01")] != 3 {
+	if growth.Customers != 3 || growth.ByOwner["alice"] != 2 || growth.NewPerMonth[time.Now().UTC().Format("2006-01")] != 3 ||
+		growth.NewPerMonthBySegment[time.Now().UTC().Format("2006-01")]["(none)"] != 3 {
 		t.Errorf("customer report: %+v", growth)
 	}
 	for _, c := range []struct {

@@ -11,9 +11,11 @@ import (
 	"embed"
 	"encoding/hex"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -94,6 +96,19 @@ func NewStatic() *Static {
 
 // pages maps the pages' addresses to their files.
 var pages = map[string]string{"/": "/index.html", "/self-service": "/self-service.html"}
+
+// Pages returns the pages' addresses and the files that answer them, so
+// that the CloudFront distribution rewrites the same addresses.
+func Pages() map[string]string { return maps.Clone(pages) }
+
+// localOnly are the files only the local runtime serves: the sign-in page
+// that has the local runtime mint a token, and its script.
+var localOnly = []string{"local-sign-in.html", "js/localsignin.js"}
+
+// Deployable reports whether the file at p (relative to the site's top, as
+// Assets names it) belongs in a deployed console. The local sign-in does
+// not: on AWS, staff sign in through Cognito, and nothing mints tokens.
+func Deployable(p string) bool { return !slices.Contains(localOnly, p) }
 
 // Has reports whether path is one of the static files or pages.
 func (s *Static) Has(p string) bool {

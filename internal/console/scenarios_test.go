@@ -2,9 +2,12 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -225,7 +228,7 @@ func TestConsole(t *testing.T) {
 		ctx := s.tab(t)
 		s.signIn(t, ctx, "admin", "root")
 		s.goTo(t, ctx, "#/dashboards")
-		for _, id := range []string{"chart-dq", "chart-dq-owner", "chart-weekly", "chart-times", "chart-rootcauses", "chart-growth", "chart-segment"} {
+		for _, id := range []string{"chart-dq", "chart-dq-owner", "chart-weekly", "chart-times", "chart-rootcauses", "chart-growth", "chart-growth-segment", "chart-segment"} {
 			n := get(t, s, ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll('#%s svg rect').length`, id)))
 			if n == 0 {
 				t.Errorf("chart %s drew no bars", id)
@@ -243,6 +246,37 @@ func TestConsole(t *testing.T) {
 		}
 		if want["retail"] != float64(2) {
 			t.Errorf("report bySegment %v", want)
+		}
+		// New customers per month × segment: one group per month, one bar
+		// per segment, with the report's numbers; this month holds the
+		// two retail customers made above.
+		growth := s.api("GET", "/reports/customers", admin, nil).Map(t)
+		bySeg, _ := growth["newPerMonthBySegment"].(map[string]any)
+		month := time.Now().UTC().Format("2006-01")
+		if cur, _ := bySeg[month].(map[string]any); cur["retail"] != float64(2) {
+			t.Errorf("report newPerMonthBySegment %v: this month's retail customers", bySeg)
+		}
+		months := slices.Sorted(maps.Keys(growth["newPerMonth"].(map[string]any)))
+		segSet := map[string]bool{}
+		for _, m := range bySeg {
+			for k := range m.(map[string]any) {
+				segSet[k] = true
+			}
+		}
+		segs := slices.Sorted(maps.Keys(segSet))
+		var rows [][]any
+		for _, m := range months {
+			row := []any{m}
+			cur, _ := bySeg[m].(map[string]any)
+			for _, sg := range segs {
+				n, _ := cur[sg].(float64)
+				row = append(row, int64(n))
+			}
+			rows = append(rows, row)
+		}
+		wantGrowth, _ := json.Marshal(rows)
+		if got := s.attr(t, ctx, `#chart-growth-segment svg`, "data-values"); got != string(wantGrowth) {
+			t.Errorf("month × segment chart %s, want %s", got, wantGrowth)
 		}
 		var roots string
 		roots = s.attr(t, ctx, `#chart-rootcauses svg`, "data-values")

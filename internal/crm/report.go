@@ -127,7 +127,13 @@ func (p Policy) CustomerContribution(c Customer, claims []string) Contribution {
 	if segment == "" {
 		segment = "(none)"
 	}
-	out.add(AggCustomers, "new#"+c.CreatedAt.UTC().Format("2006-01"), 1)
+	month := c.CreatedAt.UTC().Format("2006-01")
+	out.add(AggCustomers, "new#"+month, 1)
+	// The customer's current segment, under the month it was created: a
+	// segment change subtracts the old image's counter and adds the new
+	// one's, so "of March's new customers, how many are VIP now" stays
+	// true without a scan.
+	out.add(AggCustomers, newSegmentPrefix+month+"#"+segment, 1)
 	out.add(AggCustomers, "segment#"+segment, 1)
 	out.add(AggCustomers, "owner#"+c.OwnerID, 1)
 	return out
@@ -336,8 +342,11 @@ type RootCause struct {
 type CustomerReport struct {
 	Customers   int64            `json:"customers"`
 	NewPerMonth map[string]int64 `json:"newPerMonth"`
-	BySegment   map[string]int64 `json:"bySegment"`
-	ByOwner     map[string]int64 `json:"byOwner"`
+	// NewPerMonthBySegment is NewPerMonth split by the customers' current
+	// segment ("(none)" for none): month, then segment.
+	NewPerMonthBySegment map[string]map[string]int64 `json:"newPerMonthBySegment"`
+	BySegment            map[string]int64            `json:"bySegment"`
+	ByOwner              map[string]int64            `json:"byOwner"`
 	// Churn is growth and churn side by side for the last ChurnMonths
 	// months, overall, per segment and per owner.
 	Churn          []MonthChurn            `json:"churn"`
@@ -548,6 +557,7 @@ func (r *Reports) Customers(ctx context.Context) (CustomerReport, error) {
 	rep := CustomerReport{Customers: c["customers"], NewPerMonth: map[string]int64{}, BySegment: map[string]int64{},
 		ByOwner: map[string]int64{}, AsOf: r.Now().UTC().Truncate(time.Second)}
 	spread(c, map[string]map[string]int64{"new": rep.NewPerMonth, "segment": rep.BySegment, "owner": rep.ByOwner})
+	rep.NewPerMonthBySegment = newBySegment(c)
 	if err := r.churn(ctx, &rep, c); err != nil {
 		return CustomerReport{}, err
 	}
@@ -563,4 +573,30 @@ func spread(c Counts, into map[string]map[string]int64) {
 			m[rest] = v
 		}
 	}
+}
+
+// newSegmentPrefix begins the counters of new customers per month and
+// segment: "newseg#<YYYY-MM>#<segment>".
+const newSegmentPrefix = "newseg#"
+
+// newBySegment returns the non-zero "newseg#" counters of c as month, then
+// segment. The month has a fixed width without "#", so a segment that
+// contains "#" is still read whole.
+func newBySegment(c Counts) map[string]map[string]int64 {
+	out := map[string]map[string]int64{}
+	for k, v := range c {
+		rest, ok := strings.CutPrefix(k, newSegmentPrefix)
+		if !ok || v == 0 {
+			continue
+		}
+		month, segment, ok := strings.Cut(rest, "#")
+		if !ok {
+			continue
+		}
+		if out[month] == nil {
+			out[month] = map[string]int64{}
+		}
+		out[month][segment] = v
+	}
+	return out
 }

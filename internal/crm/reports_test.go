@@ -194,7 +194,7 @@ func TestComplaintReport(t *testing.T) {
 func TestCustomerReport(t *testing.T) {
 	w := newWorld(t)
 	w.customer(t, rep1, crm.CustomerInput{Name: "A", Phone: phoneA, Segment: "vip"})
-	w.customer(t, rep1, crm.CustomerInput{Name: "B", Phone: phoneB})
+	b := w.customer(t, rep1, crm.CustomerInput{Name: "B", Phone: phoneB})
 	w.clock.Set(start.AddDate(0, 1, 0))
 	c := w.customer(t, rep2, crm.CustomerInput{Name: "C", Phone: phoneC, Segment: "vip"})
 	if err := w.customers.Erase(ctx, admin, c.ID); err != nil {
@@ -208,6 +208,27 @@ func TestCustomerReport(t *testing.T) {
 	if rep.Customers != 3 || !maps.Equal(rep.NewPerMonth, map[string]int64{"2026-03": 2, "2026-04": 1}) ||
 		!maps.Equal(rep.BySegment, map[string]int64{"vip": 1, "(none)": 2}) || !maps.Equal(rep.ByOwner, map[string]int64{"rep1": 2, "rep2": 1}) {
 		t.Errorf("report %+v: erased customers count nowhere", rep)
+	}
+	want := map[string]map[string]int64{"2026-03": {"vip": 1, "(none)": 1}, "2026-04": {"(none)": 1}}
+	if !maps.EqualFunc(rep.NewPerMonthBySegment, want, maps.Equal) {
+		t.Errorf("new per month and segment %v, want %v", rep.NewPerMonthBySegment, want)
+	}
+
+	// A segment change a month later moves the customer within the month
+	// it was created: the report counts current segments.
+	w.clock.Set(start.AddDate(0, 2, 0))
+	if _, err := w.customers.Update(ctx, admin, b.ID, nil, func(in crm.CustomerInput) (crm.CustomerInput, error) {
+		in.Segment = "retail"
+		return in, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = w.reports.Customers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]map[string]int64{"2026-03": {"vip": 1, "retail": 1}, "2026-04": {"(none)": 1}}
+	if !maps.EqualFunc(rep.NewPerMonthBySegment, want, maps.Equal) || !maps.Equal(rep.NewPerMonth, map[string]int64{"2026-03": 2, "2026-04": 1}) {
+		t.Errorf("after a segment change: per month %v, per month and segment %v, want %v", rep.NewPerMonth, rep.NewPerMonthBySegment, want)
 	}
 }
 

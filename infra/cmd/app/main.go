@@ -45,9 +45,10 @@ func run(getenv func(string) string) error {
 			Env:         env(getenv),
 			Description: jsii.String("Clientele CRM backend (" + stage.Name + ")"),
 		},
-		Stage:   stage,
-		Routes:  api.Routes(),
-		CodeDir: func(fn string) string { return filepath.Join("bin", fn) },
+		Stage:      stage,
+		Routes:     api.Routes(),
+		CodeDir:    func(fn string) string { return filepath.Join("bin", fn) },
+		ConsoleDir: infra.DefaultConsoleDir,
 	}
 	if err := props.Validate(); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -18,6 +18,7 @@ var defaultEvents = map[string]string{
 	"complaints": "complaints-list.json",
 	"reminders":  "reminders-list.json",
 	"reports":    "reports-data-quality.json",
+	"imports":    "imports-task.json",
 	floorName:    "healthz.json",
 }
 

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"strings"
 	"sync"
@@ -151,16 +153,26 @@ type apiResponse struct {
 }
 
 // checkAPIResponse accepts a response whose status is 2xx or 4xx: the
-// function initialized and answered the request. A 5xx, an invocation or
-// init error, or something that is not an API response means the
-// measurement is not of a working function.
+// function initialized and answered the request. A function fed by a
+// queue (imports) answers an SQS batch instead; that is accepted when no
+// message of the batch failed. A 5xx, an invocation or init error, or
+// anything else means the measurement is not of a working function.
 func checkAPIResponse(res result) (apiResponse, error) {
 	if res.kind != kindResponse {
 		return apiResponse{}, fmt.Errorf("function reported %s", describe(res))
 	}
 	var r apiResponse
 	if err := json.Unmarshal(res.body, &r); err != nil || r.StatusCode == 0 {
-		return apiResponse{}, errors.New("response is not an API Gateway response (no statusCode)")
+		var batch struct {
+			Failures *[]json.RawMessage `json:"batchItemFailures"`
+		}
+		if json.Unmarshal(res.body, &batch) == nil && bytes.Contains(res.body, []byte(`"batchItemFailures"`)) {
+			if batch.Failures != nil && len(*batch.Failures) > 0 {
+				return apiResponse{}, fmt.Errorf("%d messages of the batch failed", len(*batch.Failures))
+			}
+			return apiResponse{StatusCode: http.StatusOK}, nil
+		}
+		return apiResponse{}, errors.New("response is neither an API Gateway response (no statusCode) nor an SQS batch response")
 	}
 	if r.StatusCode < 200 || r.StatusCode >= 500 || (r.StatusCode >= 300 && r.StatusCode < 400) {
 		return r, fmt.Errorf("API response status %d", r.StatusCode)

@@ -293,6 +293,9 @@ func TestCheckAPIResponse(t *testing.T) {
 		{"ServerError", result{kind: kindResponse, body: []byte(`{"statusCode":500}`)}, false},
 		{"NotAnAPIResponse", result{kind: kindResponse, body: []byte(`"hello"`)}, false},
 		{"NoStatus", result{kind: kindResponse, body: []byte(`{"body":"x"}`)}, false},
+		{"BatchAllDone", result{kind: kindResponse, body: []byte(`{"batchItemFailures":null}`)}, true},
+		{"BatchEmpty", result{kind: kindResponse, body: []byte(`{"batchItemFailures":[]}`)}, true},
+		{"BatchFailed", result{kind: kindResponse, body: []byte(`{"batchItemFailures":[{"itemIdentifier":"m1"}]}`)}, false},
 		{"InvocationError", result{kind: kindError, body: []byte(`{"errorMessage":"x"}`)}, false},
 		{"InitError", result{kind: kindInitError}, false},
 	}

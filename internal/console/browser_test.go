@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/clientele-crm/clientele/internal/app"
 	"github.com/clientele-crm/clientele/internal/console"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
@@ -51,7 +52,9 @@ func newSite(t *testing.T) *site {
 		t.Skip("drives a real browser: `make test` runs it")
 	}
 	chrome := browserPath(t)
-	e := testenv.New(t)
+	// Loopback webhooks, as the local runtime admits them, so that an
+	// endpoint can be registered on this closed network.
+	e := testenv.New(t, testenv.WithConfig(func(c *app.Config) { c.Webhooks.Loopback = true }))
 	srv := httptest.NewServer(console.Local(e.Server.Config.Handler, func(user string, roles []string) (string, error) {
 		return e.Key.Token(user, roles, time.Now(), time.Hour)
 	}))

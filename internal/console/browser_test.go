@@ -213,7 +213,7 @@ func (s *site) shoot(t *testing.T, ctx context.Context, name string) {
 			w, h int64
 		}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
 			s.run(t, ctx, chromedp.EmulateViewport(vp.w, vp.h), chromedp.Sleep(150*time.Millisecond))
-			png := get(t, s, ctx, chromedp.CaptureScreenshot())
+			png := compactPNG(get(t, s, ctx, chromedp.CaptureScreenshot()))
 			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", name, vp.tag, strings.ToLower(lang[:2]))), png, 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -273,3 +273,35 @@ func sameSet(got []string, want ...string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// languageScenario: switching the language relabels a screen and keeps
+// what its form holds and the errors shown beside it.
+func languageScenario(t *testing.T, s *site) {
+	ctx := s.tab(t)
+	s.signIn(t, ctx, "sales", "lena")
+	s.goTo(t, ctx, "#/customers")
+	s.fill(t, ctx, "#customer-create", map[string]string{"name": "Half Filled", "email": "half@"})
+	s.run(t, ctx, chromedp.Click(chromedp.CSS(`#customer-create button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#customer-create [data-error-for=email]:not(:empty)`)))
+	before := s.text(t, ctx, `#customer-create [data-error-for=email]`)
+	switchTo := func(lang string) {
+		s.run(t, ctx, js(`delete document.getElementById('main').dataset.ready`), chromedp.SetValue(chromedp.CSS(`#lang`), lang),
+			js(`document.getElementById('lang').dispatchEvent(new Event('change'))`), chromedp.WaitVisible(chromedp.CSS(`main[data-ready]`)))
+	}
+	switchTo("zh-CN")
+	if h := s.text(t, ctx, "#new-customer"); h != "新建客户" {
+		t.Errorf("heading after the switch: %q", h)
+	}
+	for name, want := range map[string]string{"name": "Half Filled", "email": "half@"} {
+		if v := get(t, s, ctx, chromedp.Value(chromedp.CSS(fmt.Sprintf(`#customer-create [name=%q]`, name)))); v != want {
+			t.Errorf("%s after the switch: %q, want %q", name, v, want)
+		}
+	}
+	if msg := s.text(t, ctx, `#customer-create [data-error-for=email]`); msg != before || s.attr(t, ctx, `#customer-create [name=email]`, "aria-invalid") != "true" {
+		t.Errorf("the email error after the switch: %q, want %q", msg, before)
+	}
+	switchTo("en")
+	if v := get(t, s, ctx, chromedp.Value(chromedp.CSS(`#customer-create [name=name]`))); v != "Half Filled" {
+		t.Errorf("name after switching back: %q", v)
+	}
+}

@@ -335,12 +335,13 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
-	// Triage, bulk reassignment, webhooks and outcome KPIs
-	// (ops_scenarios_test.go).
+	// Triage, bulk reassignment, webhooks, outcome KPIs, and the language
+	// switch that keeps a form (ops_scenarios_test.go).
 	t.Run("TriageLink", func(t *testing.T) { triageScenario(t, s) })
 	t.Run("ReassignBook", func(t *testing.T) { reassignScenario(t, s) })
 	t.Run("Webhooks", func(t *testing.T) { webhooksScenario(t, s) })
 	t.Run("Outcomes", func(t *testing.T) { outcomesScenario(t, s) })
+	t.Run("LanguageSwitchKeepsForm", func(t *testing.T) { languageScenario(t, s) })
 }
 
 // need stops a scenario that builds on the customer an earlier one made.

@@ -40,7 +40,7 @@ export const triage = {
     startCountdown(el);
     // A language switch keeps the link panel open on its complaint.
     const still = relabel && page.items.find((c) => c.id === openFor);
-    if (still) openLink(panel, still, false);
+    if (still) await openLink(panel, still, false);
     else openFor = null;
   },
 };
@@ -49,9 +49,12 @@ export const triage = {
 // openFor the one whose link panel is open.
 let linked = null;
 let openFor = null;
+// searched is the last customer search in that panel.
+let searched = null;
 
 // openLink shows, for one complaint, the customer search and the link form.
-function openLink(panel, c, focus = true) {
+async function openLink(panel, c, focus = true) {
+  if (openFor !== c.id) searched = null;
   openFor = c.id;
   const summary = h('div', { 'aria-live': 'polite' });
   const results = h('div', { 'aria-live': 'polite', id: 'triage-results' });
@@ -76,13 +79,8 @@ function openLink(panel, c, focus = true) {
       showErrors(form, e.status === 404 && !e.problem?.errors ? { errors: [{ field: 'customerId', message: t('notFound') }] } : e.problem, summary.firstChild);
     }
   };
-  search.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const q = { q: search.q.value.trim(), phone: search.phone.value.trim(), email: search.email.value.trim() };
-    showErrors(search, null);
-    // One criterion at a time: phone and email are exact matches, the
-    // name a prefix; the first one given is used.
-    const by = q.phone ? { phone: q.phone } : q.email ? { email: q.email } : { q: q.q };
+  const find = async (by) => {
+    searched = by;
     try {
       const found = await api('GET', `/customers${qs({ ...by, limit: 10 })}`);
       mount(results, found.items.length
@@ -99,9 +97,19 @@ function openLink(panel, c, focus = true) {
       mount(results, h('div', { class: 'alert', role: 'alert' }, e.problem?.detail || t('fixErrors')));
       showErrors(search, e.problem, results.firstChild);
     }
+  };
+  search.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const q = { q: search.q.value.trim(), phone: search.phone.value.trim(), email: search.email.value.trim() };
+    showErrors(search, null);
+    // One criterion at a time: phone and email are exact matches, the
+    // name a prefix; the first one given is used.
+    find(q.phone ? { phone: q.phone } : q.email ? { email: q.email } : { q: q.q });
   });
   form.addEventListener('submit', (ev) => { ev.preventDefault(); link(form.customerId.value.trim()); });
   mount(panel, h('h2', { id: 'tri-link-h', tabindex: '-1' }, `${t('tri.linkTitle')}: ${c.subject}`), summary, search, results, form);
   panel.hidden = false;
   if (focus) panel.querySelector('h2').focus();
+  // A relabel shows the last search's results again.
+  else if (searched) await find(searched);
 }

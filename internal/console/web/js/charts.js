@@ -27,7 +27,8 @@ export function grouped(title, data, { max, target, fmt = fmtNum, id, series = [
     vs.forEach((v, j) => {
       kids.push(h('rect', { x: x0 + j * bw, y: y(v), width: bw - 1, height: Math.max(0, H - bottom - y(v)), fill: COLORS[j % COLORS.length] },
         h('title', null, `${label}${series[j] && n > 1 ? ` · ${series[j]}` : ''}: ${fmt(v)}`)));
-      kids.push(h('text', { x: x0 + j * bw + bw / 2, y: y(v) - 2, 'text-anchor': 'middle' }, fmt(v)));
+      // A bar too narrow for its number leaves it to its title.
+      if (bw >= 8) kids.push(h('text', { x: x0 + j * bw + bw / 2, y: y(v) - 2, 'text-anchor': 'middle' }, fmt(v)));
     });
     kids.push(h('text', { x: x0 + (bw * n) / 2, y: H - bottom + 14, 'text-anchor': 'middle' }, String(label).slice(0, 12)));
   });

@@ -72,9 +72,9 @@ function outcomes({ dq, cr, gr }) {
       card('satisfiedRate', s.satisfiedRate, t('kpi.satisfiedRate'), fmtPct(s.satisfiedRate), `≥ ${fmtPct(s.target)}`, s.met),
       card('responseRate', s.responseRate, t('kpi.responseRate'), fmtPct(s.responseRate), null, null, `${t('kpi.responses')} ${fmtNum(s.responses)} / ${t('kpi.sent')} ${fmtNum(s.sent)}`),
       card('mean', s.mean, t('kpi.mean'), fmtNum(s.mean, { maximumFractionDigits: 2 }), null, null, t('kpi.scale'))),
-    bars(`${t('kpi.satisfiedRate')} — ${t('category')}`, by(s.byCategory).map(([k, v]) => [k, v.satisfiedRate]), { max: 1, target: s.target, fmt: fmtPct, id: 'chart-csat-category' }),
+    h('div', { class: 'charts' }, bars(`${t('kpi.satisfiedRate')} — ${t('category')}`, by(s.byCategory).map(([k, v]) => [k, v.satisfiedRate]), { max: 1, target: s.target, fmt: fmtPct, id: 'chart-csat-category' }),
     bars(`${t('kpi.satisfiedRate')} — ${t('assignee')}`, by(s.byAssignee).map(([k, v]) => [k, v.satisfiedRate]), { max: 1, target: s.target, fmt: fmtPct, id: 'chart-csat-assignee' }),
-    grouped(t('kpi.csatWeekly'), (s.weekly || []).map((w) => [w.week, [w.sent, w.responses]]), { id: 'chart-csat-weekly', series: [t('kpi.sent'), t('kpi.responses')] }));
+    grouped(t('kpi.csatWeekly'), (s.weekly || []).map((w) => [w.week, [w.sent, w.responses]]), { id: 'chart-csat-weekly', series: [t('kpi.sent'), t('kpi.responses')] })));
   }
   if (dq) {
     const tg = dq.targets || {}, met = dq.met || {}, uc = dq.updateCycle || {};
@@ -88,10 +88,11 @@ function outcomes({ dq, cr, gr }) {
   const churn = gr?.churn;
   if (churn) {
     const target = dq?.targets?.churnRate ?? null;
-    out.push(h('h2', null, t('kpi.churn')),
-      grouped(t('kpi.growthChurn'), churn.map((m) => [m.month, [m.new, m.newlyDormant, m.lost, m.reactivated]]),
+    out.push(h('h2', null, t('kpi.churn')), h('div', { class: 'charts' },
+      // Months as 25-12: twelve of them fit under the bars on a phone.
+      grouped(t('kpi.growthChurn'), churn.map((m) => [m.month.slice(2), [m.new, m.newlyDormant, m.lost, m.reactivated]]),
         { id: 'chart-churn', series: [t('kpi.new'), t('kpi.newlyDormant'), t('kpi.lost'), t('kpi.reactivated')] }),
-      bars(t('kpi.churnRate'), churn.map((m) => [m.month, m.churnRate]), { fmt: fmtPct, target, id: 'chart-churn-rate' }),
+      bars(t('kpi.churnRate'), churn.map((m) => [m.month.slice(2), m.churnRate]), { fmt: fmtPct, target, id: 'chart-churn-rate' })),
       h('div', { class: 'wrap' }, h('table', { id: 'churn-table' }, h('caption', { class: 'sr' }, t('kpi.churn')),
         h('thead', null, h('tr', null, [t('kpi.month'), t('kpi.new'), t('kpi.active'), t('kpi.newlyDormant'), t('kpi.reactivated'), t('kpi.lost'), t('kpi.churnRate'), t('target')]
           .map((x) => h('th', { scope: 'col' }, x)))),

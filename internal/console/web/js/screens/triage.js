@@ -11,21 +11,23 @@ export const triage = {
   async render(el, { query, relabel }) {
     const cursor = query.get('cursor') || '';
     const page = await api('GET', `/complaints${qs({ unlinked: 'true', limit: 25, cursor })}`);
-    const done = h('div', { 'aria-live': 'polite', 'data-keep': 'triage-done', id: 'triage-done' }, linked
+    // The notice shows on the render after the link and on a relabel of it.
+    if (linked?.shown && !relabel) linked = null;
+    if (linked) linked.shown = true;
+    const done = h('div', { 'aria-live': 'polite', id: 'triage-done' }, linked
       ? h('p', { class: 'success', role: 'status' }, `${t('tri.linked')}: ${linked.subject} → `,
         h('a', { href: `#/customers/${encodeURIComponent(linked.customerId)}`, id: 'linked-customer' }, linked.name))
       : null);
-    linked = null;
     const panel = h('section', { 'aria-labelledby': 'tri-link-h', id: 'triage-link', hidden: true });
     const rows = page.items.map((c) => {
       const btn = h('button', { type: 'button', 'data-link': c.id, 'aria-controls': 'triage-link' }, t('tri.link'));
       btn.addEventListener('click', () => openLink(panel, c));
       return h('tr', { 'data-complaint': c.id },
         h('td', null, h('a', { href: `#/complaints/${encodeURIComponent(c.id)}` }, c.subject)),
-        h('td', null, [c.contact?.phone, c.contact?.email].filter(Boolean).join(' · ')),
+        h('td', { class: 'any' }, [c.contact?.phone, c.contact?.email].filter(Boolean).join(' · ')),
         h('td', { class: 'hide-sm' }, `${c.channel} · ${c.category}`), h('td', { class: 'hide-sm' }, c.severity),
         h('td', { class: 'hide-sm' }, fmtDate(c.createdAt)),
-        h('td', null, h('span', { 'data-due': c.slaDueAt, title: fmtDate(c.slaDueAt) })), h('td', null, btn));
+        h('td', { class: 'hide-sm' }, h('span', { 'data-due': c.slaDueAt, title: fmtDate(c.slaDueAt) })), h('td', null, btn));
     });
     const paging = h('p', { class: 'bar' },
       cursor ? h('a', { href: '#/triage' }, t('first')) : null,
@@ -33,7 +35,7 @@ export const triage = {
     mount(el, h('h1', null, t('tri.title')), h('p', { class: 'muted' }, t('tri.intro')), done,
       page.items.length
         ? h('div', { class: 'wrap' }, h('table', { id: 'triage-list' }, h('thead', null, h('tr', null,
-          [t('subject'), t('tri.contact'), t('channel'), t('severity'), t('tri.filed'), t('slaDue'), ''].map((x, i) => h('th', { scope: 'col', class: i >= 2 && i <= 4 ? 'hide-sm' : null }, x)))),
+          [t('subject'), t('tri.contact'), t('channel'), t('severity'), t('tri.filed'), t('slaDue'), ''].map((x, i) => h('th', { scope: 'col', class: i >= 2 && i <= 5 ? 'hide-sm' : null }, x)))),
         h('tbody', null, rows)))
         : h('p', { id: 'triage-empty' }, t('tri.empty')),
       paging, panel);
@@ -84,13 +86,14 @@ async function openLink(panel, c, focus = true) {
     try {
       const found = await api('GET', `/customers${qs({ ...by, limit: 10 })}`);
       mount(results, found.items.length
-        ? h('table', { id: 'triage-matches' }, h('caption', { class: 'sr' }, t('tri.matches')),
-          h('thead', null, h('tr', null, [t('name'), t('phone'), t('email'), t('company'), ''].map((x) => h('th', { scope: 'col' }, x)))),
+        ? h('div', { class: 'wrap' }, h('table', { id: 'triage-matches' }, h('caption', { class: 'sr' }, t('tri.matches')),
+          h('thead', null, h('tr', null, [t('name'), t('phone'), t('email'), t('company'), ''].map((x, i) => h('th', { scope: 'col', class: i === 1 || i === 3 ? 'hide-sm' : null }, x)))),
           h('tbody', null, found.items.map((m) => {
             const b = h('button', { type: 'button', 'data-customer': m.id }, `${t('tri.link')}: ${m.name}`);
             b.addEventListener('click', () => link(m.id, m.name));
-            return h('tr', null, h('td', null, m.name), h('td', null, m.phone || ''), h('td', null, m.email || ''), h('td', null, m.company || ''), h('td', null, b));
-          })))
+            return h('tr', null, h('td', null, m.name), h('td', { class: 'hide-sm' }, m.phone || ''), h('td', { class: 'any' }, m.email || ''),
+              h('td', { class: 'hide-sm' }, m.company || ''), h('td', null, b));
+          }))))
         : h('p', { id: 'triage-nomatch' }, t('tri.noMatch')));
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;

@@ -12,11 +12,12 @@ const EVENTS = ['customer.created', 'customer.updated', 'customer.verified', 'cu
 
 export const webhooks = {
   id: 'webhooks', nav: 'wh.title', roles: ['admin'],
-  async render(el) {
+  async render(el, { relabel }) {
     const list = h('div', { class: 'wrap', id: 'webhook-list-box' });
-    // The secret is shown once: kept across a language switch, gone on
-    // leaving the screen.
-    const secret = h('div', { 'aria-live': 'polite', 'data-keep': 'webhook-secret', id: 'webhook-secret-box' });
+    // The secret is shown once: again on a language switch, never after
+    // the screen is left or rendered anew.
+    if (!relabel) created = null;
+    const secret = h('div', { 'aria-live': 'polite', id: 'webhook-secret-box' }, created ? secretView(created) : null);
     mount(el, h('h1', null, t('wh.title')), h('p', { class: 'muted' }, t('wh.intro')), secret, list, createSection(secret, list));
     await fill(list);
   },
@@ -50,6 +51,16 @@ async function fill(list) {
   }))));
 }
 
+// created is the webhook just registered, whose secret is on screen.
+let created = null;
+
+function secretView(w) {
+  return h('div', { class: 'success', role: 'status', id: 'webhook-created' },
+    h('p', null, `${t('wh.createdFor')} `, h('code', null, w.url)),
+    h('p', null, h('label', { for: 'webhook-secret' }, t('wh.secretOnce')), ' ',
+      h('input', { id: 'webhook-secret', readonly: true, value: w.secret, size: 48, 'aria-readonly': 'true' })));
+}
+
 function createSection(secret, list) {
   const summary = h('div', { 'aria-live': 'polite', 'data-keep': 'webhook-create' });
   const events = h('fieldset', { class: 'events' }, h('legend', null, t('wh.events')),
@@ -66,10 +77,8 @@ function createSection(secret, list) {
       mount(summary);
       showErrors(form, null);
       form.reset();
-      mount(secret, h('div', { class: 'success', role: 'status', id: 'webhook-created' },
-        h('p', null, `${t('wh.createdFor')} `, h('code', null, w.url)),
-        h('p', null, h('label', { for: 'webhook-secret' }, t('wh.secretOnce')), ' ',
-          h('input', { id: 'webhook-secret', readonly: true, value: w.secret, size: 48, 'aria-readonly': 'true' }))));
+      created = w;
+      mount(secret, secretView(w));
       secret.querySelector('input').select();
       await fill(list);
     } catch (e) {

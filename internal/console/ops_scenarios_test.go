@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/app"
 	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/events"
 	"github.com/clientele-crm/clientele/internal/streams"
 )
 
@@ -124,9 +127,12 @@ func reassignScenario(t *testing.T, s *site) {
 }
 
 // webhooksScenario: an admin registers an endpoint, sees its secret once,
-// reads its delivery log and deletes it.
+// reads its delivery log (an event the receiver refused) and deletes it.
 func webhooksScenario(t *testing.T, s *site) {
 	admin := s.e.Token("root", "admin")
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	defer receiver.Close()
+	hook := receiver.URL + "/hooks/crm"
 	ctx := s.tab(t)
 	s.signIn(t, ctx, "admin", "root")
 	s.goTo(t, ctx, "#/webhooks")
@@ -138,7 +144,7 @@ func webhooksScenario(t *testing.T, s *site) {
 	if msg := s.text(t, ctx, `#webhook-form [data-error-for=events]`); msg == "" {
 		t.Error("no error beside the events")
 	}
-	s.fill(t, ctx, "#webhook-form", map[string]string{"url": "http://127.0.0.1:9/hooks/crm"})
+	s.fill(t, ctx, "#webhook-form", map[string]string{"url": hook})
 	s.run(t, ctx, chromedp.Click(chromedp.CSS(`#webhook-form [name="event:complaint.created"]`)),
 		chromedp.Click(chromedp.CSS(`#webhook-form [name="event:customer.created"]`)),
 		chromedp.Click(chromedp.CSS(`#webhook-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#webhook-secret`)))
@@ -154,7 +160,7 @@ func webhooksScenario(t *testing.T, s *site) {
 		} `json:"items"`
 	}
 	s.api("GET", "/webhooks", admin, nil).JSON(t, &list)
-	if len(list.Items) != 1 || list.Items[0].URL != "http://127.0.0.1:9/hooks/crm" || !sameSet(list.Items[0].Events, "customer.created", "complaint.created") {
+	if len(list.Items) != 1 || list.Items[0].URL != hook || !sameSet(list.Items[0].Events, "customer.created", "complaint.created") {
 		t.Fatalf("webhooks: %+v", list.Items)
 	}
 	id := list.Items[0].ID
@@ -165,12 +171,23 @@ func webhooksScenario(t *testing.T, s *site) {
 	}
 	switchLang(t, s, ctx, "en")
 	waitJS(t, s, ctx, fmt.Sprintf(`!!document.querySelector('#webhook-list tr[data-webhook=%q]')`, id))
+	// One event reaches it, as the stream consumer fans events out, and
+	// one delivery attempt fails.
+	ev := events.Event{ID: "evt_console_1", Type: events.CustomerCreated, At: time.Now().UTC(),
+		Data: events.Data{EntityType: "customer", EntityID: "c_console_1", ActorID: "root", ChangedFields: []string{"name", "email"}}}
+	if err := s.e.Services.Webhooks.Fanout(context.Background(), []events.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Worker(s.e.Services, 5*time.Second).RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	s.accessible(t, ctx)
 	s.shoot(t, ctx, "webhooks")
 	s.run(t, ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[data-deliveries=%q]`, id))),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`main[data-ready="#/webhooks/%s"]`, id))))
-	if n := get(t, s, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#delivery-list, #delivery-empty').length`)); n != 1 {
-		t.Errorf("the delivery log shows neither a list nor its emptiness")
+	row := s.text(t, ctx, `#delivery-list tr[data-status=failed]`)
+	if !strings.Contains(row, "customer.created") || !strings.Contains(row, "evt_console_1") || !strings.Contains(row, "503") || !strings.Contains(row, "\t1\t") {
+		t.Errorf("the delivery log's row: %q", row)
 	}
 	if body := s.text(t, ctx, "main"); strings.Contains(body, "whsec_") {
 		t.Error("the delivery log shows the secret")

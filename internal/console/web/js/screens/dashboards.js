@@ -74,7 +74,7 @@ function outcomes({ dq, cr, gr }) {
       card('mean', s.mean, t('kpi.mean'), fmtNum(s.mean, { maximumFractionDigits: 2 }), null, null, t('kpi.scale'))),
     h('div', { class: 'charts' }, bars(`${t('kpi.satisfiedRate')} — ${t('category')}`, by(s.byCategory).map(([k, v]) => [k, v.satisfiedRate]), { max: 1, target: s.target, fmt: fmtPct, id: 'chart-csat-category' }),
     bars(`${t('kpi.satisfiedRate')} — ${t('assignee')}`, by(s.byAssignee).map(([k, v]) => [k, v.satisfiedRate]), { max: 1, target: s.target, fmt: fmtPct, id: 'chart-csat-assignee' }),
-    grouped(t('kpi.csatWeekly'), (s.weekly || []).map((w) => [w.week, [w.sent, w.responses]]), { id: 'chart-csat-weekly', series: [t('kpi.sent'), t('kpi.responses')] })));
+    grouped(t('kpi.csatWeekly'), (s.weekly || []).map((w) => [w.week.slice(5), [w.sent, w.responses]]), { id: 'chart-csat-weekly', series: [t('kpi.sent'), t('kpi.responses')] })));
   }
   if (dq) {
     const tg = dq.targets || {}, met = dq.met || {}, uc = dq.updateCycle || {};

@@ -104,6 +104,8 @@ func TestConsole(t *testing.T) {
 		ctx := s.tab(t)
 		s.signIn(t, ctx, "sales", "alice")
 		s.goTo(t, ctx, "#/customers")
+		// The list, before the form is filled.
+		s.shoot(t, ctx, "customers")
 		s.fill(t, ctx, "#customer-create", map[string]string{"name": "Zhang Three", "email": "ZHANG.SAN@example.com"})
 		s.run(t, ctx, chromedp.Click(chromedp.CSS(`#customer-create button[type=submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#duplicate-link`)))
@@ -112,7 +114,6 @@ func TestConsole(t *testing.T) {
 			t.Errorf("duplicate links to %q, want the first customer %s", href, firstID)
 		}
 		s.run(t, ctx, chromedp.Click(chromedp.CSS(`#duplicate-link`)), chromedp.WaitVisible(chromedp.CSS(`#customer-details`)))
-		s.shoot(t, ctx, "customers")
 	})
 
 	t.Run("StaleEdit", func(t *testing.T) {

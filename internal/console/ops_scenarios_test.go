@@ -93,7 +93,9 @@ func reassignScenario(t *testing.T, s *site) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = streams.New(s.e.StreamsClient(), arn, app.StreamHandler(s.e.Services, nil), streams.Options{PollInterval: 100 * time.Millisecond}).Run(pctx)
+		if err := streams.New(s.e.StreamsClient(), arn, app.StreamHandler(s.e.Services, nil), streams.Options{PollInterval: 100 * time.Millisecond}).Run(pctx); err != nil {
+			t.Errorf("stream consumer: %v", err)
+		}
 	}()
 	t.Cleanup(func() { stop(); <-done })
 

@@ -52,7 +52,15 @@ export const reassign = {
 async function follow(box, from, job) {
   const poll = ++polls;
   for (;;) {
-    if (!job) job = await api('GET', `/owners/${encodeURIComponent(from)}/reassign`);
+    if (!job) {
+      try {
+        job = await api('GET', `/owners/${encodeURIComponent(from)}/reassign`);
+      } catch (e) {
+        // A failed poll says so where the bar was; the admin may reload.
+        if (box.isConnected && poll === polls) { mount(box, h('div', { class: 'alert', role: 'alert' }, e.problem?.detail || t('error'))); box.hidden = false; }
+        return;
+      }
+    }
     if (!box.isConnected || poll !== polls) return;
     const pct = job.total ? job.moved / job.total : job.status === 'done' ? 1 : 0;
     mount(box, h('h2', { id: 'ra-p-h' }, `${t('ra.progress')}: ${job.from} → ${job.to}`),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/clientele-crm/clientele/internal/app"
 	"github.com/clientele-crm/clientele/internal/console"
 	"github.com/clientele-crm/clientele/internal/testenv"
 )
@@ -51,7 +52,9 @@ func newSite(t *testing.T) *site {
 		t.Skip("drives a real browser: `make test` runs it")
 	}
 	chrome := browserPath(t)
-	e := testenv.New(t)
+	// Loopback webhooks, as the local runtime admits them, so that an
+	// endpoint can be registered on this closed network.
+	e := testenv.New(t, testenv.WithConfig(func(c *app.Config) { c.Webhooks.Loopback = true }))
 	srv := httptest.NewServer(console.Local(e.Server.Config.Handler, func(user string, roles []string) (string, error) {
 		return e.Key.Token(user, roles, time.Now(), time.Hour)
 	}))
@@ -210,7 +213,7 @@ func (s *site) shoot(t *testing.T, ctx context.Context, name string) {
 			w, h int64
 		}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
 			s.run(t, ctx, chromedp.EmulateViewport(vp.w, vp.h), chromedp.Sleep(150*time.Millisecond))
-			png := get(t, s, ctx, chromedp.CaptureScreenshot())
+			png := compactPNG(get(t, s, ctx, chromedp.CaptureScreenshot()))
 			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", name, vp.tag, strings.ToLower(lang[:2]))), png, 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -107,6 +107,8 @@ func TestConsole(t *testing.T) {
 		ctx := s.tab(t)
 		s.signIn(t, ctx, "sales", "alice")
 		s.goTo(t, ctx, "#/customers")
+		// The list, before the form is filled.
+		s.shoot(t, ctx, "customers")
 		s.fill(t, ctx, "#customer-create", map[string]string{"name": "Zhang Three", "email": "ZHANG.SAN@example.com"})
 		s.run(t, ctx, chromedp.Click(chromedp.CSS(`#customer-create button[type=submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#duplicate-link`)))
@@ -115,7 +117,6 @@ func TestConsole(t *testing.T) {
 			t.Errorf("duplicate links to %q, want the first customer %s", href, firstID)
 		}
 		s.run(t, ctx, chromedp.Click(chromedp.CSS(`#duplicate-link`)), chromedp.WaitVisible(chromedp.CSS(`#customer-details`)))
-		s.shoot(t, ctx, "customers")
 	})
 
 	t.Run("StaleEdit", func(t *testing.T) {
@@ -368,6 +369,14 @@ func TestConsole(t *testing.T) {
 			t.Errorf("expired link shows %q", v)
 		}
 	})
+
+	// Triage, bulk reassignment, webhooks, outcome KPIs, and the language
+	// switch that keeps a form (ops_scenarios_test.go).
+	t.Run("TriageLink", func(t *testing.T) { triageScenario(t, s) })
+	t.Run("ReassignBook", func(t *testing.T) { reassignScenario(t, s) })
+	t.Run("Webhooks", func(t *testing.T) { webhooksScenario(t, s) })
+	t.Run("Outcomes", func(t *testing.T) { outcomesScenario(t, s) })
+	t.Run("LanguageSwitchKeepsForm", func(t *testing.T) { languageScenario(t, s) })
 }
 
 // need stops a scenario that builds on the customer an earlier one made.

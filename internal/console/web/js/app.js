@@ -2,7 +2,7 @@
 // modules. A feature adds a screen by adding one module to screens/index.js.
 import { ensureSignedIn, claims, signOut } from './auth.js';
 import { t, bindSwitch } from './i18n.js';
-import { h, mount } from './dom.js';
+import { h, mount, keepState, restoreState } from './dom.js';
 import { screens } from './screens/index.js';
 import { ApiError } from './api.js';
 
@@ -24,15 +24,21 @@ export function problemView(err) {
   return h('div', { class: 'alert', role: 'alert' }, t('error'));
 }
 
-async function route() {
+// route renders the screen the hash names. kept, from a language switch,
+// is the state of the screen being re-rendered: the screen is told it is
+// only being relabelled, and what the user had typed is put back.
+async function route(kept) {
   nav();
   const [path, query] = (location.hash.slice(1) || '/customers').split('?');
   const parts = path.split('/').filter(Boolean);
   const screen = screens.find((s) => s.id === parts[0] && (parts.length > 1 ? s.detail : !s.detail)) || screens[0];
   document.title = `${t(screen.nav || screen.title || 'customers')} — Clientele`;
-  mount(main, h('p', { class: 'muted' }, t('loading')));
+  // The loading notice would drop a form before keepState's snapshot is
+  // restored; a relabel keeps the old screen until the new one is ready.
+  if (!kept) mount(main, h('p', { class: 'muted' }, t('loading')));
   try {
-    await screen.render(main, { id: parts[1], query: new URLSearchParams(query || ''), me });
+    await screen.render(main, { id: parts[1], query: new URLSearchParams(query || ''), me, relabel: !!kept });
+    restoreState(main, kept);
   } catch (e) {
     mount(main, problemView(e));
   }
@@ -45,12 +51,17 @@ async function start() {
   const c = claims(token);
   me.user = c.sub;
   me.roles = [].concat(c['cognito:groups'] || []);
-  bindSwitch(route);
+  bindSwitch(() => {
+    // The menu, the sign-out button and the screen change language; the
+    // screen keeps what the user typed.
+    document.getElementById('signout').textContent = t('signOut');
+    return route(keepState(main));
+  });
   const so = document.getElementById('signout');
   so.hidden = false;
   so.textContent = t('signOut');
   so.addEventListener('click', signOut);
-  addEventListener('hashchange', route);
+  addEventListener('hashchange', () => route());
   if (!location.hash) history.replaceState(null, '', me.roles.includes('auditor') ? '#/dashboards' : '#/customers');
   await route();
   document.body.dataset.ready = '1';

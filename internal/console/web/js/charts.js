@@ -17,16 +17,18 @@ export function grouped(title, data, { max, target, fmt = fmtNum, id, series = [
   const top = max ?? Math.max(1, target ?? 0, ...data.flatMap(([, vs]) => vs));
   const n = Math.max(1, series.length);
   const slot = (W - pad * 2) / Math.max(1, data.length);
-  const bw = Math.max(2, (slot * 0.8) / n);
+  // Bars keep a readable width when there are only a few of them.
+  const bw = Math.min(40, Math.max(2, (slot * 0.8) / n));
   const y = (v) => H - bottom - (v / top) * (H - bottom - 10);
   const kids = [h('title', null, title)];
   kids.push(h('line', { x1: pad, x2: W - pad, y1: H - bottom, y2: H - bottom, stroke: '#57606a' }));
   data.forEach(([label, vs], i) => {
-    const x0 = pad + i * slot + slot * 0.1;
+    const x0 = pad + i * slot + (slot - bw * n) / 2;
     vs.forEach((v, j) => {
       kids.push(h('rect', { x: x0 + j * bw, y: y(v), width: bw - 1, height: Math.max(0, H - bottom - y(v)), fill: COLORS[j % COLORS.length] },
         h('title', null, `${label}${series[j] && n > 1 ? ` · ${series[j]}` : ''}: ${fmt(v)}`)));
-      kids.push(h('text', { x: x0 + j * bw + bw / 2, y: y(v) - 2, 'text-anchor': 'middle' }, fmt(v)));
+      // A bar too narrow for its number leaves it to its title.
+      if (bw >= 8) kids.push(h('text', { x: x0 + j * bw + bw / 2, y: y(v) - 2, 'text-anchor': 'middle' }, fmt(v)));
     });
     kids.push(h('text', { x: x0 + (bw * n) / 2, y: H - bottom + 14, 'text-anchor': 'middle' }, String(label).slice(0, 12)));
   });

@@ -52,6 +52,45 @@ const zh = {
   rates: { completenessRate: '完整率', timelinessRate: '及时率', duplicateRate: '重复率', invalidRate: '无效率' },
   st: { open: '未完成', done: '已完成', new: '新建', acknowledged: '已确认', in_progress: '处理中', resolved: '已解决', closed: '已关闭', reopened: '已重开', escalated: '已升级', pending: '待处理' },
 };
+// Triage, bulk reassignment, webhooks and outcome KPIs: the strings of
+// these screens, merged into both dictionaries.
+const opsOutcomes = {
+  en: {
+    tri: { title: 'Triage', intro: 'Complaints filed through a channel whose contact matched no customer. Find the customer and link each one.', contact: 'Contact', filed: 'Filed',
+      link: 'Link to customer', linkTitle: 'Link complaint', find: 'Find customer', matches: 'Matching customers', noMatch: 'No customer matches.', linked: 'Linked', empty: 'No unlinked complaints.' },
+    ra: { title: 'Reassign book', intro: 'Move every customer of a departing rep to another. Their complaints, open reminders and self-service links follow.',
+      from: 'From (departing rep\'s user id)', to: 'To (user id)', start: 'Reassign', needFrom: 'Name the rep whose customers move.', progress: 'Reassignment', moved: 'moved',
+      finished: 'finished', openBook: 'Customers now owned by', book: 'Reassign this book', st: { queued: 'Queued', running: 'Running', done: 'Done' } },
+    wh: { title: 'Webhooks', intro: 'Endpoints that receive domain events (ids and changed field names, never personal data), signed with their secret.', url: 'URL', events: 'Events',
+      created: 'Created', enabled: 'enabled', disabled: 'disabled', delete: 'Delete', confirmDelete: 'Press again to delete', deleted: 'Webhook deleted.', deliveries: 'Delivery log',
+      empty: 'No webhooks yet.', new: 'New webhook', create: 'Register', createdFor: 'Registered', secretOnce: 'Signing secret — copy it now, it is shown only this once:',
+      event: 'Event', attempts: 'Attempts', lastError: 'Last error', noDeliveries: 'No deliveries yet.', st: { pending: 'pending', delivered: 'delivered', failed: 'failed, will retry', dead: 'given up' } },
+    kpi: { title: 'Outcomes', satisfaction: 'Customer satisfaction (surveys after resolution)', satisfiedRate: 'Satisfied (score 4–5)', responseRate: 'Response rate', responses: 'responses', sent: 'sent',
+      mean: 'Mean score', scale: 'out of 5', csatWeekly: 'Surveys sent and answered per week', met: 'met', unmet: 'not met', beyond: 'over 90 days',
+      upkeep: 'Self-service and record upkeep', selfServiceRate: 'Self-service completion', links: 'links concluded', updateCycle: 'Update cycle, median', cycles: 'cycles',
+      suspectRate: 'Suspect values', churn: 'Growth and churn per month', growthChurn: 'New, newly dormant, lost and reactivated customers per month', churnRate: 'Churn rate',
+      month: 'Month', new: 'New', active: 'Active', newlyDormant: 'Newly dormant', reactivated: 'Reactivated', lost: 'Lost' },
+  },
+  zh: {
+    tri: { title: '待分派', intro: '渠道提交但联系方式未匹配到客户的投诉。请找到对应客户并逐一关联。', contact: '联系方式', filed: '提交时间',
+      link: '关联客户', linkTitle: '关联投诉', find: '查找客户', matches: '匹配的客户', noMatch: '没有匹配的客户。', linked: '已关联', empty: '没有未关联的投诉。' },
+    ra: { title: '批量转移客户', intro: '将离职销售的全部客户转给另一人。其投诉、未完成的提醒和自助链接随之转移。',
+      from: '转出人（离职者用户 ID）', to: '接收人（用户 ID）', start: '开始转移', needFrom: '请填写要转出客户的负责人。', progress: '转移进度', moved: '已转移',
+      finished: '完成于', openBook: '查看现由其负责的客户：', book: '转移该负责人的客户', st: { queued: '排队中', running: '进行中', done: '已完成' } },
+    wh: { title: 'Webhook', intro: '接收领域事件的端点（仅含 ID 和变更字段名，不含个人数据），以其密钥签名。', url: 'URL', events: '事件',
+      created: '创建于', enabled: '已启用', disabled: '已停用', delete: '删除', confirmDelete: '再按一次以删除', deleted: 'Webhook 已删除。', deliveries: '投递记录',
+      empty: '尚无 Webhook。', new: '新建 Webhook', create: '注册', createdFor: '已注册', secretOnce: '签名密钥——请立即复制，仅显示这一次：',
+      event: '事件', attempts: '尝试次数', lastError: '最近错误', noDeliveries: '尚无投递。', st: { pending: '待投递', delivered: '已送达', failed: '失败，将重试', dead: '已放弃' } },
+    kpi: { title: '成效', satisfaction: '客户满意度（解决后的调查）', satisfiedRate: '满意（4–5 分）', responseRate: '回复率', responses: '回复', sent: '已发送',
+      mean: '平均分', scale: '满分 5', csatWeekly: '每周发送与回复的调查', met: '已达标', unmet: '未达标', beyond: '超过 90 天',
+      upkeep: '自助更新与资料维护', selfServiceRate: '自助更新完成率', links: '已结束的链接', updateCycle: '更新周期（中位数）', cycles: '周期数',
+      suspectRate: '可疑值比例', churn: '每月增长与流失', growthChurn: '每月新增、新沉睡、流失与重新活跃的客户', churnRate: '流失率',
+      month: '月份', new: '新增', active: '活跃', newlyDormant: '新沉睡', reactivated: '重新活跃', lost: '流失' },
+  },
+};
+Object.assign(en, opsOutcomes.en);
+Object.assign(zh, opsOutcomes.zh);
+
 const dicts = { en, 'zh-CN': zh };
 
 function initial() {

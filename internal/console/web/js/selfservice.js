@@ -2,7 +2,7 @@
 // the browser never sends to a server; the page calls GET and PUT
 // /portal/{token}.
 import { t, bindSwitch } from './i18n.js';
-import { h, mount, field, showErrors } from './dom.js';
+import { h, mount, field, showErrors, keepState, restoreState } from './dom.js';
 
 const main = document.getElementById('main');
 const token = decodeURIComponent(location.hash.slice(1));
@@ -23,7 +23,7 @@ function render(state) {
   if (state === 'error') return mount(main, h('h1', null, t('ssTitle')), h('p', { class: 'alert', role: 'alert' }, t('error')));
   if (done) return mount(main, h('h1', null, t('ssTitle')), h('p', { class: 'success', role: 'status', id: 'ss-saved' }, t('ssSaved')));
   const a = data.address || {};
-  const summary = h('div', { 'aria-live': 'polite' });
+  const summary = h('div', { 'aria-live': 'polite', 'data-keep': 'ss' });
   const form = h('form', { id: 'ss-form', novalidate: true },
     h('p', null, data.name), h('p', { class: 'muted' }, t('ssIntro')),
     field(t('phone'), 'phone', { value: data.phone || '', type: 'tel', autocomplete: 'tel' }),
@@ -54,5 +54,6 @@ async function start() {
   document.body.dataset.ready = '1';
 }
 
-bindSwitch(() => render(last));
+// A language switch keeps what the customer typed and the errors shown.
+bindSwitch(() => { const kept = keepState(main); render(last); restoreState(main, kept); });
 start();

@@ -31,7 +31,7 @@ export const complaint = {
 function transitions(c) {
   const moves = legal[c.status] || [];
   if (!moves.length) return null;
-  const summary = h('div', { 'aria-live': 'polite' });
+  const summary = h('div', { 'aria-live': 'polite', 'data-keep': 'transition' });
   const res = h('fieldset', { id: 'resolution', hidden: true }, h('legend', null, t('resolution')), h('span', { class: 'err', 'data-error-for': 'resolution' }),
     field(t('summary'), 'resolution.summary', {}), field(t('rootCause'), 'resolution.rootCause', {}), field(t('remedy'), 'resolution.remedy', {}));
   const to = field(t('transition'), 'to', { options: moves.map((m) => [m, t(`st.${m}`)]), value: moves[0] });

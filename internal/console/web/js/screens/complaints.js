@@ -50,7 +50,7 @@ export const complaints = {
 };
 
 function intake(query) {
-  const summary = h('div', { 'aria-live': 'polite' });
+  const summary = h('div', { 'aria-live': 'polite', 'data-keep': 'complaint-intake' });
   const form = h('form', { class: 'grid', id: 'complaint-form', novalidate: true },
     field(t('customerId'), 'customerId', { value: query.get('customerId') || '', required: true }),
     field(t('channel'), 'channel', { options: CHANNELS.map((c) => [c, c]), value: 'phone' }),

@@ -9,16 +9,35 @@ const writers = ['admin', 'sales', 'service'];
 
 export const customer = {
   id: 'customers', detail: true, title: 'customers', roles: ['admin', 'sales', 'service', 'finance', 'auditor'],
-  async render(el, { id, me }) {
+  async render(el, { id, me, relabel }) {
     const { data: c, headers } = await api('GET', `/customers/${encodeURIComponent(id)}`, { raw: true });
     const state = { c, etag: headers.get('ETag') };
     const can = (roles) => roles.some((r) => me.roles.includes(r));
-    mount(el, h('h1', null, c.name), details(c), editSection(state, me),
+    const edit = editSection(state, me);
+    mount(el, h('h1', null, c.name), details(c), edit,
       can(writers) ? actions(state) : null,
+      can(['admin', 'service', 'sales', 'auditor']) ? await complaintsOf(c) : null,
       can(writers) ? await interactions(c) : null,
       can(['admin']) ? adminSection(c) : null);
+    // A language switch while the stale-edit view is open shows it again,
+    // with the changes the user had made; any other render closes it.
+    if (relabel && staleOpen?.id === c.id && edit) await edit.restale();
+    else staleOpen = null;
   },
 };
+
+// staleOpen is the stale edit on screen: the customer and the user's
+// changes, which a re-render would otherwise drop.
+let staleOpen = null;
+
+// complaintsOf lists the customer's complaints, newest first, so that one
+// linked from triage shows where the customer is.
+async function complaintsOf(c) {
+  const page = await api('GET', `/complaints?customerId=${encodeURIComponent(c.id)}&limit=20`);
+  if (!page.items.length) return null;
+  return h('section', { 'aria-labelledby': 'cc-h' }, h('h2', { id: 'cc-h' }, t('complaints')),
+    h('ul', { id: 'customer-complaints' }, page.items.map((k) => h('li', null, h('a', { href: `#/complaints/${encodeURIComponent(k.id)}` }, k.subject), ` · ${t(`st.${k.status}`)} · ${fmtDate(k.createdAt)}`))));
+}
 
 function details(c) {
   const get = (o, p) => p.split('.').reduce((d, k) => (d == null ? d : d[k]), o);
@@ -49,11 +68,12 @@ function editSection(state, me) {
   };
   // stale shows the version someone else saved and keeps the user's
   // edits; reapplying sends the same changes against the new version.
-  const stale = async (base) => {
+  const stale = async (base, kept) => {
     const { data: now, headers } = await api('GET', `/customers/${encodeURIComponent(state.c.id)}`, { raw: true });
-    const mine = readForm(form, base);
+    const mine = kept || readForm(form, base);
+    staleOpen = { id: state.c.id, base, mine };
     const btn = h('button', { type: 'button', class: 'primary', id: 'reapply' }, t('reapply'));
-    btn.addEventListener('click', () => { state.c = now; state.etag = headers.get('ETag'); form.dataset.orig = JSON.stringify(now); sendMine(mine); });
+    btn.addEventListener('click', () => { staleOpen = null; state.c = now; state.etag = headers.get('ETag'); form.dataset.orig = JSON.stringify(now); sendMine(mine); });
     mount(summary, h('div', { class: 'alert', role: 'alert', id: 'stale-edit' }, h('p', null, t('staleEdit')), details(now), btn));
   };
   const sendMine = async (mine) => {
@@ -68,7 +88,9 @@ function editSection(state, me) {
     }
   };
   form.addEventListener('submit', (ev) => { ev.preventDefault(); send(state.c, state.etag); });
-  return h('section', { 'aria-labelledby': 'edit-h' }, h('h2', { id: 'edit-h' }, t('edit')), summary, form);
+  const section = h('section', { 'aria-labelledby': 'edit-h' }, h('h2', { id: 'edit-h' }, t('edit')), summary, form);
+  section.restale = () => stale(staleOpen.base, staleOpen.mine);
+  return section;
 }
 
 function actions(state) {

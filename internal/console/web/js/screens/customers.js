@@ -21,6 +21,8 @@ export const customers = {
       h('td', null, h('a', { href: `#/customers/${encodeURIComponent(c.id)}` }, c.name)),
       h('td', null, c.phone || ''), h('td', { class: 'hide-sm' }, c.email || ''), h('td', { class: 'hide-sm' }, c.company || ''),
       h('td', { class: 'hide-sm' }, c.segment || ''), h('td', null, fmtPct(c.completeness || 0)), h('td', { class: 'hide-sm' }, fmtDate(c.reviewDueAt))));
+    // An admin filtering by owner may move that whole book to another rep.
+    const book = f.owner && me.roles.includes('admin') ? h('p', null, h('a', { href: `#/reassign${qs({ from: f.owner })}`, id: 'reassign-book' }, `${t('ra.book')} (${f.owner})`)) : null;
     const paging = h('p', { class: 'bar' },
       f.cursor ? h('a', { href: `#/customers${qs({ ...f, cursor: '', stale: f.stale ? 'true' : '' })}` }, t('first')) : null,
       page.nextCursor ? h('a', { href: `#/customers${qs({ ...f, cursor: page.nextCursor, stale: f.stale ? 'true' : '' })}`, rel: 'next' }, t('next')) : null);
@@ -28,13 +30,13 @@ export const customers = {
     mount(el, h('h1', null, t('customers')), filters,
       h('div', { class: 'wrap' }, h('table', { id: 'customer-list' }, h('thead', null, h('tr', null,
         [t('name'), t('phone'), t('email'), t('company'), t('segment'), t('completeness'), t('reviewDue')].map((x, i) => h('th', { scope: 'col', class: i >= 2 && i !== 5 ? 'hide-sm' : null }, x)))),
-      h('tbody', null, rows))), paging,
+      h('tbody', null, rows))), paging, book,
       canCreate ? createSection(me) : null);
   },
 };
 
 function createSection(me) {
-  const summary = h('div', { 'aria-live': 'polite' });
+  const summary = h('div', { 'aria-live': 'polite', 'data-keep': 'customer-create' });
   const form = customerForm({}, me, 'create');
   form.append(h('div', null, h('button', { class: 'primary', type: 'submit' }, t('create'))));
   form.addEventListener('submit', async (ev) => {

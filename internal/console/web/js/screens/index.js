@@ -8,5 +8,10 @@ import { reminders } from './reminders.js';
 import { dashboards } from './dashboards.js';
 import { audit } from './audit.js';
 import { access } from './access.js';
+// Triage, bulk reassignment and webhooks.
+import { triage } from './triage.js';
+import { reassign } from './reassign.js';
+import { webhooks, webhook } from './webhooks.js';
 
-export const screens = [customers, customer, complaints, complaint, reminders, dashboards, audit, access];
+export const screens = [customers, customer, complaints, complaint, reminders, dashboards, audit, access,
+  triage, reassign, webhooks, webhook];

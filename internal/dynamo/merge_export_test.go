@@ -15,7 +15,6 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
-
 // PutReminder stores a reminder as the reminder run would, for tests that
 // need one of a customer without running the reminder run.
 func (s *Table) PutReminder(ctx context.Context, r crm.Reminder) error {

@@ -293,6 +293,8 @@ func (s *Merges) pair(ctx context.Context, intoID, fromID string) (Customer, Cus
 	into, err := s.Customers.Store.GetCustomer(ctx, intoID)
 	switch ErrorCode(err) {
 	case "":
+	case EGONE:
+		return Customer{}, Customer{}, Errorf(ECONFLICT, "customer %s was erased: nothing can be merged into it", intoID)
 	case EMOVED:
 		return Customer{}, Customer{}, mergedAway(err, "the survivor %s was itself merged into another customer", intoID)
 	default:

@@ -139,6 +139,9 @@ var authzRequests = map[string]authzRequest{
 	"GET /approvals":               {path: fixed("/approvals"), ok: 200},
 	"POST /approvals/{id}/approve": {path: fixed("/approvals/ap_unknown/approve"), ok: 404},
 	"POST /approvals/{id}/reject":  {path: fixed("/approvals/ap_unknown/reject"), ok: 404},
+	// Customer merge: an unknown survivor, an unknown merge.
+	"POST /customers/{id}/merge":  {path: fixed("/customers/c_unknown/merge"), body: map[string]any{"from": "c_unknown2"}, ok: 404},
+	"POST /merges/{mergeId}/undo": {path: fixed("/merges/m_unknown/undo"), ok: 404},
 }
 
 // authzActors are the callers: "alice" is the sales rep whose scope the

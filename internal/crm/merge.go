@@ -345,7 +345,7 @@ func (s *Merges) commit(ctx context.Context, actor Actor, into, from Customer, p
 	}
 	now := s.Customers.now()
 	next := into
-	next.apply(std, now)
+	next.apply(std, now, s.Customers.Policy)
 	next.Version = into.Version + 1
 	next.ReviewDueAt = s.Customers.Policy.ReviewDue(next)
 	// Consent taken from the other record is a change of the survivor's,
@@ -443,7 +443,7 @@ func (s *Merges) Undo(ctx context.Context, actor Actor, mergeID string) (MergeRe
 	}
 	now := s.Customers.now()
 	next := cur
-	next.apply(Unmerged(m, cur), now)
+	next.apply(Unmerged(m, cur), now, s.Customers.Policy)
 	next.Version = cur.Version + 1
 	next.ReviewDueAt = s.Customers.Policy.ReviewDue(next)
 	if cur.Version == m.NextInto.Version {

@@ -77,7 +77,7 @@ func TestEditedSinceAndUnmerged(t *testing.T) {
 	survivor, from := mergePair()
 	merged := MergedInput(survivor, from, map[string]string{"phone": "from"})
 	next := survivor
-	next.apply(merged, survivor.UpdatedAt)
+	next.apply(merged, survivor.UpdatedAt, Policy{})
 	m := Merge{PrevInto: survivor, NextInto: next, Touched: MergeTouched(survivor, merged)}
 	if e := EditedSince(m, next); len(e) != 0 {
 		t.Fatalf("nothing edited, got %v", e)

@@ -255,6 +255,28 @@ func TestMergeUndoExpires(t *testing.T) {
 	}
 }
 
+// TestMergeEndsTheMergedAwayLinks: a self-service link sent to the
+// merged-away record opens nothing after the merge (the record only
+// redirects), and the survivor's own link stays open.
+func TestMergeEndsTheMergedAwayLinks(t *testing.T) {
+	e := testenv.New(t, testenv.WithConfig(directWrites))
+	admin := e.Token("root", "admin")
+	a := mustCreate(e, admin, map[string]any{"name": "Li Wei", "email": "a@corp.cn", "consent": map[string]any{"reminders": true}})
+	b := mustCreate(e, admin, map[string]any{"name": "Li Wei", "email": "b@corp.cn", "consent": map[string]any{"reminders": true}})
+	linkA, linkB := portalLink(e, admin, a), portalLink(e, admin, b)
+	mustMerge(t, e, admin, a, map[string]any{"from": b})
+	if r := e.Do(testenv.Request{Method: "GET", Path: linkB}); r.Status != http.StatusNotFound {
+		t.Errorf("the merged-away customer's link after the merge: %d", r.Status)
+	}
+	// Nor does it take a correction.
+	if r := putPortal(e, linkB, map[string]any{"email": "new@corp.cn"}); r.Status != http.StatusNotFound {
+		t.Errorf("a correction through the merged-away customer's link: %d %s", r.Status, r.Body)
+	}
+	if r := e.Do(testenv.Request{Method: "GET", Path: linkA}); r.Status != http.StatusOK {
+		t.Errorf("the survivor's link after the merge: %d", r.Status)
+	}
+}
+
 // TestMergeFourEyes: a merge that would change the survivor's billing
 // waits for a second person, whose approval answers as the merge would.
 func TestMergeFourEyes(t *testing.T) {

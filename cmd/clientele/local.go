@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
 	"github.com/clientele-crm/clientele/internal/console"
@@ -151,11 +150,17 @@ var everything = allfn.Function
 // localServices builds the services over the configured local table,
 // creating the table if it does not exist.
 func localServices(ctx context.Context, cfg app.Config, stderr io.Writer) (*app.Services, error) {
-	edges, err := app.Open(ctx, cfg, everything, os.Stdout, stderr)
+	awsCfg, err := cfg.AWS(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := dynamo.EnsureTables(ctx, edges.DB.(*dynamodb.Client), cfg.Table, cfg.AuditTable); err != nil {
+	// The functions' client exposes only the operations they use; making
+	// tables takes the SDK's own.
+	if err := dynamo.EnsureTables(ctx, cfg.DynamoDB(awsCfg), cfg.Table, cfg.AuditTable); err != nil {
+		return nil, err
+	}
+	edges, err := app.Open(ctx, cfg, everything, os.Stdout, stderr)
+	if err != nil {
 		return nil, err
 	}
 	return app.Build(ctx, cfg, everything, edges)

@@ -16,6 +16,7 @@ export const customer = {
     mount(el, h('h1', null, c.name), details(c), editSection(state, me),
       can(writers) ? actions(state) : null,
       can(writers) ? await interactions(c) : null,
+      can(['admin', 'sales', 'service', 'auditor']) ? await consentHistory(c) : null,
       can(['admin']) ? adminSection(c) : null);
   },
 };
@@ -37,7 +38,9 @@ function editSection(state, me) {
     try {
       const body = readForm(form, base);
       const r = await api('PATCH', `/customers/${encodeURIComponent(state.c.id)}`, { body, etag, raw: true });
-      if (r.status === 202) { mount(summary, h('div', { class: 'success', role: 'status' }, t('saved'), ' (pending approval)')); return; }
+      // A billing change waits for a second person: nothing is saved yet,
+      // and the form keeps what the user asked for.
+      if (r.status === 202) { mount(summary, h('div', { class: 'alert pending', role: 'status', id: 'approval-pending', 'data-approval': r.data?.approvalId }, t('waitingApproval'))); return; }
       toast(t('saved'));
       dispatchEvent(new HashChangeEvent('hashchange'));
     } catch (e) {
@@ -58,7 +61,8 @@ function editSection(state, me) {
   };
   const sendMine = async (mine) => {
     try {
-      await api('PATCH', `/customers/${encodeURIComponent(state.c.id)}`, { body: mine, etag: state.etag });
+      const r = await api('PATCH', `/customers/${encodeURIComponent(state.c.id)}`, { body: mine, etag: state.etag, raw: true });
+      if (r.status === 202) { mount(summary, h('div', { class: 'alert pending', role: 'status', id: 'approval-pending', 'data-approval': r.data?.approvalId }, t('waitingApproval'))); return; }
       toast(t('saved'));
       dispatchEvent(new HashChangeEvent('hashchange'));
     } catch (e) {
@@ -102,6 +106,21 @@ async function interactions(c) {
     h('ul', null, (page.items || []).map((i) => h('li', null, `${fmtDate(i.at)} · ${i.kind} · ${i.summary}`, i.followUpAt ? ` · ${t('followUp')} ${fmtDate(i.followUpAt)}` : ''))), form);
 }
 
+// consentHistory lists every change of the customer's consent, newest
+// first, whoever made it: staff, the customer through the self-service
+// page, or an import.
+async function consentHistory(c) {
+  const page = await api('GET', `/customers/${encodeURIComponent(c.id)}/consents?limit=50`);
+  const items = page.items || [];
+  return h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consentHistory')),
+    items.length ? h('div', { class: 'wrap' }, h('table', { id: 'consent-history' },
+      h('thead', null, h('tr', null, [t('purpose'), t('granted'), t('at'), t('source'), t('actor')].map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', null, items.map((r) => h('tr', { 'data-source': r.source, 'data-purpose': r.purpose },
+        h('td', null, t(`cp.${r.purpose}`)), h('td', null, t(r.granted ? 'yes' : 'no')), h('td', null, fmtDate(r.at)),
+        h('td', null, t(`src.${r.source}`)), h('td', null, r.actor))))))
+      : h('p', { id: 'consent-history' }, t('noConsents')));
+}
+
 function adminSection(c) {
   const exp = h('button', { type: 'button' }, t('export'));
   exp.addEventListener('click', async () => {
@@ -114,7 +133,7 @@ function adminSection(c) {
     ev.preventDefault();
     if (form.confirm.value.trim() !== c.id) { form.querySelector('[data-error-for=confirm]').textContent = t('eraseConfirm'); return; }
     const r = await api('DELETE', `/customers/${encodeURIComponent(c.id)}`, { raw: true });
-    toast(r.status === 202 ? 'pending approval' : t('erased'));
+    toast(r.status === 202 ? t('waitingApproval') : t('erased'));
     location.hash = '#/customers';
   });
   return h('section', { class: 'panel' }, h('h2', null, 'Admin'), exp, form);

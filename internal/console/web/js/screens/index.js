@@ -8,5 +8,9 @@ import { reminders } from './reminders.js';
 import { dashboards } from './dashboards.js';
 import { audit } from './audit.js';
 import { access } from './access.js';
+// Data stewardship.
+import { approvals } from './approvals.js';
+import { imports } from './imports.js';
+import { duplicates } from './duplicates.js';
 
-export const screens = [customers, customer, complaints, complaint, reminders, dashboards, audit, access];
+export const screens = [customers, customer, complaints, complaint, reminders, dashboards, audit, access, approvals, imports, duplicates];

@@ -1,0 +1,123 @@
+// Likely duplicates: each pair side by side with its score and reasons;
+// an admin may merge a pair, choosing the record to keep and, field by
+// field, which side's value survives, and may undo the merge.
+import { api, ApiError } from '../api.js';
+import { h, mount, showErrors } from '../dom.js';
+import { t, fmtPct } from '../i18n.js';
+import { isMasked } from './customerform.js';
+
+// The fields a merge may take from either side (`prefer`), as the API
+// names them, with the label each has on the customer screen.
+const MERGEABLE = [['name', 'name'], ['phone', 'phone'], ['email', 'email'], ['company', 'company'], ['segment', 'segment'],
+  ['address', 'line1'], ['nationalId', 'nationalId'], ['billing', 'bankAccount'], ['ownerId', 'ownerId']];
+
+export const duplicates = {
+  id: 'duplicates', nav: 'duplicates', roles: ['admin', 'service'],
+  async render(el, { me }) {
+    const list = await api('GET', '/customers/duplicates');
+    const pairs = list.items || [];
+    // Each pair needs both customers; one that is gone (merged, erased)
+    // leaves its pair out rather than the whole screen.
+    const ids = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
+    const got = await Promise.all(ids.map((id) => api('GET', `/customers/${encodeURIComponent(id)}`).catch(() => null)));
+    const byId = Object.fromEntries(ids.map((id, i) => [id, got[i]]));
+    const admin = me.roles.includes('admin');
+    const shown = pairs.filter((p) => byId[p.a] && byId[p.b]);
+    mount(el, h('h1', null, t('duplicates')), h('p', { class: 'muted' }, t('dupIntro')),
+      shown.length ? h('ul', { class: 'plain', id: 'duplicate-list' }, shown.map((p, i) => pair(p, i, byId[p.a], byId[p.b], admin)))
+        : h('p', { id: 'duplicate-list' }, t('noDuplicates')));
+  },
+};
+
+const show = (c, f) => {
+  const v = c[f];
+  if (v == null || v === '') return '—';
+  if (f === 'address') return ['line1', 'line2', 'city', 'region', 'postalCode', 'country'].map((k) => v[k]).filter(Boolean).join(', ');
+  if (f === 'billing') return [v.bankAccount, v.taxId].filter(Boolean).join(' · ');
+  return String(v);
+};
+
+function pair(p, i, a, b, admin) {
+  const hid = `dup-${i}`;
+  const rows = MERGEABLE.filter(([f]) => show(a, f) !== '—' || show(b, f) !== '—');
+  return h('li', { class: 'panel', 'aria-labelledby': hid, 'data-pair': `${p.a} ${p.b}` },
+    h('h2', { id: hid }, `${a.name} · ${b.name}`),
+    h('p', null, h('strong', null, `${t('score')}: `), h('span', { 'data-score': p.score }, fmtPct(p.score)), ' · ', h('strong', null, `${t('reasons')}: `),
+      h('span', { class: 'reasons' }, p.reasons.map((r) => h('span', { class: 'tag', 'data-reason': r }, t(`rs.${r}`))))),
+    h('div', { class: 'wrap' }, h('table', { class: 'side-by-side' },
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('field')),
+        [a, b].map((c) => h('th', { scope: 'col' }, h('a', { href: `#/customers/${encodeURIComponent(c.id)}` }, c.name))))),
+      h('tbody', null, rows.map(([f, label]) => h('tr', null, h('th', { scope: 'row' }, t(label)),
+        [a, b].map((c) => h('td', { class: isMasked(show(c, f)) ? 'masked' : null }, show(c, f), isMasked(show(c, f)) ? ` (${t('masked')})` : ''))))))),
+    admin ? mergeForm(a, b, rows, hid) : null);
+}
+
+// mergeForm: the survivor keeps its own value of a field unless the
+// merged-away side is chosen for it; only fields where the two differ
+// offer the choice.
+function mergeForm(a, b, rows, hid) {
+  const result = h('div', { 'aria-live': 'polite', class: 'merge-result' });
+  const uid = hid.replace('dup-', 'm');
+  const form = h('form', { class: 'merge', novalidate: true, 'aria-label': `${t('mergeTitle')}: ${a.name} · ${b.name}` });
+  const choices = h('div', { class: 'choices' });
+  const redraw = () => {
+    const keep = form.survivor.value === b.id ? b : a;
+    const other = keep === a ? b : a;
+    mount(choices, rows.filter(([f]) => show(a, f) !== show(b, f) && show(other, f) !== '—').map(([f, label]) => {
+      const name = `prefer.${f}`;
+      return h('fieldset', { class: 'choice' }, h('legend', null, t(label)),
+        [['', keep, 'thisSide'], ['from', other, 'otherSide']].map(([v, c, side]) => {
+          const id = `${uid}-${f}-${v || 'keep'}`;
+          return h('label', { for: id, class: 'radio' }, h('input', { type: 'radio', id, name, value: v, checked: v === '' }), ` ${show(c, f)} (${t(side)})`);
+        }),
+        h('span', { class: 'err', 'data-error-for': name }));
+    }));
+  };
+  form.append(
+    h('fieldset', null, h('legend', null, t('survivor')),
+      [a, b].map((c, k) => h('label', { for: `${uid}-s${k}`, class: 'radio' },
+        h('input', { type: 'radio', id: `${uid}-s${k}`, name: 'survivor', value: c.id, checked: k === 0, onchange: redraw }), ` ${c.name} (${c.id})`)),
+      h('span', { class: 'err', 'data-error-for': 'from' })),
+    choices,
+    h('div', null, h('button', { type: 'submit', class: 'primary' }, t('mergeBtn'))),
+    result);
+  redraw();
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const keep = form.survivor.value;
+    const from = keep === a.id ? b.id : a.id;
+    const prefer = {};
+    for (const r of form.querySelectorAll('input[type=radio][name^="prefer."]:checked')) if (r.value) prefer[r.name.slice(7)] = r.value;
+    try {
+      const r = await api('POST', `/customers/${encodeURIComponent(keep)}/merge`, { body: Object.keys(prefer).length ? { from, prefer } : { from }, raw: true });
+      if (r.status === 202) { mount(result, h('p', { class: 'success', role: 'status', id: 'merge-pending' }, t('mergePending'))); return; }
+      form.querySelector('button[type=submit]').disabled = true;
+      merged(result, r.data);
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      // prefer's errors name prefer.<field>, the form's radio groups.
+      mount(result, h('p', { class: 'alert', role: 'alert', 'data-status': e.status }, e.status === 403 ? t('forbidden') : e.problem?.detail || t('error')));
+      showErrors(form, e.problem, result.firstChild);
+    }
+  });
+  return h('details', null, h('summary', null, t('merge')), form);
+}
+
+function merged(el, m) {
+  const undo = h('button', { type: 'button', class: 'undo' }, t('undo'));
+  const out = h('div', { 'aria-live': 'polite' });
+  undo.addEventListener('click', async () => {
+    try {
+      await api('POST', `/merges/${encodeURIComponent(m.mergeId)}/undo`);
+      undo.disabled = true;
+      mount(out, h('p', { class: 'success', role: 'status', id: 'undo-done' }, t('undone')));
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      const fields = (e.problem?.errors || []).map((x) => x.field).join(', ');
+      const msg = e.status === 409 ? `${t('undoEdited')} ${fields || e.problem?.detail || ''}` : e.status === 410 ? t('undoGone') : e.status === 403 ? t('forbidden') : e.problem?.detail || t('error');
+      mount(out, h('p', { class: 'alert', role: 'alert', 'data-status': e.status }, msg));
+    }
+  });
+  mount(el, h('p', { class: 'success', role: 'status', id: 'merge-done', 'data-merge': m.mergeId }, t('merged'), ' ',
+    h('a', { href: `#/customers/${encodeURIComponent(m.customer.id)}` }, `${t('open2')}: ${m.customer.name}`)), undo, out);
+}

@@ -339,6 +339,30 @@ func TestConsole(t *testing.T) {
 
 	// Data stewardship: approvals inbox, imports, likely duplicates, consent
 	// history and the self-service consent toggles.
+	t.Run("StewardshipMenus", func(t *testing.T) {
+		menus := map[string]struct{ has, lacks []string }{
+			"admin":   {has: []string{"Approvals", "Imports", "Likely duplicates"}},
+			"finance": {has: []string{"Approvals"}, lacks: []string{"Imports", "Likely duplicates"}},
+			"service": {has: []string{"Likely duplicates"}, lacks: []string{"Approvals", "Imports"}},
+			"sales":   {lacks: []string{"Approvals", "Imports", "Likely duplicates"}},
+		}
+		for role, m := range menus {
+			ctx := s.tab(t)
+			s.signIn(t, ctx, role, "menu-"+role)
+			nav := s.text(t, ctx, "#nav")
+			for _, x := range m.has {
+				if !strings.Contains(nav, x) {
+					t.Errorf("%s: menu %q lacks %q", role, nav, x)
+				}
+			}
+			for _, x := range m.lacks {
+				if strings.Contains(nav, x) {
+					t.Errorf("%s: menu %q offers %q", role, nav, x)
+				}
+			}
+		}
+	})
+
 	t.Run("ApprovalsInbox", func(t *testing.T) {
 		c := s.api("POST", "/customers", admin, map[string]any{"name": "Four Eyes Ltd", "email": "four.eyes@example.com", "billing": map[string]any{"bankAccount": "6222020200112233"}})
 		if c.Status != 201 {

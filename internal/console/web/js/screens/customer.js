@@ -110,15 +110,26 @@ async function interactions(c) {
 // first, whoever made it: staff, the customer through the self-service
 // page, or an import.
 async function consentHistory(c) {
-  const page = await api('GET', `/customers/${encodeURIComponent(c.id)}/consents?limit=50`);
+  const path = `/customers/${encodeURIComponent(c.id)}/consents`;
+  const page = await api('GET', `${path}?limit=50`);
   const items = page.items || [];
+  if (!items.length) return h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consentHistory')), h('p', { id: 'consent-history' }, t('noConsents')));
+  const row = (r) => h('tr', { 'data-source': r.source, 'data-purpose': r.purpose },
+    h('td', null, t(`cp.${r.purpose}`)), h('td', null, t(r.granted ? 'yes' : 'no')), h('td', null, fmtDate(r.at)),
+    h('td', null, t(`src.${r.source}`)), h('td', null, r.actor));
+  const body = h('tbody', null, items.map(row));
+  // Older records come a page at a time, appended below the newer ones.
+  let cursor = page.nextCursor;
+  const more = h('button', { type: 'button', hidden: !cursor }, t('next'));
+  more.addEventListener('click', async () => {
+    const next = await api('GET', `${path}?limit=50&cursor=${encodeURIComponent(cursor)}`);
+    body.append(...(next.items || []).map(row));
+    cursor = next.nextCursor;
+    more.hidden = !cursor;
+  });
   return h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consentHistory')),
-    items.length ? h('div', { class: 'wrap' }, h('table', { id: 'consent-history' },
-      h('thead', null, h('tr', null, [t('purpose'), t('granted'), t('at'), t('source'), t('actor')].map((x) => h('th', { scope: 'col' }, x)))),
-      h('tbody', null, items.map((r) => h('tr', { 'data-source': r.source, 'data-purpose': r.purpose },
-        h('td', null, t(`cp.${r.purpose}`)), h('td', null, t(r.granted ? 'yes' : 'no')), h('td', null, fmtDate(r.at)),
-        h('td', null, t(`src.${r.source}`)), h('td', null, r.actor))))))
-      : h('p', { id: 'consent-history' }, t('noConsents')));
+    h('div', { class: 'wrap' }, h('table', { id: 'consent-history' },
+      h('thead', null, h('tr', null, [t('purpose'), t('granted'), t('at'), t('source'), t('actor')].map((x) => h('th', { scope: 'col' }, x)))), body)), more);
 }
 
 function adminSection(c) {

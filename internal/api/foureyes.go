@@ -87,6 +87,12 @@ func handleApprovalApprove(svc approvalDecider, p crm.Policy) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		if res.MergeID != "" {
+			// A merge approved answers as the merge would have.
+			w.Header().Set("ETag", etag(res.Customer.Version))
+			writeJSON(w, http.StatusOK, mergeAnswer{MergeID: res.MergeID, Customer: viewCustomer(p, a.Roles, res.Customer, crm.Redact(a.Roles, res.Customer))})
+			return
+		}
 		writeCustomer(w, r, p, http.StatusOK, res.Customer)
 	})
 }

@@ -27,6 +27,8 @@ var statusOf = map[string]int{
 	crm.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	crm.EINTEGRITY:    http.StatusInternalServerError,
 	crm.EINTERNAL:     http.StatusInternalServerError,
+	// A write to a merged-away customer; a read is redirected instead.
+	crm.EMOVED: http.StatusConflict,
 }
 
 var titleOf = map[int]string{
@@ -55,7 +57,11 @@ type Problem struct {
 	Errors      []crm.FieldError `json:"errors,omitempty"`
 	DuplicateOf string           `json:"duplicateOf,omitempty"`
 	Allowed     []string         `json:"allowed,omitempty"`
-	RequestID   string           `json:"requestId,omitempty"`
+	// MergedInto names the survivor of a merged-away customer.
+	MergedInto string `json:"mergedInto,omitempty"`
+	// Fields names the fields whose edits stand in the way of a change.
+	Fields    []string `json:"fields,omitempty"`
+	RequestID string   `json:"requestId,omitempty"`
 }
 
 // retryAfterSeconds is what a 503 asks clients to wait: long enough for a
@@ -74,7 +80,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := Problem{Type: problemType(code), Status: status, Title: titleOf[status], RequestID: requestID(r.Context())}
 	var e *crm.Error
 	if errors.As(err, &e) && code != crm.EINTERNAL {
+		if redirectMoved(w, r, e) {
+			return
+		}
 		p.Detail, p.Errors, p.DuplicateOf, p.Allowed = e.Message, e.Fields, e.DuplicateOf, e.Allowed
+		p.MergedInto, p.Fields = e.MergedInto, e.ConflictFields
 	}
 	if status == http.StatusServiceUnavailable {
 		// A dependency is unavailable or busy: say when to come back,

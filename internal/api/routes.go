@@ -109,6 +109,13 @@ func Routes() []Route {
 		{Method: "GET", Path: "/imports/{id}/rows", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleImportRows(s.Imports) }},
 		// Data stewardship: likely duplicates.
 		{Method: "GET", Path: "/customers/duplicates", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleService}, handler: func(s *Services) http.Handler { return handleDuplicateList(s.Duplicates) }},
+		// Data stewardship: merging customers, and undoing a merge.
+		{Method: "POST", Path: "/customers/{id}/merge", Function: FnCustomers, Roles: admin, Idempotent: true, Sensitive: true, handler: func(s *Services) http.Handler {
+			return handleCustomerMerge(mergeService{s.Merges, s.Customers}, s.Customers.Policy)
+		}},
+		{Method: "POST", Path: "/merges/{mergeId}/undo", Function: FnCustomers, Roles: admin, Idempotent: true, Sensitive: true, handler: func(s *Services) http.Handler {
+			return handleMergeUndo(mergeService{s.Merges, s.Customers}, s.Customers.Policy)
+		}},
 		// Data stewardship: bulk reassignment of a departing rep's customers.
 		{Method: "POST", Path: "/owners/{userId}/reassign", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleReassignStart(s.BulkReassign) }},
 		{Method: "GET", Path: "/owners/{userId}/reassign", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleReassignProgress(s.BulkReassign) }},

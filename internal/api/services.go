@@ -48,6 +48,8 @@ type Services struct {
 	// keeps; BulkReassign files bulk reassignments and reports progress.
 	Duplicates   *crm.Duplicates
 	BulkReassign *crm.BulkReassign
+	// Merges merges customers and undoes merges.
+	Merges *crm.Merges
 }
 
 // The narrow interfaces the handler makers take, each implemented by a

@@ -114,6 +114,9 @@ type Config struct {
 	// (FOUR_EYES, default "billing,erase"; empty turns it off) and how
 	// long a request waits (FOUR_EYES_TTL, default 7d).
 	FourEyes crm.FourEyes
+	// MergeUndoTTL is how long a merge can be undone (MERGE_UNDO_TTL,
+	// default 30d).
+	MergeUndoTTL time.Duration
 }
 
 // CallTimeout is how long one attempt of one call to a dependency may
@@ -171,6 +174,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DigestInterval:   15 * time.Minute,
 		Webhooks:         WebhookConfig{EventBus: getenv("EVENT_BUS_NAME"), QueueURL: getenv("WEBHOOK_QUEUE_URL")},
 		FourEyes:         crm.FourEyes{Kinds: []string{crm.ApprovalBilling, crm.ApprovalErase}, TTL: crm.DefaultFourEyesTTL},
+		MergeUndoTTL:     crm.DefaultMergeUndoTTL,
 	}
 	if getenv("PORTAL_BASE_URL") == "" && c.Keyring == "kms" {
 		// On AWS the portal's host is the deployment's own choice; without

@@ -24,6 +24,7 @@ func (c *Config) loadStewardshipSettings(getenv func(string) string) []string {
 		c.FourEyes.Kinds = kinds
 	}
 	errs = append(errs, duration(getenv, "FOUR_EYES_TTL", &c.FourEyes.TTL, atLeast(time.Hour), "a duration of an hour or more, such as 7d")...)
+	errs = append(errs, duration(getenv, "MERGE_UNDO_TTL", &c.MergeUndoTTL, atLeast(time.Hour), "a duration of an hour or more, such as 30d")...)
 	switch v := crm.ConsentRetention(getenv("CONSENT_RETAIN_ON_ERASE")); v {
 	case "":
 	case crm.RetainNoConsents, crm.RetainWithdrawals, crm.RetainAllConsents:

@@ -31,6 +31,8 @@ func StreamHandler(svc *Services, log *slog.Logger) func(ctx context.Context, ev
 		outcomeView{outcomes: svc.Table.Outcomes(), dormantAfter: svc.DormantAfter},
 		duplicateView{customers: svc.Table.Customers()},
 		reassignView{customers: svc.Table.Customers()},
+		// Customer merge: children follow a merge, and its undo.
+		mergeView{customers: svc.Table.Customers()},
 		eventView{publish: svc.publishEvents})
 	return c.Handle
 }

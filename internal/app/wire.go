@@ -133,7 +133,8 @@ func Build(ctx context.Context, cfg Config, fn Function, e Edges) (*Services, er
 		s.Customers = &crm.Customers{Store: table.Customers(), Complaints: table.Complaints(), Audit: audit,
 			Policy: cfg.Policy, Now: time.Now, NewID: NewID, Writes: table.Aggregates(), Access: s.Access, Dropped: dropped(e.Logger),
 			LostReasons: cfg.LostReasons, ConsentLog: table.Customers(), FourEyes: cfg.FourEyes, Approvals: table.Approvals()}
-		s.Approvals = &crm.Approvals{Customers: s.Customers}
+		s.Merges = &crm.Merges{Customers: s.Customers, Store: table.Customers(), UndoTTL: cfg.MergeUndoTTL}
+		s.Approvals = &crm.Approvals{Customers: s.Customers, Appliers: map[string]crm.Applier{crm.ApprovalMerge: s.Merges.Apply}}
 		s.Portal = &crm.Portal{Customers: s.Customers, Store: table.PortalLinks(), Tokens: table.PortalTokens(),
 			BaseURL: cfg.PortalBaseURL, TTL: cfg.PortalTTL}
 		s.Duplicates = &crm.Duplicates{Store: table.Customers()}

@@ -155,6 +155,8 @@ var FourEyesActor = Actor{ID: "system:four-eyes", Roles: []Role{"system"}}
 type ApprovalResult struct {
 	Customer Customer
 	Erased   bool
+	// MergeID is set when the approval applied a merge.
+	MergeID string
 }
 
 // Applier applies an approved request of one kind: it commits the

@@ -24,6 +24,7 @@ const (
 	EINTERNAL     = "internal"     // a bug
 	EIDEMPOTENCY  = "idempotency"  // an idempotency key was reused with another request
 	ETHROTTLED    = "throttled"    // the caller sent too many requests
+	EMOVED        = "moved"        // the customer was merged into another (MergedInto)
 )
 
 // FieldError names one invalid field. Message never contains the field's value,
@@ -44,6 +45,10 @@ type Error struct {
 	DuplicateOf string
 	// Allowed lists the legal alternatives where a request asked for an illegal one.
 	Allowed []string
+	// MergedInto is the survivor a merged-away customer redirects to.
+	MergedInto string
+	// ConflictFields names the fields whose edits stand in the way.
+	ConflictFields []string
 }
 
 func (e *Error) Error() string {

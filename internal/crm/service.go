@@ -169,6 +169,9 @@ func (s *Customers) refusedDuplicate(ctx context.Context, actor Actor, err error
 // does not exist or belongs to another rep.
 func (s *Customers) Get(ctx context.Context, actor Actor, id string) (Customer, error) {
 	c, err := s.Store.GetCustomer(ctx, id)
+	if ErrorCode(err) == EMOVED {
+		return Customer{}, s.redirect(ctx, actor, id, err)
+	}
 	// Scope first: an erased customer is gone (410) only to those who
 	// could see it; to another rep it never existed. Asking for one that
 	// exists outside one's scope is a probe, and on record as one.

@@ -439,9 +439,22 @@ func (s *Table) claimHolderUnder(ctx context.Context, k *indexKeys, field, value
 	if err != nil {
 		return "", wrap(err, "get claim holder")
 	}
-	if t, _ := holder.Item["type"].(*types.AttributeValueMemberS); t != nil && t.Value == entityTombstone {
+	t, _ := holder.Item["type"].(*types.AttributeValueMemberS)
+	if t != nil && t.Value == entityMerged {
+		// A redirect reserves its claims while its merge can be undone.
+		full, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(customerPK(id.Value), skProfile),
+			ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("undoUntil")})
+		if err != nil {
+			return "", wrap(err, "get claim holder")
+		}
+		if !s.redirectReleased(full.Item) {
+			return id.Value, nil
+		}
+	}
+	if t != nil && (t.Value == entityTombstone || t.Value == entityMerged) {
 		// Left by the erasure of a customer whose sealed fields did not
-		// open: release it, so the value is free again.
+		// open, or by a merge that can no longer be undone: release it,
+		// so the value is free again.
 		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: itemKey(s.lookupPK(field, value), skClaim),
 			ConditionExpression:       aws.String("customerId = :id"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":id": id}})
@@ -461,7 +474,7 @@ func (s *Customers) GetCustomer(ctx context.Context, id string) (crm.Customer, e
 
 func (s *Table) getCustomer(ctx context.Context, id string) (crm.Customer, []string, error) {
 	item, err := s.getCustomerItem(ctx, id)
-	if crm.ErrorCode(err) == crm.EGONE {
+	if code := crm.ErrorCode(err); code == crm.EGONE || code == crm.EMOVED {
 		gone := crm.Customer{ID: id}
 		if owner, _ := item["ownerId"].(*types.AttributeValueMemberS); owner != nil {
 			gone.OwnerID = owner.Value
@@ -490,6 +503,12 @@ func (s *Table) getCustomerItem(ctx context.Context, id string) (map[string]type
 		// The tombstone comes back with EGONE: its owner says who may
 		// be told the customer is gone.
 		return out.Item, crm.Errorf(crm.EGONE, "customer %s was erased", id)
+	}
+	if strAttr(out.Item, "type") == entityMerged {
+		// A merged-away customer answers with where it went.
+		moved := crm.Errorf(crm.EMOVED, "customer %s was merged into another", id)
+		moved.MergedInto = strAttr(out.Item, "mergedInto")
+		return out.Item, moved
 	}
 	return out.Item, nil
 }

@@ -164,6 +164,9 @@ func (s *Table) scrub(ctx context.Context, id string) error {
 			return wrap(err, "delete idempotency record")
 		}
 	}
+	if err := s.purgeMerges(ctx, id); err != nil {
+		return err
+	}
 	return s.scrubConsents(ctx, id)
 }
 

@@ -58,6 +58,8 @@ var entityPurpose = map[string]string{
 	entityWebhook:     PurposeWebhookSecrets,
 	// A pending edit's body is customer fields waiting to be applied.
 	entityApproval: PurposeCustomerFields,
+	// A merge's undo snapshot is two customers' fields.
+	entityMergeSnapshot: PurposeCustomerFields,
 }
 
 // Purposes returns every purpose of field envelopes and of the blind-index

@@ -472,6 +472,27 @@ func TestConsole(t *testing.T) {
 		s.run(t, adm, chromedp.Click(chromedp.CSS(pair+` details > summary`)), chromedp.WaitVisible(chromedp.CSS(pair+` form.merge button[type=submit]`)))
 		s.accessible(t, adm)
 		s.shoot(t, adm, "duplicates")
+
+		// Merge, keeping the first record and taking the other's company;
+		// the survivor's empty e-mail is filled from the other; then undo.
+		company := map[string]string{a: "Blue Sky Trading", b: "BLUE SKY trading"}
+		keep, gone := min(a, b), max(a, b)
+		// The screenshots re-render the page, closing the form: open it again.
+		s.run(t, adm, js(fmt.Sprintf(`document.querySelector('%s details').open = true`, pair)), chromedp.WaitVisible(chromedp.CSS(pair+` form.merge button[type=submit]`)),
+			chromedp.Click(chromedp.CSS(pair+` form.merge input[name="prefer.company"][value=from]`)),
+			chromedp.Click(chromedp.CSS(pair+` form.merge button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(pair+` #merge-done`)))
+		got := s.api("GET", "/customers/"+keep, admin, nil).Map(t)
+		if got["company"] != company[gone] || got["email"] != "wang.fang@bluesky.example" || got["phone"] != "+8613700001111" {
+			t.Errorf("survivor after the merge: company %v, email %v, phone %v", got["company"], got["email"], got["phone"])
+		}
+		s.run(t, adm, chromedp.Click(chromedp.CSS(pair+` button.undo`)), chromedp.WaitVisible(chromedp.CSS(pair+` #undo-done`)))
+		got = s.api("GET", "/customers/"+keep, admin, nil).Map(t)
+		if got["company"] != company[keep] {
+			t.Errorf("survivor after the undo: company %v, want %v", got["company"], company[keep])
+		}
+		if r := s.api("GET", "/customers/"+gone, admin, nil); r.Status != 200 || r.Map(t)["company"] != company[gone] {
+			t.Errorf("the merged-away customer after the undo: %d %s", r.Status, r.Body)
+		}
 	})
 
 	t.Run("ConsentHistoryFromSelfService", func(t *testing.T) {

@@ -9,7 +9,7 @@ import { isMasked } from './customerform.js';
 // The fields a merge may take from either side (`prefer`), as the API
 // names them, with the label each has on the customer screen.
 const MERGEABLE = [['name', 'name'], ['phone', 'phone'], ['email', 'email'], ['company', 'company'], ['segment', 'segment'],
-  ['address', 'line1'], ['nationalId', 'nationalId'], ['billing', 'bankAccount'], ['ownerId', 'ownerId']];
+  ['address', 'line1'], ['nationalId', 'nationalId'], ['billing', 'bankAccount'], ['ownerId', 'ownerId'], ['consent', 'consentLabel']];
 
 export const duplicates = {
   id: 'duplicates', nav: 'duplicates', roles: ['admin', 'service'],
@@ -30,10 +30,11 @@ export const duplicates = {
 };
 
 const show = (c, f) => {
-  const v = c[f];
+  const v = f === 'consent' ? c.consent || {} : c[f];
   if (v == null || v === '') return '—';
   if (f === 'address') return ['line1', 'line2', 'city', 'region', 'postalCode', 'country'].map((k) => v[k]).filter(Boolean).join(', ');
   if (f === 'billing') return [v.bankAccount, v.taxId].filter(Boolean).join(' · ');
+  if (f === 'consent') return ['reminders', 'marketing'].map((k) => `${t(`cp.${k}`)}: ${t(v[k] ? 'yes' : 'no')}`).join(', ');
   return String(v);
 };
 
@@ -63,7 +64,9 @@ function mergeForm(a, b, rows, hid) {
   const redraw = () => {
     const keep = form.survivor.value === b.id ? b : a;
     const other = keep === a ? b : a;
-    mount(choices, rows.filter(([f]) => show(a, f) !== show(b, f) && show(other, f) !== '—').map(([f, label]) => {
+    // An empty field takes the other side's value anyway, and an empty
+    // value never replaces one, so only two different values are a choice.
+    mount(choices, rows.filter(([f]) => show(a, f) !== show(b, f) && show(a, f) !== '—' && show(b, f) !== '—').map(([f, label]) => {
       const name = `prefer.${f}`;
       return h('fieldset', { class: 'choice' }, h('legend', null, t(label)),
         [['', keep, 'thisSide'], ['from', other, 'otherSide']].map(([v, c, side]) => {
@@ -113,7 +116,8 @@ function merged(el, m) {
       mount(out, h('p', { class: 'success', role: 'status', id: 'undo-done' }, t('undone')));
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      const fields = (e.problem?.errors || []).map((x) => x.field).join(', ');
+      // The 409 names the fields edited since the merge.
+      const fields = (e.problem?.fields || (e.problem?.errors || []).map((x) => x.field)).join(', ');
       const msg = e.status === 409 ? `${t('undoEdited')} ${fields || e.problem?.detail || ''}` : e.status === 410 ? t('undoGone') : e.status === 403 ? t('forbidden') : e.problem?.detail || t('error');
       mount(out, h('p', { class: 'alert', role: 'alert', 'data-status': e.status }, msg));
     }

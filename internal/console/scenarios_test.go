@@ -474,7 +474,8 @@ func TestConsole(t *testing.T) {
 		s.shoot(t, adm, "duplicates")
 
 		// Merge, keeping the first record and taking the other's company;
-		// the survivor's empty e-mail is filled from the other; then undo.
+		// the field the survivor lacks (a phone or an e-mail) is filled from
+		// the other; then undo.
 		company := map[string]string{a: "Blue Sky Trading", b: "BLUE SKY trading"}
 		keep, gone := min(a, b), max(a, b)
 		// The screenshots re-render the page, closing the form: open it again.
@@ -485,10 +486,26 @@ func TestConsole(t *testing.T) {
 		if got["company"] != company[gone] || got["email"] != "wang.fang@bluesky.example" || got["phone"] != "+8613700001111" {
 			t.Errorf("survivor after the merge: company %v, email %v, phone %v", got["company"], got["email"], got["phone"])
 		}
+		// An edit since the merge of a field it took stands in the way of
+		// the undo, which names it; set back, the undo goes through.
+		patch := func(v string) {
+			t.Helper()
+			if r := s.api("PATCH", "/customers/"+keep, admin, map[string]any{"company": v}); r.Status != 200 {
+				t.Fatalf("edit after the merge: %d %s", r.Status, r.Body)
+			}
+		}
+		patch("Blue Sky Holdings")
+		s.run(t, adm, chromedp.Click(chromedp.CSS(pair+` button.undo`)), chromedp.WaitVisible(chromedp.CSS(pair+` [role=alert]`)))
+		if st, msg := s.attr(t, adm, pair+` [role=alert]`, "data-status"), s.text(t, adm, pair+` [role=alert]`); st != "409" || !strings.Contains(msg, "edited since") || !strings.Contains(msg, "company") {
+			t.Errorf("undoing after an edit answers %s and shows %q", st, msg)
+		}
+		patch(company[gone])
 		s.run(t, adm, chromedp.Click(chromedp.CSS(pair+` button.undo`)), chromedp.WaitVisible(chromedp.CSS(pair+` #undo-done`)))
 		got = s.api("GET", "/customers/"+keep, admin, nil).Map(t)
-		if got["company"] != company[keep] {
-			t.Errorf("survivor after the undo: company %v, want %v", got["company"], company[keep])
+		// The field the survivor only had from the other record is gone again.
+		filled := map[string]string{a: "email", b: "phone"}[keep]
+		if got["company"] != company[keep] || got[filled] != nil {
+			t.Errorf("survivor after the undo: company %v, %s %v; want %v and none", got["company"], filled, got[filled], company[keep])
 		}
 		if r := s.api("GET", "/customers/"+gone, admin, nil); r.Status != 200 || r.Map(t)["company"] != company[gone] {
 			t.Errorf("the merged-away customer after the undo: %d %s", r.Status, r.Body)

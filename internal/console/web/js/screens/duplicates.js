@@ -95,7 +95,8 @@ function mergeForm(a, b, rows, hid) {
       const r = await api('POST', `/customers/${encodeURIComponent(keep)}/merge`, { body: Object.keys(prefer).length ? { from, prefer } : { from }, raw: true });
       if (r.status === 202) { mount(result, h('p', { class: 'success', role: 'status', id: 'merge-pending' }, t('mergePending'))); return; }
       form.querySelector('button[type=submit]').disabled = true;
-      merged(result, r.data);
+      // An undone merge leaves the pair as it was: it may be merged again.
+      merged(result, r.data, () => { form.querySelector('button[type=submit]').disabled = false; });
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       // prefer's errors name prefer.<field>, the form's radio groups.
@@ -106,7 +107,7 @@ function mergeForm(a, b, rows, hid) {
   return h('details', null, h('summary', null, t('merge')), form);
 }
 
-function merged(el, m) {
+function merged(el, m, onUndone) {
   const undo = h('button', { type: 'button', class: 'undo' }, t('undo'));
   const out = h('div', { 'aria-live': 'polite' });
   undo.addEventListener('click', async () => {
@@ -114,6 +115,7 @@ function merged(el, m) {
       await api('POST', `/merges/${encodeURIComponent(m.mergeId)}/undo`);
       undo.disabled = true;
       mount(out, h('p', { class: 'success', role: 'status', id: 'undo-done' }, t('undone')));
+      onUndone();
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       // The 409 names the fields edited since the merge.

@@ -11,21 +11,31 @@ import { isMasked } from './customerform.js';
 const MERGEABLE = [['name', 'name'], ['phone', 'phone'], ['email', 'email'], ['company', 'company'], ['segment', 'segment'],
   ['address', 'line1'], ['nationalId', 'nationalId'], ['billing', 'bankAccount'], ['ownerId', 'ownerId'], ['consent', 'consentLabel']];
 
+const PAGE = 20;
+
 export const duplicates = {
   id: 'duplicates', nav: 'duplicates', roles: ['admin', 'service'],
-  async render(el, { me }) {
+  async render(el, { me, query }) {
     const list = await api('GET', '/customers/duplicates');
     const pairs = list.items || [];
-    // Each pair needs both customers; one that is gone (merged, erased)
-    // leaves its pair out rather than the whole screen.
-    const ids = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
+    // Both customers of every shown pair are read, each read of sensitive
+    // fields being on record: a page at a time, not the whole list.
+    const pageNo = Math.max(0, Number(query.get('page')) || 0);
+    const onPage = pairs.slice(pageNo * PAGE, (pageNo + 1) * PAGE);
+    const ids = [...new Set(onPage.flatMap((p) => [p.a, p.b]))];
+    // A customer that is gone (erased) leaves its pair out rather than the
+    // whole screen; a merged-away one answers as its survivor, and a pair
+    // of a customer with itself is no pair.
     const got = await Promise.all(ids.map((id) => api('GET', `/customers/${encodeURIComponent(id)}`).catch(() => null)));
-    const byId = Object.fromEntries(ids.map((id, i) => [id, got[i]]));
+    const byId = Object.fromEntries(ids.map((id, i) => [id, got[i]?.id === id ? got[i] : null]));
     const admin = me.roles.includes('admin');
-    const shown = pairs.filter((p) => byId[p.a] && byId[p.b]);
+    const shown = onPage.filter((p) => byId[p.a] && byId[p.b]);
     mount(el, h('h1', null, t('duplicates')), h('p', { class: 'muted' }, t('dupIntro')),
       shown.length ? h('ul', { class: 'plain', id: 'duplicate-list' }, shown.map((p, i) => pair(p, i, byId[p.a], byId[p.b], admin)))
-        : h('p', { id: 'duplicate-list' }, t('noDuplicates')));
+        : h('p', { id: 'duplicate-list' }, t('noDuplicates')),
+      h('p', { class: 'bar' },
+        pageNo > 0 ? h('a', { href: '#/duplicates' }, t('first')) : null,
+        pairs.length > (pageNo + 1) * PAGE ? h('a', { href: `#/duplicates?page=${pageNo + 1}` }, t('next')) : null));
   },
 };
 

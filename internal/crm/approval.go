@@ -295,7 +295,11 @@ func (s *Approvals) Approve(ctx context.Context, actor Actor, id string) (Approv
 	if !ok {
 		return ApprovalResult{}, Errorf(EINTERNAL, "no applier for requests of kind %s", ap.Kind)
 	}
-	res, err := apply(ctx, actor, decided)
+	// The applier needs what was asked for; it closes the request
+	// without it.
+	withPayload := decided
+	withPayload.Payload = ap.Payload
+	res, err := apply(ctx, actor, withPayload)
 	if ErrorCode(err) == EPRECONDITION {
 		return ApprovalResult{}, s.stale(ctx, actor, ap)
 	}

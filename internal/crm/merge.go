@@ -420,6 +420,11 @@ func (s *Merges) Undo(ctx context.Context, actor Actor, mergeID string) (MergeRe
 	next.apply(Unmerged(m, cur), now)
 	next.Version = cur.Version + 1
 	next.ReviewDueAt = s.Customers.Policy.ReviewDue(next)
+	if cur.Version == m.NextInto.Version {
+		// Untouched since the merge: the survivor goes back exactly,
+		// its derived dates included.
+		next.UpdatedAt, next.ReviewDueAt = m.PrevInto.UpdatedAt, m.PrevInto.ReviewDueAt
+	}
 	next.ConsentChanges = nil
 	a := NewAudit(ctx, actor, "customer.unmerge", "customer", m.IntoID, m.Touched...)
 	if err := s.Store.UndoMerge(ctx, m, cur, next, a); err != nil {

@@ -456,6 +456,10 @@ func (s *Customers) UndoMerge(ctx context.Context, m crm.Merge, cur, next crm.Cu
 		return err
 	}
 	carryChainHead(out.Item, back)
+	// Who undid it, for the customer.unmerged event: the audit entry is
+	// on the survivor's chain.
+	back["unmergedBy"] = &types.AttributeValueMemberS{Value: a.Actor.ID}
+	back["unmergedAt"] = &types.AttributeValueMemberS{Value: s.now().UTC().Format(time.RFC3339Nano)}
 	ops = append(ops, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: back,
 		ConditionExpression:      aws.String("#t = :merged AND mergeId = :m AND version = :v"),
 		ExpressionAttributeNames: map[string]string{"#t": "type"},

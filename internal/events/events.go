@@ -17,12 +17,13 @@ import (
 	"github.com/clientele-crm/clientele/internal/dynamo"
 )
 
-// Event types. The API contract also lists customer.merged and
-// customer.unmerged, which are one entry of Rules each once merging exists.
+// Event types.
 const (
 	CustomerCreated       = "customer.created"
 	CustomerUpdated       = "customer.updated"
 	CustomerVerified      = "customer.verified"
+	CustomerMerged        = "customer.merged"
+	CustomerUnmerged      = "customer.unmerged"
 	CustomerLost          = "customer.lost"
 	CustomerErased        = "customer.erased"
 	ComplaintCreated      = "complaint.created"
@@ -62,6 +63,9 @@ type Data struct {
 	Status string `json:"status,omitempty"`
 	// Version is the entity's version after the change, where it has one.
 	Version int64 `json:"version,omitempty"`
+	// MergeID names the merge of a customer.merged or customer.unmerged
+	// event, whose customerId is the survivor.
+	MergeID string `json:"mergeId,omitempty"`
 }
 
 // Image is one side of a stream record, as DynamoDB attribute values.
@@ -177,6 +181,23 @@ var Rules = []Rule{
 			at := c.New.Time("erasedAt")
 			return Data{EntityType: "customer", EntityID: c.New.Str("id"), ActorID: c.New.Str("erasedBy"),
 				ChangedFields: []string{"erased"}}, at, at.Format(time.RFC3339Nano)
+		}},
+	// A merge turns the merged-away profile into a redirect, and its undo
+	// turns it back: the event names the merged-away customer, its
+	// survivor (customerId) and the merge, whose id keys it.
+	{Type: CustomerMerged, Kind: "merged",
+		Match: func(c Change) bool { return c.Old.Kind() == "customer" && c.New.Kind() == "merged" },
+		Describe: func(c Change) (Data, time.Time, string) {
+			return Data{EntityType: "customer", EntityID: c.New.Str("id"), ActorID: c.New.Str("mergedBy"),
+				ChangedFields: []string{"mergedInto"}, CustomerID: c.New.Str("mergedInto"), MergeID: c.New.Str("mergeId"),
+				Version: c.New.Int("version")}, c.New.Time("mergedAt"), "merge:" + c.New.Str("mergeId")
+		}},
+	{Type: CustomerUnmerged, Kind: "customer",
+		Match: func(c Change) bool { return c.Old.Kind() == "merged" && c.New.Kind() == "customer" },
+		Describe: func(c Change) (Data, time.Time, string) {
+			return Data{EntityType: "customer", EntityID: c.New.Str("id"), ActorID: c.New.Str("unmergedBy"),
+				ChangedFields: []string{"mergedInto"}, CustomerID: c.Old.Str("mergedInto"), MergeID: c.Old.Str("mergeId"),
+				Version: c.New.Int("version")}, c.New.Time("unmergedAt"), "unmerge:" + c.Old.Str("mergeId")
 		}},
 	{Type: ComplaintCreated, Kind: "complaint",
 		Match:    func(c Change) bool { return c.Old == nil && c.New.Kind() == "complaint" },

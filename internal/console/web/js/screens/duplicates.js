@@ -4,7 +4,7 @@
 import { api, ApiError } from '../api.js';
 import { h, mount, showErrors } from '../dom.js';
 import { t, fmtPct } from '../i18n.js';
-import { isMasked } from './customerform.js';
+import { isMasked, duplicateNotice } from './customerform.js';
 
 // The fields a merge may take from either side (`prefer`), as the API
 // names them, with the label each has on the customer screen.
@@ -110,7 +110,9 @@ function mergeForm(a, b, rows, hid) {
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       // prefer's errors name prefer.<field>, the form's radio groups.
-      mount(result, h('p', { class: 'alert', role: 'alert', 'data-status': e.status }, e.status === 403 ? t('forbidden') : e.problem?.detail || t('error')));
+      // A value the survivor would take may be a third customer's: name it.
+      const msg = e.status === 403 ? t('forbidden') : e.status === 409 && e.problem?.duplicateOf ? duplicateNotice(e.problem) : e.problem?.detail || t('error');
+      mount(result, h('p', { class: 'alert', role: 'alert', 'data-status': e.status }, msg));
       showErrors(form, e.problem, result.firstChild);
     }
   });
@@ -128,9 +130,10 @@ function merged(el, m, onUndone) {
       onUndone();
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      // The 409 names the fields edited since the merge.
-      const fields = (e.problem?.fields || (e.problem?.errors || []).map((x) => x.field)).join(', ');
-      const msg = e.status === 409 ? `${t('undoEdited')} ${fields || e.problem?.detail || ''}` : e.status === 410 ? t('undoGone') : e.status === 403 ? t('forbidden') : e.problem?.detail || t('error');
+      // A 409 names the fields edited since the merge when that is why;
+      // undone already, or merged on since, it explains itself.
+      const fields = (e.problem?.fields || []).join(', ');
+      const msg = e.status === 409 && fields ? `${t('undoEdited')} ${fields}` : e.status === 410 ? t('undoGone') : e.status === 403 ? t('forbidden') : e.problem?.detail || t('error');
       mount(out, h('p', { class: 'alert', role: 'alert', 'data-status': e.status }, msg));
     }
   });

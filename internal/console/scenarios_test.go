@@ -513,15 +513,20 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("ConsentHistoryFromSelfService", func(t *testing.T) {
-		id := s.api("POST", "/customers", alice, map[string]any{"name": "Consent Case", "email": "consent.case@example.com"}).Map(t)["id"].(string)
+		id := s.api("POST", "/customers", alice, map[string]any{"name": "Consent Case", "email": "consent.case@example.com", "phone": "13600001234"}).Map(t)["id"].(string)
 		link := s.api("POST", "/customers/"+id+"/portal-links", alice, nil).Map(t)["url"].(string)
 		ctx := s.tab(t)
 		s.run(t, ctx, chromedp.Navigate(s.url+"/self-service"+link[strings.Index(link, "#"):]), chromedp.WaitVisible(chromedp.CSS(`#ss-consent`)))
 		s.accessible(t, ctx)
-		s.run(t, ctx, chromedp.Click(chromedp.CSS(`#ss-form [name="consent.marketing"]`)),
+		// The customer also clears their phone: an emptied field removes it.
+		s.run(t, ctx, js(`document.querySelector('#ss-form [name=phone]').value = ''`), chromedp.Click(chromedp.CSS(`#ss-form [name="consent.marketing"]`)),
 			chromedp.Click(chromedp.CSS(`#ss-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#ss-saved`)))
-		if got := s.api("GET", "/customers/"+id, alice, nil).Map(t)["consent"].(map[string]any); got["marketing"] != true || got["reminders"] == true {
+		after := s.api("GET", "/customers/"+id, alice, nil).Map(t)
+		if got := after["consent"].(map[string]any); got["marketing"] != true || got["reminders"] == true {
 			t.Errorf("consent after the customer's change: %v", got)
+		}
+		if after["phone"] != nil || after["email"] != "consent.case@example.com" {
+			t.Errorf("after clearing the phone: phone %v, email %v", after["phone"], after["email"])
 		}
 		staff := s.tab(t)
 		s.signIn(t, staff, "sales", "alice")

@@ -38,8 +38,9 @@ function render(state) {
     ev.preventDefault();
     const v = (n) => form[n].value.trim();
     const body = {};
-    if (v('phone') !== (data.phone || '')) body.phone = v('phone') || null;
-    if (v('email') !== (data.email || '')) body.email = v('email') || null;
+    // The API reads null as "leave it" and "" as "remove it".
+    if (v('phone') !== (data.phone || '')) body.phone = v('phone');
+    if (v('email') !== (data.email || '')) body.email = v('email');
     const addr = Object.fromEntries(['line1', 'line2', 'city', 'region', 'postalCode', 'country'].map((k) => [k, v(`address.${k}`)]).filter(([, x]) => x));
     if (JSON.stringify(addr) !== JSON.stringify(Object.fromEntries(Object.entries(a).filter(([, x]) => x)))) body.address = Object.keys(addr).length ? addr : null;
     // Consent is sent whole, and only when the customer changed it, so

@@ -31,8 +31,9 @@ function card(a, me) {
       return;
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      // Only a 403 on approve of a request one may otherwise decide is
-      // one's own; a 409 is decided, expired or stale alike.
+      // The API refuses one's own request and a kind one may not decide
+      // with the same 403: the requester tells them apart. A 409 is a
+      // request decided, expired or stale alike.
       const msg = e.status === 403 && verb === 'approve' && a.requestedBy === me.user ? t('approveOwn')
         : e.status === 403 ? t('forbidden') : e.status === 409 ? t('approvalGone') : e.status === 404 ? t('notFound') : e.problem?.detail || t('error');
       mount(result, h('p', { class: 'alert', role: 'alert', 'data-status': e.status }, msg));

@@ -231,7 +231,7 @@ func TestMergeAndUndo(t *testing.T) {
 		if r := post(e, admin, "/merges/"+m.MergeID+"/undo", nil); r.Status != http.StatusGone {
 			t.Errorf("undo after erasure: %d %s", r.Status, r.Body)
 		}
-		if r := mergeReq(e, admin, survivor, map[string]any{"from": from}, ""); r.Status != http.StatusGone {
+		if r := mergeReq(e, admin, survivor, map[string]any{"from": from}, ""); r.Status != http.StatusConflict {
 			t.Errorf("merge into an erased customer: %d %s", r.Status, r.Body)
 		}
 	})

@@ -63,14 +63,15 @@ func (crashingMoves) MoveMergedChildren(context.Context, crm.Merge) error {
 	return errors.New("crashed")
 }
 
-// TestStreamFinishesAMerge: children a merge left behind are moved by the
-// stream, and a redelivery moves nothing twice.
+// TestStreamFinishesAMerge: what a merge left behind is finished by the
+// stream (complaints, reminders, consent records) and by a retry of the
+// request (interactions, which need sealing anew), each moved once.
 func TestStreamFinishesAMerge(t *testing.T) {
 	e := testenv.New(t, testenv.WithConfig(func(c *app.Config) { c.FourEyes.Kinds = nil }))
 	admin := e.Token("root", "admin")
 	s := newStream(t, e)
 	a := createCustomer(t, e, admin, map[string]any{"name": "Li Wei", "email": "a@corp.cn"})
-	b := createCustomer(t, e, admin, map[string]any{"name": "Li Wei", "email": "b@corp.cn"})
+	b := createCustomer(t, e, admin, map[string]any{"name": "Li Wei", "email": "b@corp.cn", "consent": map[string]any{"reminders": true, "marketing": false}})
 	for _, day := range []string{"01", "02"} {
 		if r := e.Do(testenv.Request{Method: "POST", Path: "/customers/" + b + "/interactions", Token: admin,
 			Body: map[string]any{"kind": "note", "at": "2026-11-" + day + "T09:00:00Z", "summary": "note"}}); r.Status != http.StatusCreated {
@@ -80,22 +81,39 @@ func TestStreamFinishesAMerge(t *testing.T) {
 	s.deliver(1)
 	m := &crm.Merges{Customers: e.Services.API.Customers, Store: crashingMoves{e.Services.Table.Customers()}, UndoTTL: time.Hour}
 	actor := crm.Actor{ID: "root", Roles: []crm.Role{crm.RoleAdmin}}
-	if _, _, err := m.Merge(context.Background(), actor, a, crm.MergeInput{From: b}); err != nil {
+	ctx := context.Background()
+	if _, _, err := m.Merge(ctx, actor, a, crm.MergeInput{From: b}); err != nil {
 		t.Fatal(err)
 	}
-	count := func(id string) int {
+	store := e.Services.Table.Customers()
+	count := func(id string) (interactions, consents int) {
 		t.Helper()
-		items, _, err := e.Services.Table.Customers().ListInteractions(context.Background(), id, crm.Page{Limit: 50})
+		items, _, err := store.ListInteractions(ctx, id, crm.Page{Limit: 50})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return len(items)
+		recs, _, err := store.ListConsents(ctx, id, crm.Page{Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(items), len(recs)
 	}
-	if count(a) != 0 || count(b) != 2 {
-		t.Fatalf("before the stream: survivor %d, merged-away %d", count(a), count(b))
+	if i, c := count(b); i != 2 || c != 1 {
+		t.Fatalf("before the stream the merged-away customer holds %d interactions, %d consent records", i, c)
 	}
 	s.deliver(2)
-	if count(a) != 2 || count(b) != 0 {
-		t.Errorf("after the stream: survivor %d, merged-away %d; want all moved once", count(a), count(b))
+	if i, c := count(a); i != 0 || c != 1 {
+		t.Errorf("after the stream the survivor holds %d interactions, %d consent records; want the consent record only", i, c)
+	}
+	// The retry is refused (it was merged), and finishes the move.
+	r := e.Do(testenv.Request{Method: "POST", Path: "/customers/" + a + "/merge", Token: admin, Body: map[string]any{"from": b}})
+	if r.Status != http.StatusConflict || r.Map(t)["mergedInto"] != a {
+		t.Fatalf("retry: %d %s", r.Status, r.Body)
+	}
+	if i, c := count(a); i != 2 || c != 1 {
+		t.Errorf("after the retry the survivor holds %d interactions, %d consent records", i, c)
+	}
+	if i, c := count(b); i != 0 || c != 0 {
+		t.Errorf("after the retry the merged-away customer holds %d interactions, %d consent records", i, c)
 	}
 }

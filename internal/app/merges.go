@@ -10,8 +10,10 @@ import (
 // mergeView finishes what a merge or its undo left: the request moves the
 // children itself, but a crash half way leaves some where they were, and
 // the profile turning into a redirect (or back) is on the stream either
-// way. Moving is idempotent, so a redelivery or the request's own run
-// having finished moves nothing more.
+// way. It moves complaints, reminders and consent records; interactions,
+// whose notes must be sealed anew, are moved by the request or its retry.
+// Moving is idempotent, so a redelivery or the request's own run having
+// finished moves nothing more.
 type mergeView struct{ customers *dynamo.Customers }
 
 func (mergeView) Name() string { return "merges" }
@@ -23,8 +25,5 @@ func (v mergeView) Apply(ctx context.Context, r consumer.Record) error {
 	if !ok {
 		return nil
 	}
-	if undone {
-		return v.customers.MoveUnmergedChildren(ctx, m)
-	}
-	return v.customers.MoveMergedChildren(ctx, m)
+	return v.customers.FollowMerge(ctx, m, undone)
 }

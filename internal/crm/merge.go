@@ -75,8 +75,12 @@ type MergeStore interface {
 	// either customer moved, ECONFLICT when a claim is taken.
 	MergeCustomers(ctx context.Context, m Merge, decided *Approval, a Audit) error
 	// MoveMergedChildren re-points the merged-away customer's children
-	// to the survivor; running it again moves nothing more.
+	// to the survivor while it is a redirect of m (of any merge into
+	// m.IntoID when m.ID is empty); running it again moves nothing more.
 	MoveMergedChildren(ctx context.Context, m Merge) error
+	// MoveUnmergedChildren moves back what undone m moved; running it
+	// again moves nothing more.
+	MoveUnmergedChildren(ctx context.Context, m Merge) error
 	// GetMerge returns ENOTFOUND for an unknown id, EGONE for a purged
 	// snapshot.
 	GetMerge(ctx context.Context, id string) (Merge, error)
@@ -289,6 +293,8 @@ func (s *Merges) pair(ctx context.Context, intoID, fromID string) (Customer, Cus
 	into, err := s.Customers.Store.GetCustomer(ctx, intoID)
 	switch ErrorCode(err) {
 	case "":
+	case EGONE:
+		return Customer{}, Customer{}, Errorf(ECONFLICT, "customer %s was erased: nothing can be merged into it", intoID)
 	case EMOVED:
 		return Customer{}, Customer{}, mergedAway(err, "the survivor %s was itself merged into another customer", intoID)
 	default:
@@ -304,6 +310,14 @@ func (s *Merges) pair(ctx context.Context, intoID, fromID string) (Customer, Cus
 		return Customer{}, Customer{}, &Error{Code: ECONFLICT, Message: "the customer named by from was erased",
 			Fields: []FieldError{{Field: "from", Code: "erased", Message: "was erased"}}}
 	case EMOVED:
+		if e, ok := err.(*Error); ok && e.MergedInto == intoID {
+			// Merged into this very customer already: a retry of a merge
+			// that failed after its transaction. It finishes moving the
+			// children, and the answer stays a conflict.
+			if merr := s.Store.MoveMergedChildren(ctx, Merge{IntoID: intoID, FromID: fromID}); merr != nil {
+				return Customer{}, Customer{}, merr
+			}
+		}
 		return Customer{}, Customer{}, mergedAway(err, "the customer named by from was already merged into another")
 	default:
 		return Customer{}, Customer{}, err
@@ -395,6 +409,11 @@ func (s *Merges) Undo(ctx context.Context, actor Actor, mergeID string) (MergeRe
 	}
 	switch {
 	case m.Status == MergeUndone:
+		// A retry of an undo that failed after its transaction finishes
+		// moving the children back; the answer stays a conflict.
+		if err := s.Store.MoveUnmergedChildren(ctx, m); err != nil {
+			return MergeResult{}, err
+		}
 		return MergeResult{}, Errorf(ECONFLICT, "merge %s was undone already", mergeID)
 	case m.Status == MergePurged:
 		return MergeResult{}, Errorf(EGONE, "merge %s can no longer be undone: a customer of it was erased", mergeID)

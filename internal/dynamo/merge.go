@@ -482,29 +482,49 @@ func (s *Customers) UndoMerge(ctx context.Context, m crm.Merge, cur, next crm.Cu
 	if err != nil {
 		return err
 	}
-	return s.moveChildren(ctx, m.IntoID, m.FromID, from.OwnerID, m.ID, true)
+	return s.moveChildren(ctx, m.IntoID, m.FromID, from.OwnerID, m.ID, true, true)
 }
 
 // MoveMergedChildren implements crm.MergeStore: while the merged-away
-// customer is still a redirect of m, its children move to the survivor.
+// customer is still a redirect of m (of any merge into m.IntoID when m.ID
+// is empty), its children move to the survivor.
 func (s *Customers) MoveMergedChildren(ctx context.Context, m crm.Merge) error {
+	return s.moveMerged(ctx, m, true)
+}
+
+// MoveUnmergedChildren implements crm.MergeStore: once the merged-away
+// customer is back and m undone, what m moved goes back.
+func (s *Customers) MoveUnmergedChildren(ctx context.Context, m crm.Merge) error {
+	return s.moveUnmerged(ctx, m, true)
+}
+
+// FollowMerge finishes, from the stream, what a merge (or, undone, its
+// undo) left: the children that need no sealing. The interactions are
+// the request's, or its retry's, to move (moveChildren says why).
+func (s *Customers) FollowMerge(ctx context.Context, m crm.Merge, undone bool) error {
+	if undone {
+		return s.moveUnmerged(ctx, m, false)
+	}
+	return s.moveMerged(ctx, m, false)
+}
+
+func (s *Customers) moveMerged(ctx context.Context, m crm.Merge, sealed bool) error {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(customerPK(m.FromID), skProfile), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return wrap(err, "get merged customer")
 	}
-	if strAttr(out.Item, "type") != entityMerged || strAttr(out.Item, "mergeId") != m.ID {
+	if strAttr(out.Item, "type") != entityMerged || strAttr(out.Item, "mergedInto") != m.IntoID ||
+		(m.ID != "" && strAttr(out.Item, "mergeId") != m.ID) {
 		return nil
 	}
 	owner, err := s.ownerOf(ctx, m.IntoID)
 	if err != nil || owner == "" {
 		return err
 	}
-	return s.moveChildren(ctx, m.FromID, m.IntoID, owner, m.ID, false)
+	return s.moveChildren(ctx, m.FromID, m.IntoID, owner, strAttr(out.Item, "mergeId"), false, sealed)
 }
 
-// MoveUnmergedChildren finishes an undo the request left half way: once
-// the merged-away customer is back and m undone, what m moved goes back.
-func (s *Customers) MoveUnmergedChildren(ctx context.Context, m crm.Merge) error {
+func (s *Customers) moveUnmerged(ctx context.Context, m crm.Merge, sealed bool) error {
 	snap, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: itemKey(mergePK(m.ID), skMergeSnapshot),
 		ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("#st"), ExpressionAttributeNames: map[string]string{"#st": "status"}})
 	if err != nil {
@@ -517,7 +537,7 @@ func (s *Customers) MoveUnmergedChildren(ctx context.Context, m crm.Merge) error
 	if err != nil || owner == "" {
 		return err
 	}
-	return s.moveChildren(ctx, m.IntoID, m.FromID, owner, m.ID, true)
+	return s.moveChildren(ctx, m.IntoID, m.FromID, owner, m.ID, true, sealed)
 }
 
 // ownerOf returns a live customer's owner, "" for any other.

@@ -41,6 +41,15 @@ func TestMergeUndoRestoresEverything(t *testing.T) {
 	tags := []string{"vip", "north", "web", "retail"}
 	fields := crm.MergeableFields
 	const iterations = 25
+	var merges, undos []time.Duration
+	defer func() {
+		if len(merges) > 0 {
+			slices.Sort(merges)
+			slices.Sort(undos)
+			t.Logf("seed %d: %d merges, median %v (max %v); undos median %v (max %v)", seed, len(merges),
+				merges[len(merges)/2], merges[len(merges)-1], undos[len(undos)/2], undos[len(undos)-1])
+		}
+	}()
 	for i := range iterations {
 		mk := func(tag string) string {
 			in := crm.CustomerInput{Name: fmt.Sprintf("Cust %d %s", i, tag), OwnerID: owners[rng.IntN(2)],
@@ -125,16 +134,20 @@ func TestMergeUndoRestoresEverything(t *testing.T) {
 			}
 			before[id] = d
 		}
+		start := time.Now()
 		res, _, err := svc.Merges.Merge(ctx, admin, into, crm.MergeInput{From: from, Prefer: prefer})
+		merges = append(merges, time.Since(start))
 		if err != nil {
 			t.Fatalf("seed %d iteration %d: merge: %v", seed, i, crm.ErrorCode(err))
 		}
 		if _, err := svc.Customers.Store.GetCustomer(ctx, from); crm.ErrorCode(err) != crm.EMOVED {
 			t.Fatalf("seed %d iteration %d: merged-away customer reads %q, want moved", seed, i, crm.ErrorCode(err))
 		}
+		start = time.Now()
 		if _, err := svc.Merges.Undo(ctx, admin, res.MergeID); err != nil {
-			t.Fatalf("seed %d iteration %d: undo: %v", seed, i, err)
+			t.Fatalf("seed %d iteration %d: undo: %v", seed, i, crm.ErrorCode(err))
 		}
+		undos = append(undos, time.Since(start))
 		for _, id := range []string{into, from} {
 			after, err := e.Services.Table.DumpCustomer(ctx, id)
 			if err != nil {

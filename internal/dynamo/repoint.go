@@ -26,8 +26,11 @@ const (
 
 // moveChildren re-points src's children to dst, whose owner is dstOwner.
 // Going forward every child moves and is marked with mergeID; going back
-// only those marked with mergeID move, and lose the mark.
-func (s *Table) moveChildren(ctx context.Context, src, dst, dstOwner, mergeID string, back bool) error {
+// only those marked with mergeID move, and lose the mark. Interactions
+// move only with sealed: their notes are sealed to their item's key, so
+// moving one seals it anew, which only the customers function may do (the
+// stream's reader, in the reports function, may not).
+func (s *Table) moveChildren(ctx context.Context, src, dst, dstOwner, mergeID string, back, sealed bool) error {
 	take := func(item map[string]types.AttributeValue) bool { return !back || strAttr(item, attrMergeID) == mergeID }
 	mark := func(item map[string]types.AttributeValue) {
 		if back {
@@ -38,8 +41,10 @@ func (s *Table) moveChildren(ctx context.Context, src, dst, dstOwner, mergeID st
 		item[attrMergeID] = &types.AttributeValueMemberS{Value: mergeID}
 		item[attrMergedFrom] = &types.AttributeValueMemberS{Value: src}
 	}
-	if err := s.moveInteractions(ctx, src, dst, take, mark); err != nil {
-		return err
+	if sealed {
+		if err := s.moveInteractions(ctx, src, dst, take, mark); err != nil {
+			return err
+		}
 	}
 	if err := s.moveConsents(ctx, src, dst, mergeID, back, take, mark); err != nil {
 		return err

@@ -317,3 +317,26 @@ func jsonEqual(a, b any) bool {
 	}
 	return a == b
 }
+
+// TestMergeConsentHistory: consent taken from the merged-away record is on
+// the survivor's history, which agrees with its consent; the undo takes
+// the record away with the change.
+func TestMergeConsentHistory(t *testing.T) {
+	e := testenv.New(t, testenv.WithConfig(directWrites))
+	admin := e.Token("root", "admin")
+	a := mustCreate(e, admin, map[string]any{"name": "Li Wei", "email": "a@corp.cn", "consent": map[string]any{"reminders": false, "marketing": true}})
+	b := mustCreate(e, admin, map[string]any{"name": "Li Wei", "email": "b@corp.cn", "consent": map[string]any{"reminders": true, "marketing": false}})
+	before := consents(e, admin, a)
+	m := mustMerge(t, e, admin, a, map[string]any{"from": b, "prefer": map[string]any{"consent": "from"}})
+	latestAgrees(e, admin, a)
+	if n := len(consents(e, admin, a)); n < len(before)+2 {
+		t.Errorf("survivor's history has %d records, want its own, the merged-away one's and the merge's", n)
+	}
+	if r := post(e, admin, "/merges/"+m.MergeID+"/undo", nil); r.Status != http.StatusOK {
+		t.Fatalf("undo: %d %s", r.Status, r.Body)
+	}
+	if after := consents(e, admin, a); !slices.Equal(after, before) {
+		t.Errorf("survivor's history after undo %+v, want %+v", after, before)
+	}
+	latestAgrees(e, admin, b)
+}

@@ -348,7 +348,9 @@ func (s *Merges) commit(ctx context.Context, actor Actor, into, from Customer, p
 	next.apply(std, now)
 	next.Version = into.Version + 1
 	next.ReviewDueAt = s.Customers.Policy.ReviewDue(next)
-	next.ConsentChanges = nil
+	// Consent taken from the other record is a change of the survivor's,
+	// on record like any other; the undo removes the record with it.
+	next.ConsentChanges = consentChanges(into.Consent, next.Consent, false, now, ConsentByStaff, actor.ID)
 	ttl := s.UndoTTL
 	if ttl <= 0 {
 		ttl = DefaultMergeUndoTTL
@@ -360,8 +362,13 @@ func (s *Merges) commit(ctx context.Context, actor Actor, into, from Customer, p
 	}
 	a := NewAudit(ctx, actor, "customer.merge", "customer", into.ID, m.Touched...)
 	if err := s.Store.MergeCustomers(ctx, m, decided, a); err != nil {
+		if ErrorCode(err) == EPRECONDITION && decided == nil {
+			// No If-Match was asked for: a lost race is a conflict to retry.
+			return MergeResult{}, Errorf(ECONFLICT, "a customer of the merge changed meanwhile; retry")
+		}
 		return MergeResult{}, s.Customers.refusedDuplicate(ctx, actor, err, a)
 	}
+	next.ConsentChanges = nil
 	if err := s.Store.MoveMergedChildren(ctx, m); err != nil && s.Customers.Dropped != nil {
 		// The merge stands; the stream moves what is left.
 		s.Customers.Dropped(ctx, "merge children", err)

@@ -246,6 +246,17 @@ func (s *Customers) MergeCustomers(ctx context.Context, m crm.Merge, decided *cr
 	ops = append(ops, s.tagMoves(m.FromID, m.PrevFrom.Tags, nil)...)
 	ops = append(ops, s.searchOps(&m.PrevInto, &next)...)
 	ops = append(ops, s.searchOps(&m.PrevFrom, nil)...)
+	consents, err := s.consentPuts(next)
+	if err != nil {
+		return err
+	}
+	for _, op := range consents {
+		// The merge's own consent records are the undo's to remove: named
+		// by the merge, and keyed apart from the survivor's.
+		op.Put.Item[attrSK] = &types.AttributeValueMemberS{Value: strAttr(op.Put.Item, attrSK) + "#" + m.ID + "#merge"}
+		op.Put.Item[attrMergeAppended] = &types.AttributeValueMemberS{Value: m.ID}
+		ops = append(ops, op)
+	}
 	item, err := s.toCustomerItem(ctx, next, nextHeld)
 	if err != nil {
 		return err
@@ -443,6 +454,16 @@ func (s *Customers) UndoMerge(ctx context.Context, m crm.Merge, cur, next crm.Cu
 	ops = append(ops, s.tagMoves(m.FromID, nil, &from)...)
 	ops = append(ops, s.searchOps(&cur, &next)...)
 	ops = append(ops, s.searchOps(nil, &from)...)
+	err = s.eachInPartition(ctx, customerPK(m.IntoID), skConsentPrefix, func(item map[string]types.AttributeValue) error {
+		if strAttr(item, attrMergeAppended) == m.ID {
+			ops = append(ops, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
+				Key: map[string]types.AttributeValue{attrPK: item[attrPK], attrSK: item[attrSK]}}})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	item, err := s.toCustomerItem(ctx, next, nextHeld)
 	if err != nil {
 		return err

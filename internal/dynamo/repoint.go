@@ -22,6 +22,8 @@ import (
 const (
 	attrMergeID    = "mergeId"
 	attrMergedFrom = "mergedFrom"
+	// attrMergeAppended marks a consent record a merge itself wrote.
+	attrMergeAppended = "mergeAppended"
 )
 
 // moveChildren re-points src's children to dst, whose owner is dstOwner.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -377,6 +379,210 @@ func TestConsole(t *testing.T) {
 	t.Run("Webhooks", func(t *testing.T) { webhooksScenario(t, s) })
 	t.Run("Outcomes", func(t *testing.T) { outcomesScenario(t, s) })
 	t.Run("LanguageSwitchKeepsForm", func(t *testing.T) { languageScenario(t, s) })
+	// Data stewardship: approvals inbox, imports, likely duplicates, consent
+	// history and the self-service consent toggles.
+	t.Run("StewardshipMenus", func(t *testing.T) {
+		menus := map[string]struct{ has, lacks []string }{
+			"admin":   {has: []string{"Approvals", "Imports", "Likely duplicates"}},
+			"finance": {has: []string{"Approvals"}, lacks: []string{"Imports", "Likely duplicates"}},
+			"service": {has: []string{"Likely duplicates"}, lacks: []string{"Approvals", "Imports"}},
+			"sales":   {lacks: []string{"Approvals", "Imports", "Likely duplicates"}},
+		}
+		for role, m := range menus {
+			ctx := s.tab(t)
+			s.signIn(t, ctx, role, "menu-"+role)
+			nav := s.text(t, ctx, "#nav")
+			for _, x := range m.has {
+				if !strings.Contains(nav, x) {
+					t.Errorf("%s: menu %q lacks %q", role, nav, x)
+				}
+			}
+			for _, x := range m.lacks {
+				if strings.Contains(nav, x) {
+					t.Errorf("%s: menu %q offers %q", role, nav, x)
+				}
+			}
+		}
+	})
+
+	t.Run("ApprovalsInbox", func(t *testing.T) {
+		c := s.api("POST", "/customers", admin, map[string]any{"name": "Four Eyes Ltd", "email": "four.eyes@example.com", "billing": map[string]any{"bankAccount": "6222020200112233"}})
+		if c.Status != 201 {
+			t.Fatalf("create: %d %s", c.Status, c.Body)
+		}
+		id := c.Map(t)["id"].(string)
+		root := s.tab(t)
+		s.signIn(t, root, "admin", "root")
+		s.goTo(t, root, "#/customers/"+id)
+		s.fill(t, root, "#customer-edit", map[string]string{"billing.bankAccount": "6222020200998877"})
+		s.run(t, root, chromedp.Click(chromedp.CSS(`#customer-edit button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#approval-pending`)))
+		if msg := s.text(t, root, "#approval-pending"); !strings.Contains(msg, "Waiting for approval") {
+			t.Errorf("after a billing edit the customer screen says %q", msg)
+		}
+		billing := func() any {
+			return s.api("GET", "/customers/"+id, admin, nil).Map(t)["billing"].(map[string]any)["bankAccount"]
+		}
+		if got := billing(); got != "6222020200112233" {
+			t.Fatalf("the billing edit applied before approval: %v", got)
+		}
+		approval := s.attr(t, root, "#approval-pending", "data-approval")
+		card := fmt.Sprintf(`#approval-list li[data-approval=%q]`, approval)
+		s.goTo(t, root, "#/approvals")
+		if link := s.attr(t, root, card+` a`, "href"); link != "#/customers/"+id {
+			t.Errorf("the request links to %q", link)
+		}
+		if f := s.text(t, root, card); !strings.Contains(f, "billing") || !strings.Contains(f, "root") {
+			t.Errorf("the request shows %q, want the field and the requester", f)
+		}
+		s.accessible(t, root)
+		s.shoot(t, root, "approvals")
+		// Approving one's own request is refused.
+		s.run(t, root, chromedp.Click(chromedp.CSS(card+` button[data-approve]`)), chromedp.WaitVisible(chromedp.CSS(card+` [role=alert][data-status="403"]`)))
+		if msg := s.text(t, root, card+` [role=alert]`); !strings.Contains(msg, "different person") {
+			t.Errorf("approving one's own request shows %q", msg)
+		}
+		fin := s.tab(t)
+		s.signIn(t, fin, "finance", "fiona")
+		s.goTo(t, fin, "#/approvals")
+		s.run(t, fin, chromedp.Click(chromedp.CSS(card+` button[data-approve]`)), chromedp.WaitVisible(chromedp.CSS(card+` .success`)))
+		if got := billing(); got != "6222020200998877" {
+			t.Errorf("after approval the billing is %v", got)
+		}
+		// The requester's page still offers the decided request.
+		s.run(t, root, chromedp.Click(chromedp.CSS(card+` button[data-reject]`)), chromedp.WaitVisible(chromedp.CSS(card+` [role=alert][data-status="409"]`)))
+		if msg := s.text(t, root, card+` [role=alert]`); !strings.Contains(msg, "already decided") {
+			t.Errorf("deciding a decided request shows %q", msg)
+		}
+	})
+
+	t.Run("ImportWithARejectedRow", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "customers.csv")
+		csv := "name,email,segment\nImported One,imported.one@example.com,retail\nImported Two,not-an-email,retail\n"
+		if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx := s.tab(t)
+		s.signIn(t, ctx, "admin", "root")
+		s.goTo(t, ctx, "#/imports")
+		s.run(t, ctx, chromedp.SetUploadFiles(chromedp.CSS(`#import-form input[name=file]`), []string{file}),
+			chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#import-status[data-status=done]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#rejected-rows tr[data-row="2"]`)))
+		if v, m := s.attr(t, ctx, "#import-bar", "value"), s.attr(t, ctx, "#import-bar", "max"); v != "2" || m != "2" {
+			t.Errorf("progress %s of %s, want 2 of 2", v, m)
+		}
+		counts := map[string]string{}
+		for _, k := range []string{"rows", "created", "rejectedCount"} {
+			counts[k] = s.text(t, ctx, fmt.Sprintf(`#import-counts [data-count=%q]`, k))
+		}
+		if counts["rows"] != "2" || counts["created"] != "1" || counts["rejectedCount"] != "1" {
+			t.Errorf("counts %v", counts)
+		}
+		rows := s.text(t, ctx, "#rejected-rows tbody")
+		if !strings.Contains(rows, "email") || strings.Contains(rows, "not-an-email") || strings.Contains(rows, "Imported") {
+			t.Errorf("rejected rows show %q: want the bad row's error, never its values", rows)
+		}
+		if n := get(t, s, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#rejected-rows tbody tr').length`)); n != 1 {
+			t.Errorf("%d rejected rows shown, want 1", n)
+		}
+		s.accessible(t, ctx)
+		s.shoot(t, ctx, "imports")
+	})
+
+	t.Run("LikelyDuplicates", func(t *testing.T) {
+		a := s.api("POST", "/customers", admin, map[string]any{"name": "Wang Fang", "company": "Blue Sky Trading", "phone": "13700001111", "ownerId": "alice"}).Map(t)["id"].(string)
+		b := s.api("POST", "/customers", admin, map[string]any{"name": "wang  FANG", "company": "BLUE SKY trading", "email": "wang.fang@bluesky.example", "ownerId": "bob"}).Map(t)["id"].(string)
+		newStreamDelivery(t, s).settle(t)
+		pair := fmt.Sprintf(`#duplicate-list li[data-pair=%q]`, min(a, b)+" "+max(a, b))
+		ctx := s.tab(t)
+		s.signIn(t, ctx, "service", "sam")
+		s.goTo(t, ctx, "#/duplicates")
+		for _, r := range []string{"same_name", "same_company"} {
+			if n := get(t, s, ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll('%s [data-reason=%s]').length`, pair, r))); n != 1 {
+				t.Errorf("the pair does not give the reason %s", r)
+			}
+		}
+		if txt := s.text(t, ctx, pair); !strings.Contains(txt, "same company") || !strings.Contains(txt, "Blue Sky Trading") || !strings.Contains(txt, "wang.fang@bluesky.example") {
+			t.Errorf("the pair shows %q", txt)
+		}
+		if n := get(t, s, ctx, chromedp.Evaluate[int](`document.querySelectorAll('form.merge').length`)); n != 0 {
+			t.Error("the service desk is offered a merge")
+		}
+		adm := s.tab(t)
+		s.signIn(t, adm, "admin", "root")
+		s.goTo(t, adm, "#/duplicates")
+		s.run(t, adm, chromedp.Click(chromedp.CSS(pair+` details > summary`)), chromedp.WaitVisible(chromedp.CSS(pair+` form.merge button[type=submit]`)))
+		s.accessible(t, adm)
+		s.shoot(t, adm, "duplicates")
+
+		// Merge, keeping the first record and taking the other's company;
+		// the field the survivor lacks (a phone or an e-mail) is filled from
+		// the other; then undo.
+		company := map[string]string{a: "Blue Sky Trading", b: "BLUE SKY trading"}
+		keep, gone := min(a, b), max(a, b)
+		// The screenshots re-render the page, closing the form: open it again.
+		s.run(t, adm, js(fmt.Sprintf(`document.querySelector('%s details').open = true`, pair)), chromedp.WaitVisible(chromedp.CSS(pair+` form.merge button[type=submit]`)),
+			chromedp.Click(chromedp.CSS(pair+` form.merge input[name="prefer.company"][value=from]`)),
+			chromedp.Click(chromedp.CSS(pair+` form.merge button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(pair+` #merge-done`)))
+		got := s.api("GET", "/customers/"+keep, admin, nil).Map(t)
+		if got["company"] != company[gone] || got["email"] != "wang.fang@bluesky.example" || got["phone"] != "+8613700001111" {
+			t.Errorf("survivor after the merge: company %v, email %v, phone %v", got["company"], got["email"], got["phone"])
+		}
+		// An edit since the merge of a field it took stands in the way of
+		// the undo, which names it; set back, the undo goes through.
+		patch := func(v string) {
+			t.Helper()
+			if r := s.api("PATCH", "/customers/"+keep, admin, map[string]any{"company": v}); r.Status != 200 {
+				t.Fatalf("edit after the merge: %d %s", r.Status, r.Body)
+			}
+		}
+		patch("Blue Sky Holdings")
+		s.run(t, adm, chromedp.Click(chromedp.CSS(pair+` button.undo`)), chromedp.WaitVisible(chromedp.CSS(pair+` [role=alert]`)))
+		if st, msg := s.attr(t, adm, pair+` [role=alert]`, "data-status"), s.text(t, adm, pair+` [role=alert]`); st != "409" || !strings.Contains(msg, "edited since") || !strings.Contains(msg, "company") {
+			t.Errorf("undoing after an edit answers %s and shows %q", st, msg)
+		}
+		patch(company[gone])
+		s.run(t, adm, chromedp.Click(chromedp.CSS(pair+` button.undo`)), chromedp.WaitVisible(chromedp.CSS(pair+` #undo-done`)))
+		got = s.api("GET", "/customers/"+keep, admin, nil).Map(t)
+		// The field the survivor only had from the other record is gone again.
+		filled := map[string]string{a: "email", b: "phone"}[keep]
+		if got["company"] != company[keep] || got[filled] != nil {
+			t.Errorf("survivor after the undo: company %v, %s %v; want %v and none", got["company"], filled, got[filled], company[keep])
+		}
+		if r := s.api("GET", "/customers/"+gone, admin, nil); r.Status != 200 || r.Map(t)["company"] != company[gone] {
+			t.Errorf("the merged-away customer after the undo: %d %s", r.Status, r.Body)
+		}
+	})
+
+	t.Run("ConsentHistoryFromSelfService", func(t *testing.T) {
+		id := s.api("POST", "/customers", alice, map[string]any{"name": "Consent Case", "email": "consent.case@example.com", "phone": "13600001234"}).Map(t)["id"].(string)
+		link := s.api("POST", "/customers/"+id+"/portal-links", alice, nil).Map(t)["url"].(string)
+		ctx := s.tab(t)
+		s.run(t, ctx, chromedp.Navigate(s.url+"/self-service"+link[strings.Index(link, "#"):]), chromedp.WaitVisible(chromedp.CSS(`#ss-consent`)))
+		s.accessible(t, ctx)
+		// The customer also clears their phone: an emptied field removes it.
+		s.run(t, ctx, js(`document.querySelector('#ss-form [name=phone]').value = ''`), chromedp.Click(chromedp.CSS(`#ss-form [name="consent.marketing"]`)),
+			chromedp.Click(chromedp.CSS(`#ss-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#ss-saved`)))
+		after := s.api("GET", "/customers/"+id, alice, nil).Map(t)
+		if got := after["consent"].(map[string]any); got["marketing"] != true || got["reminders"] == true {
+			t.Errorf("consent after the customer's change: %v", got)
+		}
+		if after["phone"] != nil || after["email"] != "consent.case@example.com" {
+			t.Errorf("after clearing the phone: phone %v, email %v", after["phone"], after["email"])
+		}
+		staff := s.tab(t)
+		s.signIn(t, staff, "sales", "alice")
+		s.goTo(t, staff, "#/customers/"+id)
+		row := `#consent-history tr[data-source=portal][data-purpose=marketing]`
+		if r := s.text(t, staff, row); !strings.Contains(r, "yes") || !strings.Contains(r, "self-service") || !strings.Contains(r, "customer:"+id) {
+			t.Errorf("consent history row %q", r)
+		}
+		if n := get(t, s, staff, chromedp.Evaluate[int](`document.querySelectorAll('#consent-history tr[data-source=portal]').length`)); n != 1 {
+			t.Errorf("%d portal consent records, want the one change", n)
+		}
+		s.accessible(t, staff)
+		s.shoot(t, staff, "consent-history")
+	})
 }
 
 // need stops a scenario that builds on the customer an earlier one made.

@@ -6,15 +6,17 @@ export class ApiError extends Error {
   constructor(status, problem, headers) { super(problem?.title || `HTTP ${status}`); this.status = status; this.problem = problem; this.headers = headers; }
 }
 
-export async function api(method, path, { body, etag, headers = {}, raw } = {}) {
+// A file (an import) is sent as it is, with its own content type.
+export async function api(method, path, { body, etag, headers = {}, raw, file } = {}) {
   const c = await loadConfig();
   const h = { ...headers };
   const s = session();
   if (s?.token && !path.startsWith('/portal/')) h.Authorization = `Bearer ${s.token}`;
   if (body !== undefined) h['Content-Type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
+  if (file) h['Content-Type'] = file.type;
   if (etag) h['If-Match'] = etag;
   if (method === 'POST' && !h['Idempotency-Key']) h['Idempotency-Key'] = crypto.randomUUID();
-  const r = await fetch((c.apiUrl || '') + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', redirect: 'follow' });
+  const r = await fetch((c.apiUrl || '') + path, { method, headers: h, body: file || (body === undefined ? undefined : JSON.stringify(body)), cache: 'no-store', redirect: 'follow' });
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }

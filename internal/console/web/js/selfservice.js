@@ -23,21 +23,30 @@ function render(state) {
   if (state === 'error') return mount(main, h('h1', null, t('ssTitle')), h('p', { class: 'alert', role: 'alert' }, t('error')));
   if (done) return mount(main, h('h1', null, t('ssTitle')), h('p', { class: 'success', role: 'status', id: 'ss-saved' }, t('ssSaved')));
   const a = data.address || {};
+  const consent = { reminders: !!data.consent?.reminders, marketing: !!data.consent?.marketing };
   const summary = h('div', { 'aria-live': 'polite', 'data-keep': 'ss' });
   const form = h('form', { id: 'ss-form', novalidate: true },
     h('p', null, data.name), h('p', { class: 'muted' }, t('ssIntro')),
     field(t('phone'), 'phone', { value: data.phone || '', type: 'tel', autocomplete: 'tel' }),
     field(t('email'), 'email', { value: data.email || '', type: 'email', autocomplete: 'email' }),
     ['line1', 'line2', 'city', 'region', 'postalCode', 'country'].map((k) => field(t(k), `address.${k}`, { value: a[k] || '' })),
+    h('fieldset', { id: 'ss-consent' }, h('legend', null, t('ssConsent')),
+      field(t('consentReminders'), 'consent.reminders', { type: 'checkbox', checked: consent.reminders }),
+      field(t('consentMarketing'), 'consent.marketing', { type: 'checkbox', checked: consent.marketing })),
     h('p', null, h('button', { class: 'primary', type: 'submit' }, t('save'))));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const v = (n) => form[n].value.trim();
     const body = {};
-    if (v('phone') !== (data.phone || '')) body.phone = v('phone') || null;
-    if (v('email') !== (data.email || '')) body.email = v('email') || null;
+    // The API reads null as "leave it" and "" as "remove it".
+    if (v('phone') !== (data.phone || '')) body.phone = v('phone');
+    if (v('email') !== (data.email || '')) body.email = v('email');
     const addr = Object.fromEntries(['line1', 'line2', 'city', 'region', 'postalCode', 'country'].map((k) => [k, v(`address.${k}`)]).filter(([, x]) => x));
     if (JSON.stringify(addr) !== JSON.stringify(Object.fromEntries(Object.entries(a).filter(([, x]) => x)))) body.address = Object.keys(addr).length ? addr : null;
+    // Consent is sent whole, and only when the customer changed it, so
+    // that a correction of an address does not record a consent change.
+    const now = { reminders: form['consent.reminders'].checked, marketing: form['consent.marketing'].checked };
+    if (now.reminders !== consent.reminders || now.marketing !== consent.marketing) body.consent = now;
     const r = await call('PUT', body);
     if (r.status === 200) { done = true; return render(); }
     if (r.status === 404 || r.status === 410) return render('expired');

@@ -18,6 +18,7 @@ export const customer = {
       can(writers) ? actions(state) : null,
       can(['admin', 'service', 'sales', 'auditor']) ? await complaintsOf(c) : null,
       can(writers) ? await interactions(c) : null,
+      can(['admin', 'sales', 'service', 'auditor']) ? await consentHistory(c) : null,
       can(['admin']) ? adminSection(c) : null);
     // A language switch while the stale-edit view is open shows it again,
     // with the changes the user had made; any other render closes it.
@@ -56,7 +57,9 @@ function editSection(state, me) {
     try {
       const body = readForm(form, base);
       const r = await api('PATCH', `/customers/${encodeURIComponent(state.c.id)}`, { body, etag, raw: true });
-      if (r.status === 202) { mount(summary, h('div', { class: 'success', role: 'status' }, t('saved'), ' (pending approval)')); return; }
+      // A billing change waits for a second person: nothing is saved yet,
+      // and the form keeps what the user asked for.
+      if (r.status === 202) { mount(summary, h('div', { class: 'alert pending', role: 'status', id: 'approval-pending', 'data-approval': r.data?.approvalId }, t('waitingApproval'))); return; }
       toast(t('saved'));
       dispatchEvent(new HashChangeEvent('hashchange'));
     } catch (e) {
@@ -78,7 +81,8 @@ function editSection(state, me) {
   };
   const sendMine = async (mine) => {
     try {
-      await api('PATCH', `/customers/${encodeURIComponent(state.c.id)}`, { body: mine, etag: state.etag });
+      const r = await api('PATCH', `/customers/${encodeURIComponent(state.c.id)}`, { body: mine, etag: state.etag, raw: true });
+      if (r.status === 202) { mount(summary, h('div', { class: 'alert pending', role: 'status', id: 'approval-pending', 'data-approval': r.data?.approvalId }, t('waitingApproval'))); return; }
       toast(t('saved'));
       dispatchEvent(new HashChangeEvent('hashchange'));
     } catch (e) {
@@ -124,6 +128,32 @@ async function interactions(c) {
     h('ul', null, (page.items || []).map((i) => h('li', null, `${fmtDate(i.at)} · ${i.kind} · ${i.summary}`, i.followUpAt ? ` · ${t('followUp')} ${fmtDate(i.followUpAt)}` : ''))), form);
 }
 
+// consentHistory lists every change of the customer's consent, newest
+// first, whoever made it: staff, the customer through the self-service
+// page, or an import.
+async function consentHistory(c) {
+  const path = `/customers/${encodeURIComponent(c.id)}/consents`;
+  const page = await api('GET', `${path}?limit=50`);
+  const items = page.items || [];
+  if (!items.length) return h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consentHistory')), h('p', { id: 'consent-history' }, t('noConsents')));
+  const row = (r) => h('tr', { 'data-source': r.source, 'data-purpose': r.purpose },
+    h('td', null, t(`cp.${r.purpose}`)), h('td', null, t(r.granted ? 'yes' : 'no')), h('td', null, fmtDate(r.at)),
+    h('td', null, t(`src.${r.source}`)), h('td', null, r.actor));
+  const body = h('tbody', null, items.map(row));
+  // Older records come a page at a time, appended below the newer ones.
+  let cursor = page.nextCursor;
+  const more = h('button', { type: 'button', hidden: !cursor }, t('next'));
+  more.addEventListener('click', async () => {
+    const next = await api('GET', `${path}?limit=50&cursor=${encodeURIComponent(cursor)}`);
+    body.append(...(next.items || []).map(row));
+    cursor = next.nextCursor;
+    more.hidden = !cursor;
+  });
+  return h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consentHistory')),
+    h('div', { class: 'wrap' }, h('table', { id: 'consent-history' },
+      h('thead', null, h('tr', null, [t('purpose'), t('granted'), t('at'), t('source'), t('actor')].map((x) => h('th', { scope: 'col' }, x)))), body)), more);
+}
+
 function adminSection(c) {
   const exp = h('button', { type: 'button' }, t('export'));
   exp.addEventListener('click', async () => {
@@ -136,7 +166,7 @@ function adminSection(c) {
     ev.preventDefault();
     if (form.confirm.value.trim() !== c.id) { form.querySelector('[data-error-for=confirm]').textContent = t('eraseConfirm'); return; }
     const r = await api('DELETE', `/customers/${encodeURIComponent(c.id)}`, { raw: true });
-    toast(r.status === 202 ? 'pending approval' : t('erased'));
+    toast(r.status === 202 ? t('waitingApproval') : t('erased'));
     location.hash = '#/customers';
   });
   return h('section', { class: 'panel' }, h('h2', null, 'Admin'), exp, form);

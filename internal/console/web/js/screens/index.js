@@ -12,6 +12,10 @@ import { access } from './access.js';
 import { triage } from './triage.js';
 import { reassign } from './reassign.js';
 import { webhooks, webhook } from './webhooks.js';
+// Data stewardship.
+import { approvals } from './approvals.js';
+import { imports } from './imports.js';
+import { duplicates } from './duplicates.js';
 
 export const screens = [customers, customer, complaints, complaint, reminders, dashboards, audit, access,
-  triage, reassign, webhooks, webhook];
+  triage, reassign, webhooks, webhook, approvals, imports, duplicates];

@@ -50,6 +50,8 @@ type loadOptions struct {
 	mixes  []string
 	// faults runs the fault scenarios instead of the mixes.
 	faults bool
+	// noStream leaves the table's stream unread during the mixes.
+	noStream bool
 }
 
 func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -60,10 +62,14 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	mixes := fs.String("mix", strings.Join(mixNames(), ","), "mixes to run")
 	faults := fs.Bool("faults", false, "run the fault scenarios (DynamoDB Local paused, KMS throttled or down, SNS down) instead")
 	out := fs.String("o", "", "also write the results, with the machine, to this file")
+	stream := fs.String("stream", "live", "the stream consumer during the mixes: live (in this process, as make run) or off (the API's own work alone, as on AWS where the consumer has its own compute; derived views are then not kept)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	o := loadOptions{ops: *ops, faults: *faults, mixes: strings.Split(*mixes, ",")}
+	if *stream != "live" && *stream != "off" {
+		return fmt.Errorf("-stream: %q is neither live nor off", *stream)
+	}
+	o := loadOptions{ops: *ops, faults: *faults, mixes: strings.Split(*mixes, ","), noStream: *stream == "off"}
 	for _, s := range strings.Split(*levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -122,6 +128,8 @@ type loadEnv struct {
 // keyring and outbox, so that faults can be injected into them.
 type envOptions struct {
 	fakes bool
+	// noStream starts no stream consumer.
+	noStream bool
 	// env adds to or overrides the runtime's settings.
 	env map[string]string
 }
@@ -204,7 +212,9 @@ func startEnv(ctx context.Context, o envOptions, stderr io.Writer) (*loadEnv, er
 	if err != nil {
 		return nil, err
 	}
-	go func() { _ = poller.Run(pctx) }()
+	if !o.noStream {
+		go func() { _ = poller.Run(pctx) }()
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -412,12 +422,17 @@ func allMixes() []mix {
 
 func runMixes(ctx context.Context, o loadOptions, report io.Writer, stderr io.Writer) error {
 	fmt.Fprintf(report, "%d requests per mix and concurrency (at least one round per client).\n", o.ops)
+	if o.noStream {
+		fmt.Fprintln(report, "\nThe stream consumer is off (-stream=off): the figures are the API's own work, as on AWS, where the consumer runs in its own function; the derived views are not kept during this run.")
+	} else {
+		fmt.Fprintln(report, "\nThe stream consumer runs in this process (-stream=live), as under make run, sharing the machine's cores with the API and DynamoDB Local.")
+	}
 	for _, m := range allMixes() {
 		if !slices.Contains(o.mixes, m.name) {
 			continue
 		}
 		fmt.Fprintf(stderr, "mix %s: starting DynamoDB Local and the gateway…\n", m.name)
-		e, err := startEnv(ctx, envOptions{}, stderr)
+		e, err := startEnv(ctx, envOptions{noStream: o.noStream}, stderr)
 		if err != nil {
 			return err
 		}

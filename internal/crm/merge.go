@@ -123,45 +123,18 @@ func ValidatePrefer(prefer map[string]string) error {
 // is a choice even when false, so only prefer takes it.
 func MergedInput(survivor, from Customer, prefer map[string]string) CustomerInput {
 	s, f := survivor.Input(), from.Input()
-	take := func(field string, empty bool, fromEmpty bool) bool {
-		if fromEmpty {
-			return false
-		}
-		return prefer[field] == PreferFrom || empty
-	}
 	out := s
-	if take(FieldName, s.Name == "", f.Name == "") {
-		out.Name = f.Name
-	}
-	if take(FieldPhone, s.Phone == "", f.Phone == "") {
-		out.Phone = f.Phone
-	}
-	if take(FieldEmail, s.Email == "", f.Email == "") {
-		out.Email = f.Email
-	}
-	if take(FieldAddress, s.Address == nil, f.Address == nil) {
-		out.Address = f.Address
-	}
-	if take(FieldCompany, s.Company == "", f.Company == "") {
-		out.Company = f.Company
-	}
-	if take(FieldSegment, s.Segment == "", f.Segment == "") {
-		out.Segment = f.Segment
-	}
-	if take(FieldNationalID, s.NationalID == "", f.NationalID == "") {
-		out.NationalID = f.NationalID
-	}
-	if take(FieldBilling, s.Billing == nil, f.Billing == nil) {
-		out.Billing = f.Billing
-	}
-	if take(FieldOwnerID, s.OwnerID == "", f.OwnerID == "") {
-		out.OwnerID = f.OwnerID
-	}
-	if prefer[FieldConsent] == PreferFrom {
-		out.Consent = f.Consent
-	}
-	if take(FieldLanguage, s.Language == "", f.Language == "") {
-		out.Language = f.Language
+	for _, fl := range inputFields {
+		switch {
+		case fl.name == FieldTags || fl.empty(&f):
+			// Tags are the union, below; an empty field gives nothing.
+		case fl.name == FieldConsent:
+			if prefer[FieldConsent] == PreferFrom {
+				fl.copy(&out, &f)
+			}
+		case prefer[fl.name] == PreferFrom || fl.empty(&s):
+			fl.copy(&out, &f)
+		}
 	}
 	tags := slices.Clone(s.Tags)
 	for _, t := range f.Tags {
@@ -194,32 +167,9 @@ func EditedSince(m Merge, current Customer) []string {
 // fields the merge touched set back as they were before it.
 func Unmerged(m Merge, current Customer) CustomerInput {
 	out, prev := current.Input(), m.PrevInto.Input()
-	for _, f := range m.Touched {
-		switch f {
-		case FieldName:
-			out.Name = prev.Name
-		case FieldPhone:
-			out.Phone = prev.Phone
-		case FieldEmail:
-			out.Email = prev.Email
-		case FieldAddress:
-			out.Address = prev.Address
-		case FieldCompany:
-			out.Company = prev.Company
-		case FieldSegment:
-			out.Segment = prev.Segment
-		case FieldTags:
-			out.Tags = prev.Tags
-		case FieldNationalID:
-			out.NationalID = prev.NationalID
-		case FieldBilling:
-			out.Billing = prev.Billing
-		case FieldOwnerID:
-			out.OwnerID = prev.OwnerID
-		case FieldConsent:
-			out.Consent = prev.Consent
-		case FieldLanguage:
-			out.Language = prev.Language
+	for _, name := range m.Touched {
+		if f, ok := inputFieldNamed(name); ok {
+			f.copy(&out, &prev)
 		}
 	}
 	return out

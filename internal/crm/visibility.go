@@ -210,24 +210,69 @@ func checkAllowed(actor Actor, prev, next CustomerInput) error {
 // changedFields names the writable fields that differ between a and b.
 func changedFields(a, b CustomerInput) []string {
 	var out []string
-	add := func(field string, changed bool) {
-		if changed {
-			out = append(out, field)
+	for _, f := range inputFields {
+		if !f.same(&a, &b) {
+			out = append(out, f.name)
 		}
 	}
-	add(FieldName, a.Name != b.Name)
-	add(FieldPhone, a.Phone != b.Phone)
-	add(FieldEmail, a.Email != b.Email)
-	add(FieldAddress, !equalPtr(a.Address, b.Address))
-	add(FieldCompany, a.Company != b.Company)
-	add(FieldSegment, a.Segment != b.Segment)
-	add(FieldTags, !slices.Equal(a.Tags, b.Tags))
-	add(FieldNationalID, a.NationalID != b.NationalID)
-	add(FieldBilling, !equalPtr(a.Billing, b.Billing))
-	add(FieldOwnerID, a.OwnerID != b.OwnerID)
-	add(FieldConsent, !equalPtr(a.Consent, b.Consent))
-	add(FieldLanguage, a.Language != b.Language)
 	return out
+}
+
+// inputField is one writable field of a CustomerInput: the one place that
+// tells whether it is empty, compares it and copies it, for the rules that
+// go field by field (what a write changed, what a merge takes, what its
+// undo puts back).
+type inputField struct {
+	name  string
+	empty func(in *CustomerInput) bool
+	same  func(a, b *CustomerInput) bool
+	copy  func(dst, src *CustomerInput)
+}
+
+// inputFields lists every writable field, in the order changes are named.
+var inputFields = []inputField{
+	valueField(FieldName, func(in *CustomerInput) *string { return &in.Name }),
+	valueField(FieldPhone, func(in *CustomerInput) *string { return &in.Phone }),
+	valueField(FieldEmail, func(in *CustomerInput) *string { return &in.Email }),
+	pointerField(FieldAddress, func(in *CustomerInput) **Address { return &in.Address }),
+	valueField(FieldCompany, func(in *CustomerInput) *string { return &in.Company }),
+	valueField(FieldSegment, func(in *CustomerInput) *string { return &in.Segment }),
+	{name: FieldTags,
+		empty: func(in *CustomerInput) bool { return len(in.Tags) == 0 },
+		same:  func(a, b *CustomerInput) bool { return slices.Equal(a.Tags, b.Tags) },
+		copy:  func(dst, src *CustomerInput) { dst.Tags = src.Tags }},
+	valueField(FieldNationalID, func(in *CustomerInput) *string { return &in.NationalID }),
+	pointerField(FieldBilling, func(in *CustomerInput) **Billing { return &in.Billing }),
+	valueField(FieldOwnerID, func(in *CustomerInput) *string { return &in.OwnerID }),
+	pointerField(FieldConsent, func(in *CustomerInput) **Consent { return &in.Consent }),
+	valueField(FieldLanguage, func(in *CustomerInput) *string { return &in.Language }),
+}
+
+// inputFieldNamed returns the writable field called name.
+func inputFieldNamed(name string) (inputField, bool) {
+	i := slices.IndexFunc(inputFields, func(f inputField) bool { return f.name == name })
+	if i < 0 {
+		return inputField{}, false
+	}
+	return inputFields[i], true
+}
+
+// valueField is a field held by value, empty at its zero value.
+func valueField[T comparable](name string, at func(*CustomerInput) *T) inputField {
+	var zero T
+	return inputField{name: name,
+		empty: func(in *CustomerInput) bool { return *at(in) == zero },
+		same:  func(a, b *CustomerInput) bool { return *at(a) == *at(b) },
+		copy:  func(dst, src *CustomerInput) { *at(dst) = *at(src) }}
+}
+
+// pointerField is a field held by pointer, empty when nil; a nil and a
+// zero value compare the same.
+func pointerField[T comparable](name string, at func(*CustomerInput) **T) inputField {
+	return inputField{name: name,
+		empty: func(in *CustomerInput) bool { return *at(in) == nil },
+		same:  func(a, b *CustomerInput) bool { return equalPtr(*at(a), *at(b)) },
+		copy:  func(dst, src *CustomerInput) { *at(dst) = *at(src) }}
 }
 
 func equalPtr[T comparable](a, b *T) bool {

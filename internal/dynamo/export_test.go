@@ -35,6 +35,12 @@ func (s *Table) SeedCustomers(ctx context.Context, cs []crm.Customer) error {
 		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
+	return s.batchPut(ctx, reqs)
+}
+
+// batchPut writes reqs to the table 25 at a time, resending what
+// BatchWriteItem leaves unprocessed.
+func (s *Table) batchPut(ctx context.Context, reqs []types.WriteRequest) error {
 	for len(reqs) > 0 {
 		n := min(25, len(reqs))
 		batch := map[string][]types.WriteRequest{s.table: reqs[:n]}

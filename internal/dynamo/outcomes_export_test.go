@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/clientele-crm/clientele/internal/crm"
@@ -30,19 +29,5 @@ func (s *Table) SeedActivity(ctx context.Context, acts []crm.Activity) error {
 		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
-	for len(reqs) > 0 {
-		n := min(25, len(reqs))
-		batch := map[string][]types.WriteRequest{s.table: reqs[:n]}
-		reqs = reqs[n:]
-		for len(batch[s.table]) > 0 {
-			out, err := s.db.(interface {
-				BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-			}).BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: batch})
-			if err != nil {
-				return err
-			}
-			batch = out.UnprocessedItems
-		}
-	}
-	return nil
+	return s.batchPut(ctx, reqs)
 }

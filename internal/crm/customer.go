@@ -67,6 +67,11 @@ type Customer struct {
 	// the same transaction as the customer: set by the service on the
 	// customer it writes, empty on a customer read.
 	ConsentChanges []ConsentRecord `json:"-"`
+	// Stored is the store's own note of the record as it read it: what it
+	// needs back to replace that very version without reading it again.
+	// Only the store sets and reads it, and only for the version it was
+	// read at; a copy carried to another version is ignored.
+	Stored any `json:"-"`
 }
 
 // CustomerInput is what a client may write: every writable field of a

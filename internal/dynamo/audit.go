@@ -138,6 +138,15 @@ func newChainHead(item map[string]types.AttributeValue) {
 	item[attrAuditHash] = &types.AttributeValueMemberS{Value: ""}
 }
 
+// chainHeadOf returns the chain head attributes item carries, nil if none.
+func chainHeadOf(item map[string]types.AttributeValue) map[string]types.AttributeValue {
+	seq, ok := item[attrAuditSeq]
+	if !ok {
+		return nil
+	}
+	return map[string]types.AttributeValue{attrAuditSeq: seq, attrAuditHash: item[attrAuditHash]}
+}
+
 // carryChainHead copies the head the stored item carries to the item that
 // replaces it.
 func carryChainHead(stored, item map[string]types.AttributeValue) {

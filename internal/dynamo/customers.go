@@ -124,7 +124,38 @@ func (s *Table) fromCustomerItem(ctx context.Context, item map[string]types.Attr
 	if it.VerifiedAt != nil {
 		c.VerifiedAt = it.VerifiedAt.UTC()
 	}
+	c.Stored = readProfile{version: it.Version, claims: it.Claims, head: chainHeadOf(item)}
 	return c, it.Claims, nil
+}
+
+// readProfile is what a read of a customer's profile keeps for a write of
+// the same version (crm.Customer.Stored): the lookups the item holds and
+// the audit chain's head it carries. The write is conditioned on that
+// version, so if the item changed since, the write fails rather than use
+// them.
+type readProfile struct {
+	version int64
+	claims  []string
+	head    map[string]types.AttributeValue
+}
+
+// profileAsRead returns the lookups held and the chain head carried by
+// the stored version of prev: as noted when prev was read, or read again.
+func (s *Table) profileAsRead(ctx context.Context, prev crm.Customer) (claims []string, head map[string]types.AttributeValue, err error) {
+	if rp, ok := prev.Stored.(readProfile); ok && rp.version == prev.Version {
+		return rp.claims, rp.head, nil
+	}
+	stored, err := s.getCustomerItem(ctx, prev.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var it struct {
+		Claims []string `dynamodbav:"claims"`
+	}
+	if err := attributevalue.UnmarshalMap(stored, &it); err != nil {
+		return nil, nil, fmt.Errorf("unmarshal customer claims: %w", err)
+	}
+	return it.Claims, stored, nil
 }
 
 // plainCustomer decodes only a customer item's plain attributes, for an
@@ -298,19 +329,9 @@ func (s *Customers) UpdateCustomer(ctx context.Context, prev, next crm.Customer,
 // updateOps returns the writes that replace prev with next: the profile,
 // conditioned on prev's version, and the claims, lookups and tags that move.
 func (s *Table) updateOps(ctx context.Context, prev, next crm.Customer) ([]types.TransactWriteItem, error) {
-	stored, err := s.getCustomerItem(ctx, prev.ID)
+	held, stored, err := s.profileAsRead(ctx, prev)
 	if err != nil {
 		return nil, err
-	}
-	var held []string
-	if c, ok := stored["claims"].(*types.AttributeValueMemberL); ok {
-		for _, v := range c.Value {
-			if sv, ok := v.(*types.AttributeValueMemberS); ok {
-				held = append(held, sv.Value)
-			}
-		}
-	} else if ss, ok := stored["claims"].(*types.AttributeValueMemberSS); ok {
-		held = ss.Value
 	}
 	var ops []types.TransactWriteItem
 	claims := []string{}

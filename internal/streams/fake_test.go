@@ -54,6 +54,8 @@ type fakeStream struct {
 	iterators []string
 	// reads counts GetRecords calls by shard.
 	reads map[string]int
+	// describes counts DescribeStream calls.
+	describes int
 }
 
 func newFake(pageSize int, shards ...*fakeShard) *fakeStream {
@@ -88,6 +90,7 @@ func (f *fakeStream) shard(id string) *fakeShard {
 func (f *fakeStream) DescribeStream(_ context.Context, in *dynamodbstreams.DescribeStreamInput, _ ...func(*dynamodbstreams.Options)) (*dynamodbstreams.DescribeStreamOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.describes++
 	i := 0
 	if in.ExclusiveStartShardId != nil {
 		i = slices.IndexFunc(f.shards, func(s *fakeShard) bool { return s.id == *in.ExclusiveStartShardId }) + 1
@@ -145,6 +148,10 @@ func (f *fakeStream) GetRecords(_ context.Context, in *dynamodbstreams.GetRecord
 	s := f.shard(id)
 	if err != nil || s == nil {
 		return nil, errors.New("bad iterator")
+	}
+	if pos < s.trimmed {
+		// An iterator kept past the retention points at records gone.
+		return nil, &st.TrimmedDataAccessException{Message: aws.String("trimmed")}
 	}
 	f.reads[id]++
 	end := min(pos+f.pageSize, len(s.recs), pos+int(aws.ToInt32(in.Limit)))
@@ -418,5 +425,51 @@ func TestRecordConversion(t *testing.T) {
 	}
 	if consumer.ToAttributeValues(nil) != nil {
 		t.Error("ToAttributeValues(nil) is not nil")
+	}
+}
+
+func TestRunKeepsItsPlaceBetweenPasses(t *testing.T) {
+	s := (&fakeShard{id: "s"}).add(3)
+	f := newFake(100, s)
+	r := &recorder{}
+	p := streams.New(f, fakeARN, r.handle, streams.Options{PollInterval: time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	waitFor(t, func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.reads["s"] >= 20
+	})
+	f.update(func() { s.add(2) })
+	waitFor(t, func() bool {
+		n := 0
+		for _, b := range r.labels() {
+			n += len(b)
+		}
+		return n == 5
+	})
+	cancel()
+	<-done
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// Caught-up passes read on with the iterator the last one ended with:
+	// one iterator taken, and the shards listed once, however many passes.
+	if want := []string{"s TRIM_HORIZON"}; !slices.Equal(f.iterators, want) {
+		t.Fatalf("iterators %q, want %q", f.iterators, want)
+	}
+	if f.describes != 1 {
+		t.Fatalf("%d DescribeStream calls in %d passes, want 1", f.describes, f.reads["s"])
+	}
+	assertBatches(t, r.labels(), [][]string{{"s-0", "s-1", "s-2"}, {"s-3", "s-4"}})
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10 s")
+		}
 	}
 }

@@ -39,8 +39,11 @@ var _ API = (*dynamodbstreams.Client)(nil)
 type Options struct {
 	// BatchSize bounds the records per handler call (default 100).
 	BatchSize int
-	// PollInterval is Run's pause when the stream has nothing new
-	// (default 250ms).
+	// PollInterval is Run's pause between passes (default 250ms): the
+	// event source mapping polls each shard four times a second. A pass
+	// reads every shard to its current end, so a backlog does not wait
+	// for the next pass; records that trickle in are delivered together,
+	// a pass's worth at a time, not one read each.
 	PollInterval time.Duration
 	// MaxAttempts bounds the failed deliveries in a row of the same first
 	// record before the rest of its batch is skipped and logged, as
@@ -83,7 +86,21 @@ type Poller struct {
 	last map[string]string
 	// finished marks shards read to their end.
 	finished map[string]bool
+	// next holds, by open shard, the iterator just after its last record,
+	// kept from one pass to the next as the event source mapping keeps
+	// its own: a caught-up pass costs one GetRecords per shard, not a
+	// fresh iterator.
+	next map[string]*string
+	// listed is the shard list of the last DescribeStream, at described;
+	// Run lists the shards again every describeEvery, or when one closed.
+	listed    []st.Shard
+	described time.Time
 }
+
+// describeEvery is how often Run looks for new shards while the ones it
+// knows stay open. DynamoDB opens a shard's successor only as it closes
+// it, which a pass sees, so this is a backstop.
+const describeEvery = 10 * time.Second
 
 // New returns a Poller of the stream streamARN that starts at each shard's
 // oldest record. Zero options take their defaults.
@@ -100,7 +117,7 @@ func New(client API, streamARN string, h Handler, o Options) *Poller {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Poller{client: client, arn: streamARN, h: h, o: o, last: map[string]string{}, finished: map[string]bool{}}
+	return &Poller{client: client, arn: streamARN, h: h, o: o, last: map[string]string{}, finished: map[string]bool{}, next: map[string]*string{}}
 }
 
 // StreamARN returns the ARN of table's current stream (its LatestStreamArn).
@@ -117,19 +134,17 @@ func StreamARN(ctx context.Context, db interface {
 	return *out.Table.LatestStreamArn, nil
 }
 
-// Run delivers records as they arrive until ctx is done, then returns nil.
-// Failures to read the stream are logged and retried after PollInterval.
+// Run delivers records, a pass every PollInterval, until ctx is done, then
+// returns nil. Failures to read the stream are logged and retried at the
+// next pass.
 func (p *Poller) Run(ctx context.Context) error {
 	for {
-		n, err := p.Drain(ctx)
+		_, err := p.pass(ctx, false)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
 			p.o.Logger.LogAttrs(ctx, slog.LevelWarn, "stream poll failed", slog.String("error", err.Error()))
-		}
-		if n > 0 && err == nil {
-			continue
 		}
 		t := time.NewTimer(p.o.PollInterval)
 		select {
@@ -145,13 +160,21 @@ func (p *Poller) Run(ctx context.Context) error {
 // delivered, parents' shards before their children's, and returns how many
 // it delivered. A record is counted once however often it was retried;
 // the records of a skipped batch count too.
-func (p *Poller) Drain(ctx context.Context) (int, error) {
+func (p *Poller) Drain(ctx context.Context) (int, error) { return p.pass(ctx, true) }
+
+// pass delivers what is new, listing the stream's shards first when
+// describe is set, when none are known, or when the list is due.
+func (p *Poller) pass(ctx context.Context, describe bool) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	shards, err := p.shards(ctx)
-	if err != nil {
-		return 0, err
+	if describe || p.listed == nil || time.Since(p.described) >= describeEvery {
+		shards, err := p.shards(ctx)
+		if err != nil {
+			return 0, err
+		}
+		p.listed, p.described = shards, time.Now()
 	}
+	shards := p.listed
 	listed := make(map[string]bool, len(shards))
 	for _, sh := range shards {
 		listed[aws.ToString(sh.ShardId)] = true
@@ -169,6 +192,9 @@ func (p *Poller) Drain(ctx context.Context) (int, error) {
 		total += n
 		if err != nil {
 			return total, err
+		}
+		if p.finished[id] {
+			p.listed = nil // its successor is listed now
 		}
 	}
 	return total, nil
@@ -257,9 +283,13 @@ func stale(err error) bool {
 func (p *Poller) drainShard(ctx context.Context, sh st.Shard) (int, error) {
 	id := aws.ToString(sh.ShardId)
 	closed := sh.SequenceNumberRange != nil && sh.SequenceNumberRange.EndingSequenceNumber != nil
-	it, err := p.iterator(ctx, id)
-	if err != nil {
-		return 0, err
+	it := p.next[id]
+	delete(p.next, id) // kept again only once caught up
+	if it == nil {
+		var err error
+		if it, err = p.iterator(ctx, id); err != nil {
+			return 0, err
+		}
 	}
 	total, refreshes := 0, 0
 	for {
@@ -285,7 +315,8 @@ func (p *Poller) drainShard(ctx context.Context, sh st.Shard) (int, error) {
 			p.finished[id] = true
 			return total, nil
 		case len(out.Records) == 0:
-			return total, nil // caught up with an open shard
+			p.next[id] = out.NextShardIterator // caught up with an open shard
+			return total, nil
 		}
 		it = out.NextShardIterator
 	}

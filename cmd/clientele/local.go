@@ -176,7 +176,7 @@ func localGateway(svc *app.Services, cfg app.Config) (http.Handler, error) {
 	fns := map[string]gateway.Invoker{}
 	for _, rt := range api.Routes() {
 		if _, ok := fns[rt.Function]; !ok {
-			fns[rt.Function] = api.NewHandler(svc.API, rt.Function).Invoke
+			fns[rt.Function] = api.NewHandler(svc.API, rt.Function, everything.Routes).Invoke
 		}
 	}
 	gw := gateway.New(api.Routes(), fns, gateway.NewVerifier(key), svc.API.Logger.With(slog.String("component", "gateway")))

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -62,6 +61,17 @@ type Function struct {
 	// for the functions that write customers' languages; the others check
 	// a stored tag by its form.
 	CanonicalLanguage func(tag string) (string, bool)
+	// Routes make the handlers of the function's routes
+	// (api.CustomersRoutes and the like; api.AllRoutes for everything).
+	// Only the makers named here are linked, and a route of the function
+	// without one stops it at startup.
+	Routes api.Makers
+	// Lambda is the function's entry for events other than its routes'
+	// (RemindersLambda, ReportsLambda, ImportsLambda, WebhooksLambda): it
+	// gets the function's services and its route handler, and returns
+	// what the Lambda runtime invokes. Without one the function serves
+	// only its routes.
+	Lambda func(svc *Services, routes *api.Handler) any
 }
 
 // serves reports whether f serves the routes or events of function.
@@ -356,39 +366,16 @@ func ServeLambda(ctx context.Context, getenv func(string) string, fn Function, s
 	if err != nil {
 		return err
 	}
-	lambda.StartWithOptions(Handler(svc, fn.Name), lambda.WithContext(ctx))
+	lambda.StartWithOptions(Handler(svc, fn), lambda.WithContext(ctx))
 	return nil
 }
 
-// Handler returns the Lambda handler of function: API Gateway requests for
-// its routes, plus the schedule's event for reminders and stream batches
-// for reports.
-func Handler(svc *Services, function string) any {
-	h := api.NewHandler(svc.API, function)
-	switch function {
-	case api.FnReminders:
-		// The schedule that runs reminders also writes the audit digest,
-		// when the function has a signing key.
-		rh := ReminderHandler(svc.API, h)
-		return func(ctx context.Context, raw json.RawMessage) (any, error) {
-			out, err := rh(ctx, raw)
-			var probe struct {
-				DetailType string    `json:"detail-type"`
-				Time       time.Time `json:"time"`
-			}
-			if json.Unmarshal(raw, &probe) == nil && probe.DetailType == "Scheduled Event" && svc.AuditKey != nil {
-				if _, derr := WriteDigest(ctx, svc, probe.Time); err == nil {
-					err = derr
-				}
-			}
-			return out, err
-		}
-	case api.FnReports:
-		return ReportsHandler(svc, h)
-	case api.FnImports:
-		return ImportsHandler(svc.API.Imports, svc.API.Logger, svc.ImportMaxReceive)
-	case api.FnWebhooks:
-		return WebhooksHandler(svc, h, 0)
+// Handler returns the Lambda handler of fn: API Gateway requests for its
+// routes, through fn.Lambda when it takes other events too.
+func Handler(svc *Services, fn Function) any {
+	h := api.NewHandler(svc.API, fn.Name, fn.Routes)
+	if fn.Lambda != nil {
+		return fn.Lambda(svc, h)
 	}
 	return h.Invoke
 }

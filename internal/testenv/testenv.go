@@ -137,7 +137,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 		tb.Fatal(err)
 	}
 	e := &Env{TB: tb, Config: cfg, Logs: &LockedBuffer{}, Notifier: &crmfake.Notifier{}}
-	awsCfg, err := cfg.AWS(ctx)
+	awsCfg, err := cfg.AWS(ctx, everything.Function)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -439,7 +439,7 @@ func (e *Env) ReplayEvents(dir string, fn app.Function, want map[string]int) {
 // DynamoDB Local.
 func (e *Env) StreamsClient() *dynamodbstreams.Client {
 	e.TB.Helper()
-	cfg, err := e.Config.AWS(context.Background())
+	cfg, err := e.Config.AWS(context.Background(), everything.Function)
 	if err != nil {
 		e.TB.Fatal(err)
 	}

@@ -6,6 +6,7 @@ package everything
 import (
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/awschain"
 	"github.com/clientele-crm/clientele/internal/disposable"
 	"github.com/clientele-crm/clientele/internal/eventbus"
 	"github.com/clientele-crm/clientele/internal/importqueue"
@@ -25,4 +26,5 @@ var Function = app.Function{
 	DisposableDomain:  disposable.Listed,
 	CanonicalLanguage: langtag.Canonical,
 	Routes:            api.AllRoutes(),
+	AWSChain:          awschain.Load,
 }

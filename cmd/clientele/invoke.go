@@ -44,7 +44,7 @@ func cmdInvoke(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer stop()
-	resp, err := api.NewHandler(svc.API, *fn).Invoke(ctx, ev)
+	resp, err := api.NewHandler(svc.API, *fn, everything.Routes).Invoke(ctx, ev)
 	if err != nil {
 		return err
 	}

@@ -174,7 +174,7 @@ func startEnv(ctx context.Context, o envOptions, stderr io.Writer) (*loadEnv, er
 	if e.cfg, err = app.Load(func(k string) string { return env[k] }); err != nil {
 		return nil, err
 	}
-	awsCfg, err := e.cfg.AWS(ctx)
+	awsCfg, err := e.cfg.AWS(ctx, everything)
 	if err != nil {
 		return nil, err
 	}

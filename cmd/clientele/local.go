@@ -150,7 +150,7 @@ var everything = allfn.Function
 // localServices builds the services over the configured local table,
 // creating the table if it does not exist.
 func localServices(ctx context.Context, cfg app.Config, stderr io.Writer) (*app.Services, error) {
-	awsCfg, err := cfg.AWS(ctx)
+	awsCfg, err := cfg.AWS(ctx, everything)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,7 @@ func localGateway(svc *app.Services, cfg app.Config) (http.Handler, error) {
 	fns := map[string]gateway.Invoker{}
 	for _, rt := range api.Routes() {
 		if _, ok := fns[rt.Function]; !ok {
-			fns[rt.Function] = api.NewHandler(svc.API, rt.Function).Invoke
+			fns[rt.Function] = api.NewHandler(svc.API, rt.Function, everything.Routes).Invoke
 		}
 	}
 	gw := gateway.New(api.Routes(), fns, gateway.NewVerifier(key), svc.API.Logger.With(slog.String("component", "gateway")))
@@ -190,7 +190,7 @@ func localGateway(svc *app.Services, cfg app.Config) (http.Handler, error) {
 // localStreamPoller delivers the main table's stream to the reports
 // consumer.
 func localStreamPoller(ctx context.Context, cfg app.Config, svc *app.Services) (*streams.Poller, error) {
-	awsCfg, err := cfg.AWS(ctx)
+	awsCfg, err := cfg.AWS(ctx, everything)
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +359,7 @@ func cmdTables(ctx context.Context, getenv func(string) string, stdout io.Writer
 	if cfg.Endpoint == "" {
 		return fmt.Errorf("DYNAMODB_ENDPOINT is not set")
 	}
-	awsCfg, err := cfg.AWS(ctx)
+	awsCfg, err := cfg.AWS(ctx, everything)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 
 // function is what this Lambda serves and the edges it links; the tests
 // build and invoke the same.
-var function = app.Function{Name: api.FnComplaints, Publisher: snsnotify.New}
+var function = app.Function{Name: api.FnComplaints, Routes: api.ComplaintsRoutes(), Publisher: snsnotify.New}
 
 func main() {
 	if err := app.ServeLambda(context.Background(), app.Getenv, function, os.Stdout, os.Stderr); err != nil {

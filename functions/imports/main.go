@@ -21,7 +21,7 @@ import (
 
 // function is what this Lambda serves and the edges it links; the tests
 // build and invoke the same.
-var function = app.Function{Name: api.FnImports, ParsePhone: phone.E164, ImportQueue: importqueue.New,
+var function = app.Function{Name: api.FnImports, Lambda: app.ImportsLambda, ParsePhone: phone.E164, ImportQueue: importqueue.New,
 	DisposableDomain: disposable.Listed, CanonicalLanguage: langtag.Canonical}
 
 func main() {

@@ -47,7 +47,7 @@ func TestSQSTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := lambda.NewHandler(app.Handler(svc, function.Name))
+	h := lambda.NewHandler(app.Handler(svc, function))
 	invoke := func(id, received string) events.SQSEventResponse {
 		t.Helper()
 		body, _ := json.Marshal(crm.ImportTask{ImportID: id})

@@ -15,7 +15,8 @@ import (
 
 // function is what this Lambda serves and the edges it links; the tests
 // build and invoke the same.
-var function = app.Function{Name: api.FnReminders, Publisher: snsnotify.New}
+var function = app.Function{Name: api.FnReminders, Routes: api.RemindersRoutes(), Lambda: app.RemindersLambda,
+	Publisher: snsnotify.New}
 
 func main() {
 	if err := app.ServeLambda(context.Background(), app.Getenv, function, os.Stdout, os.Stderr); err != nil {

@@ -56,7 +56,7 @@ func TestScheduleEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := app.ReminderHandler(e.Services.API, api.NewHandler(e.Services.API, api.FnReminders))
+	h := app.ReminderHandler(e.Services.API, api.NewHandler(e.Services.API, api.FnReminders, function.Routes))
 	alice := e.Token("alice", "sales")
 	for run, want := range []int{1, 0} {
 		out, err := h(ctx, json.RawMessage(raw))

@@ -17,7 +17,7 @@ import (
 
 // function is what this Lambda serves and the edges it links; the tests
 // build and invoke the same.
-var function = app.Function{Name: api.FnReports, Events: eventbus.New}
+var function = app.Function{Name: api.FnReports, Routes: api.ReportsRoutes(), Lambda: app.ReportsLambda, Events: eventbus.New}
 
 func main() {
 	if err := app.ServeLambda(context.Background(), app.Getenv, function, os.Stdout, os.Stderr); err != nil {

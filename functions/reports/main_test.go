@@ -33,7 +33,7 @@ func TestStreamEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := app.ReportsHandler(e.Services, api.NewHandler(e.Services.API, api.FnReports))(context.Background(), json.RawMessage(raw))
+	out, err := app.ReportsHandler(e.Services, api.NewHandler(e.Services.API, api.FnReports, function.Routes))(context.Background(), json.RawMessage(raw))
 	if err != nil {
 		t.Fatal(err)
 	}

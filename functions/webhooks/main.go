@@ -17,7 +17,8 @@ import (
 
 // function is what this Lambda serves and the edges it links: it
 // notifies admins of an endpoint it disabled.
-var function = app.Function{Name: api.FnWebhooks, Publisher: snsnotify.New}
+var function = app.Function{Name: api.FnWebhooks, Routes: api.WebhooksRoutes(), Lambda: app.WebhooksLambda,
+	Publisher: snsnotify.New}
 
 func main() {
 	if err := app.ServeLambda(context.Background(), app.Getenv, function, os.Stdout, os.Stderr); err != nil {

@@ -117,7 +117,7 @@ func TestActorFromClaims(t *testing.T) {
 // does: a groups claim it cannot read exactly is a 401 problem, never a
 // role.
 func TestUnreadableGroupsClaimIs401(t *testing.T) {
-	h := NewHandler(Services{Customers: &crm.Customers{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, FnCustomers)
+	h := NewHandler(Services{Customers: &crm.Customers{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, FnCustomers, CustomersRoutes())
 	for _, groups := range []string{`["sales,admin"]`, `["\"admin\""]`, `["x admin"]`, "[sales,admin]", "admin"} {
 		ev := events.APIGatewayV2HTTPRequest{
 			RouteKey: "GET /audit", RawPath: "/audit",

@@ -54,7 +54,7 @@ func newFakeAPI(tb testing.TB) *fakeAPI {
 		Now:         clock.Now,
 		Logger:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
-	return &fakeAPI{h: NewHandler(svc, ""), store: store, clock: clock, sent: sent}
+	return &fakeAPI{h: NewHandler(svc, "", AllRoutes()), store: store, clock: clock, sent: sent}
 }
 
 // call sends one API Gateway event for route key as user with roles.

@@ -35,8 +35,11 @@ type routeHandler struct {
 }
 
 // NewHandler returns the handler of function's routes, or of every route when
-// function is "".
-func NewHandler(svc Services, function string) *Handler {
+// function is "", each made by its maker in makers. It panics when a route
+// it is to serve has no maker, or a maker no route: a function deployed
+// without a handler for one of its routes must fail to start, not answer
+// 404.
+func NewHandler(svc Services, function string, makers Makers) *Handler {
 	if svc.Logger == nil {
 		svc.Logger = slog.Default()
 	}
@@ -47,15 +50,26 @@ func NewHandler(svc Services, function string) *Handler {
 		svc.Timeout = 10 * time.Second
 	}
 	h := &Handler{routes: map[string]routeHandler{}, log: svc.Logger, audit: svc.Audit, access: svc.Access, now: svc.Now, timeout: svc.Timeout, clients: svc.Clients}
+	known := map[string]bool{}
 	for _, rt := range Routes() {
+		known[rt.Key()] = true
 		if function != "" && rt.Function != function {
 			continue
 		}
-		var next http.Handler = rt.handler(&svc)
+		mk, ok := makers[rt.Key()]
+		if !ok {
+			panic(fmt.Sprintf("api: function %q serves %s but has no handler for it", rt.Function, rt.Key()))
+		}
+		var next http.Handler = mk(&svc)
 		if rt.Idempotent {
 			next = idempotent(svc.Idempotency, svc.Now, rt, next)
 		}
 		h.routes[rt.Key()] = routeHandler{route: rt, h: next}
+	}
+	for k := range makers {
+		if !known[k] {
+			panic(fmt.Sprintf("api: a handler for %s, which is no route", k))
+		}
 	}
 	return h
 }

@@ -5,7 +5,6 @@
 package api
 
 import (
-	"net/http"
 	"slices"
 
 	"github.com/clientele-crm/clientele/internal/crm"
@@ -40,7 +39,6 @@ type Route struct {
 	Idempotent bool
 	// Sensitive routes record denied attempts in the audit trail.
 	Sensitive bool
-	handler   func(s *Services) http.Handler
 }
 
 // Key returns the API Gateway route key, "METHOD /path".
@@ -77,91 +75,84 @@ var (
 	complaintsRead  = []string{crm.ScopeComplaintsRead}
 )
 
-// Routes returns the route table.
+// Routes returns the route table: what each route is, not how it is
+// served; each function's Makers (makers.go) serve its routes.
 func Routes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/healthz", Function: FnCustomers, handler: func(s *Services) http.Handler { return handleHealth(s.Health) }},
-		{Method: "GET", Path: "/openapi.json", Function: FnCustomers, handler: func(s *Services) http.Handler { return handleOpenAPI() }},
+		{Method: "GET", Path: "/healthz", Function: FnCustomers},
+		{Method: "GET", Path: "/openapi.json", Function: FnCustomers},
 
-		{Method: "POST", Path: "/customers", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerCreate(s.Customers, s.Customers.Policy) }},
-		{Method: "GET", Path: "/customers", Function: FnCustomers, Roles: all, Scopes: customersRead, handler: func(s *Services) http.Handler { return handleCustomerList(s.Customers, s.Customers.Policy) }},
-		{Method: "GET", Path: "/customers/{id}", Function: FnCustomers, Roles: all, Scopes: customersRead, handler: func(s *Services) http.Handler { return handleCustomerGet(s.Customers, s.Customers.Policy) }},
-		{Method: "PATCH", Path: "/customers/{id}", Function: FnCustomers, Roles: customerPatch, Sensitive: true, handler: func(s *Services) http.Handler { return handleCustomerPatch(s.Customers, s.Customers.Policy) }},
-		{Method: "DELETE", Path: "/customers/{id}", Function: FnCustomers, Roles: admin, Sensitive: true, handler: func(s *Services) http.Handler { return handleCustomerErase(s.Customers) }},
-		{Method: "GET", Path: "/customers/{id}/export", Function: FnCustomers, Roles: admin, Sensitive: true, handler: func(s *Services) http.Handler { return handleCustomerExport(s.Customers) }},
-		{Method: "POST", Path: "/customers/{id}/verify", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerVerify(s.Customers, s.Customers.Policy) }},
-		{Method: "POST", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleInteractionCreate(s.Customers) }},
-		{Method: "GET", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, handler: func(s *Services) http.Handler { return handleCustomerSubList(s.Customers.Interactions) }},
-		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: admin, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerImport(s.Customers, s.Customers.Policy) }},
-		{Method: "POST", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handlePortalLinkCreate(s.Portal) }},
-		{Method: "DELETE", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, handler: func(s *Services) http.Handler { return handlePortalLinksRevoke(s.Portal) }},
+		{Method: "POST", Path: "/customers", Function: FnCustomers, Roles: customerWrite, Idempotent: true},
+		{Method: "GET", Path: "/customers", Function: FnCustomers, Roles: all, Scopes: customersRead},
+		{Method: "GET", Path: "/customers/{id}", Function: FnCustomers, Roles: all, Scopes: customersRead},
+		{Method: "PATCH", Path: "/customers/{id}", Function: FnCustomers, Roles: customerPatch, Sensitive: true},
+		{Method: "DELETE", Path: "/customers/{id}", Function: FnCustomers, Roles: admin, Sensitive: true},
+		{Method: "GET", Path: "/customers/{id}/export", Function: FnCustomers, Roles: admin, Sensitive: true},
+		{Method: "POST", Path: "/customers/{id}/verify", Function: FnCustomers, Roles: customerWrite, Idempotent: true},
+		{Method: "POST", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite, Idempotent: true},
+		{Method: "GET", Path: "/customers/{id}/interactions", Function: FnCustomers, Roles: customerWrite},
+		{Method: "POST", Path: "/customers/import", Function: FnCustomers, Roles: admin, Idempotent: true},
+		{Method: "POST", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite, Idempotent: true},
+		{Method: "DELETE", Path: "/customers/{id}/portal-links", Function: FnCustomers, Roles: customerWrite},
 		// Outcome KPIs: a staff member marks a customer lost.
-		{Method: "POST", Path: "/customers/{id}/lost", Function: FnCustomers, Roles: customerWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleCustomerLost(s.Customers, s.Customers.Policy) }},
+		{Method: "POST", Path: "/customers/{id}/lost", Function: FnCustomers, Roles: customerWrite, Idempotent: true},
 		// The portal answers the customer, who has no account: the signed,
 		// expiring, single-use token in the path is the credential.
-		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handleTokenView(s.Portal.View) }},
-		{Method: "PUT", Path: "/portal/{token}", Function: FnCustomers, handler: func(s *Services) http.Handler { return handlePortalPut(s.Portal) }},
+		{Method: "GET", Path: "/portal/{token}", Function: FnCustomers},
+		{Method: "PUT", Path: "/portal/{token}", Function: FnCustomers},
 
 		// Background bulk import: the customers function takes the file
 		// and queues it; the imports function processes it.
-		{Method: "POST", Path: "/imports", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleImportStart(s.Imports) }},
-		{Method: "GET", Path: "/imports/{id}", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleImportGet(s.Imports) }},
-		{Method: "GET", Path: "/imports/{id}/rows", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleImportRows(s.Imports) }},
+		{Method: "POST", Path: "/imports", Function: FnCustomers, Roles: admin},
+		{Method: "GET", Path: "/imports/{id}", Function: FnCustomers, Roles: admin},
+		{Method: "GET", Path: "/imports/{id}/rows", Function: FnCustomers, Roles: admin},
 		// Data stewardship: likely duplicates.
-		{Method: "GET", Path: "/customers/duplicates", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleService}, handler: func(s *Services) http.Handler { return handleDuplicateList(s.Duplicates) }},
+		{Method: "GET", Path: "/customers/duplicates", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleService}},
 		// Data stewardship: merging customers, and undoing a merge.
-		{Method: "POST", Path: "/customers/{id}/merge", Function: FnCustomers, Roles: admin, Idempotent: true, Sensitive: true, handler: func(s *Services) http.Handler {
-			return handleCustomerMerge(mergeService{s.Merges, s.Customers}, s.Customers.Policy)
-		}},
-		{Method: "POST", Path: "/merges/{mergeId}/undo", Function: FnCustomers, Roles: admin, Idempotent: true, Sensitive: true, handler: func(s *Services) http.Handler {
-			return handleMergeUndo(mergeService{s.Merges, s.Customers}, s.Customers.Policy)
-		}},
+		{Method: "POST", Path: "/customers/{id}/merge", Function: FnCustomers, Roles: admin, Idempotent: true, Sensitive: true},
+		{Method: "POST", Path: "/merges/{mergeId}/undo", Function: FnCustomers, Roles: admin, Idempotent: true, Sensitive: true},
 		// Data stewardship: bulk reassignment of a departing rep's customers.
-		{Method: "POST", Path: "/owners/{userId}/reassign", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleReassignStart(s.BulkReassign) }},
-		{Method: "GET", Path: "/owners/{userId}/reassign", Function: FnCustomers, Roles: admin, handler: func(s *Services) http.Handler { return handleReassignProgress(s.BulkReassign) }},
+		{Method: "POST", Path: "/owners/{userId}/reassign", Function: FnCustomers, Roles: admin},
+		{Method: "GET", Path: "/owners/{userId}/reassign", Function: FnCustomers, Roles: admin},
 		// Consent history and four-eyes approvals.
-		{Method: "GET", Path: "/customers/{id}/consents", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleCustomerSubList(s.Customers.Consents) }},
-		{Method: "GET", Path: "/approvals", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, handler: func(s *Services) http.Handler { return handleApprovalList(s.Approvals) }},
-		{Method: "POST", Path: "/approvals/{id}/approve", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, Idempotent: true, Sensitive: true, handler: func(s *Services) http.Handler {
-			return handleApprovalApprove(approvalService{s.Approvals, s.Customers}, s.Customers.Policy)
-		}},
-		{Method: "POST", Path: "/approvals/{id}/reject", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, Idempotent: true, Sensitive: true, handler: func(s *Services) http.Handler {
-			return handleApprovalReject(approvalService{s.Approvals, s.Customers})
-		}},
+		{Method: "GET", Path: "/customers/{id}/consents", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleSales, crm.RoleService, crm.RoleAuditor}},
+		{Method: "GET", Path: "/approvals", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}},
+		{Method: "POST", Path: "/approvals/{id}/approve", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, Idempotent: true, Sensitive: true},
+		{Method: "POST", Path: "/approvals/{id}/reject", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleFinance}, Idempotent: true, Sensitive: true},
 
-		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true, handler: func(s *Services) http.Handler { return handleAuditList(s.Audit) }},
+		{Method: "GET", Path: "/audit", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, Sensitive: true},
 		// Web console: the latest verification of the audit trail.
-		{Method: "GET", Path: "/audit/verify", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleAuditVerification(s.AuditVerifications) }},
+		{Method: "GET", Path: "/audit/verify", Function: FnCustomers, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}},
 
-		{Method: "POST", Path: "/complaints", Function: FnComplaints, Roles: customerWrite, Scopes: complaintsWrite, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintCreate(s.Complaints, s.Now) }},
-		{Method: "GET", Path: "/complaints", Function: FnComplaints, Roles: complaintRead, Scopes: complaintsRead, handler: func(s *Services) http.Handler { return handleComplaintList(s.Complaints, s.Now) }},
-		{Method: "GET", Path: "/complaints/{id}", Function: FnComplaints, Roles: complaintRead, Scopes: complaintsRead, handler: func(s *Services) http.Handler { return handleComplaintGet(s.Complaints, s.Now) }},
-		{Method: "POST", Path: "/complaints/{id}/transitions", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintTransition(s.Complaints, s.Now) }},
+		{Method: "POST", Path: "/complaints", Function: FnComplaints, Roles: customerWrite, Scopes: complaintsWrite, Idempotent: true},
+		{Method: "GET", Path: "/complaints", Function: FnComplaints, Roles: complaintRead, Scopes: complaintsRead},
+		{Method: "GET", Path: "/complaints/{id}", Function: FnComplaints, Roles: complaintRead, Scopes: complaintsRead},
+		{Method: "POST", Path: "/complaints/{id}/transitions", Function: FnComplaints, Roles: complaintWork, Idempotent: true},
 		// Channel intake: an agent links a complaint filed without a
 		// matching customer.
-		{Method: "POST", Path: "/complaints/{id}/link", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintLink(s.Complaints, s.Now) }},
-		{Method: "POST", Path: "/complaints/{id}/notes", Function: FnComplaints, Roles: complaintWork, Idempotent: true, handler: func(s *Services) http.Handler { return handleComplaintNote(s.Complaints, s.Now) }},
+		{Method: "POST", Path: "/complaints/{id}/link", Function: FnComplaints, Roles: complaintWork, Idempotent: true},
+		{Method: "POST", Path: "/complaints/{id}/notes", Function: FnComplaints, Roles: complaintWork, Idempotent: true},
 		// Satisfaction surveys: the customer, who has no account, answers
 		// through the signed, expiring link a resolution sent; the token in
 		// the path is the credential, as for the portal.
-		{Method: "GET", Path: "/surveys/{token}", Function: FnComplaints, handler: func(s *Services) http.Handler { return handleTokenView(s.Surveys.View) }},
-		{Method: "POST", Path: "/surveys/{token}", Function: FnComplaints, handler: func(s *Services) http.Handler { return handleSurveyPost(s.Surveys) }},
+		{Method: "GET", Path: "/surveys/{token}", Function: FnComplaints},
+		{Method: "POST", Path: "/surveys/{token}", Function: FnComplaints},
 
-		{Method: "GET", Path: "/reminders", Function: FnReminders, Roles: all, handler: func(s *Services) http.Handler { return handleReminderList(s.Reminders) }},
+		{Method: "GET", Path: "/reminders", Function: FnReminders, Roles: all},
 		// Marking done again answers the done reminder and changes nothing.
-		{Method: "GET", Path: "/reports/data-quality", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleSales}, handler: func(s *Services) http.Handler { return handleReportDataQuality(s.Reports) }},
-		{Method: "GET", Path: "/reports/complaints", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleService}, handler: func(s *Services) http.Handler { return handleReportComplaints(s.Reports) }},
-		{Method: "GET", Path: "/reports/customers", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleReportCustomers(s.Reports) }},
-		{Method: "GET", Path: "/reports/access", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}, handler: func(s *Services) http.Handler { return handleReportAccess(s.Reports) }},
-		{Method: "POST", Path: "/reminders/{id}/done", Function: FnReminders, Roles: all, Idempotent: true, handler: func(s *Services) http.Handler { return handleReminderDone(s.Reminders) }},
+		{Method: "GET", Path: "/reports/data-quality", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleSales}},
+		{Method: "GET", Path: "/reports/complaints", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor, crm.RoleService}},
+		{Method: "GET", Path: "/reports/customers", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}},
+		{Method: "GET", Path: "/reports/access", Function: FnReports, Roles: []crm.Role{crm.RoleAdmin, crm.RoleAuditor}},
+		{Method: "POST", Path: "/reminders/{id}/done", Function: FnReminders, Roles: all, Idempotent: true},
 
 		// Events and webhooks. Creating one is not idempotent by key: its
 		// answer holds the secret, which no saved response may keep.
-		{Method: "POST", Path: "/webhooks", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookCreate(s.Webhooks) }},
-		{Method: "GET", Path: "/webhooks", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookList(s.Webhooks) }},
-		{Method: "DELETE", Path: "/webhooks/{id}", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookDelete(s.Webhooks) }},
-		{Method: "POST", Path: "/webhooks/{id}/rotate-secret", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookRotate(s.Webhooks) }},
-		{Method: "POST", Path: "/webhooks/{id}/enable", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookEnable(s.Webhooks) }},
-		{Method: "GET", Path: "/webhooks/{id}/deliveries", Function: FnWebhooks, Roles: admin, handler: func(s *Services) http.Handler { return handleWebhookDeliveries(s.Webhooks) }},
+		{Method: "POST", Path: "/webhooks", Function: FnWebhooks, Roles: admin},
+		{Method: "GET", Path: "/webhooks", Function: FnWebhooks, Roles: admin},
+		{Method: "DELETE", Path: "/webhooks/{id}", Function: FnWebhooks, Roles: admin},
+		{Method: "POST", Path: "/webhooks/{id}/rotate-secret", Function: FnWebhooks, Roles: admin},
+		{Method: "POST", Path: "/webhooks/{id}/enable", Function: FnWebhooks, Roles: admin},
+		{Method: "GET", Path: "/webhooks/{id}/deliveries", Function: FnWebhooks, Roles: admin},
 	}
 }

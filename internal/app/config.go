@@ -10,6 +10,7 @@ import (
 	"encoding/base32"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,6 +118,19 @@ type Config struct {
 	// MergeUndoTTL is how long a merge can be undone (MERGE_UNDO_TTL,
 	// default 30d).
 	MergeUndoTTL time.Duration
+	// getenv is what Load read, kept to read a Lambda function's
+	// credentials when AWS needs them rather than holding secrets in a
+	// value that may be printed.
+	getenv func(string) string
+}
+
+// env returns what Load read the configuration from; the process's
+// environment for a Config made otherwise.
+func (c Config) env() func(string) string {
+	if c.getenv == nil {
+		return os.Getenv
+	}
+	return c.getenv
 }
 
 // CallTimeout is how long one attempt of one call to a dependency may
@@ -137,6 +151,7 @@ func (c Config) DigestSettle() time.Duration { return c.FunctionTimeout + time.M
 // once.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
+		getenv:     getenv,
 		Table:      or(getenv("TABLE_NAME"), "clientele"),
 		AuditTable: or(getenv("AUDIT_TABLE_NAME"), "clientele-audit"),
 		Retention: dynamo.Retention{

@@ -109,7 +109,7 @@ func TestFunctionsWorkWithinTheirGrants(t *testing.T) {
 			t.Fatalf("%s: %v", fn, err)
 		}
 		services[fn] = svc
-		invokers[fn] = api.NewHandler(svc.API, fn).Invoke
+		invokers[fn] = api.NewHandler(svc.API, fn, api.AllRoutes()).Invoke
 	}
 	srv := httptest.NewServer(gateway.New(api.Routes(), invokers, gateway.NewVerifier(e.Key), quiet))
 	defer srv.Close()

@@ -33,6 +33,9 @@ func TestFunctionsLinkOnlyTheirEdges(t *testing.T) {
 		sqs        = "github.com/aws/aws-sdk-go-v2/service/sqs"
 		bus        = "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 		rpc        = "net/rpc"
+		// The default credential chain (SSO, STS, IMDS, profiles): a
+		// Lambda function reads its credentials from its environment.
+		chain = "github.com/aws/aws-sdk-go-v2/config"
 	)
 	want := map[string][]string{
 		"customers":  {phone, disposable, language, sqs},
@@ -51,7 +54,7 @@ func TestFunctionsLinkOnlyTheirEdges(t *testing.T) {
 			t.Errorf("no function %s", fn)
 			continue
 		}
-		for _, p := range []string{phone, disposable, language, sns, sqs, bus, rpc} {
+		for _, p := range []string{phone, disposable, language, sns, sqs, bus, rpc, chain} {
 			if got, should := slices.Contains(d, p), slices.Contains(links, p); got != should {
 				t.Errorf("%s links %s: %v, want %v", fn, p, got, should)
 			}

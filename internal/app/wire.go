@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -62,6 +60,23 @@ type Function struct {
 	// for the functions that write customers' languages; the others check
 	// a stored tag by its form.
 	CanonicalLanguage func(tag string) (string, bool)
+	// Routes make the handlers of the function's routes
+	// (api.CustomersRoutes and the like; api.AllRoutes for everything).
+	// Only the makers named here are linked, and a route of the function
+	// without one stops it at startup.
+	Routes api.Makers
+	// Lambda is the function's entry for events other than its routes'
+	// (RemindersLambda, ReportsLambda, ImportsLambda, WebhooksLambda): it
+	// gets the function's services and its route handler, and returns
+	// what the Lambda runtime invokes. Without one the function serves
+	// only its routes.
+	Lambda func(svc *Services, routes *api.Handler) any
+	// AWSChain resolves the SDK configuration through the default chain
+	// (awschain.Load: profiles, SSO), for the CLI and the local runtime,
+	// from the region, retryer and HTTP client it is given. A Lambda
+	// function has none: its credentials are in its environment, so it
+	// links none of the other providers.
+	AWSChain func(ctx context.Context, base aws.Config) (aws.Config, error)
 }
 
 // serves reports whether f serves the routes or events of function.
@@ -210,7 +225,7 @@ func dropped(log *slog.Logger) func(ctx context.Context, what string, err error)
 // notifier.
 func Open(ctx context.Context, cfg Config, fn Function, stdout, stderr io.Writer) (Edges, error) {
 	log := cfg.Logger(stderr)
-	awsCfg, err := cfg.AWS(ctx)
+	awsCfg, err := cfg.AWS(ctx, fn)
 	if err != nil {
 		return Edges{}, err
 	}
@@ -253,15 +268,17 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 	return log
 }
 
-// AWS returns the SDK configuration: the default chain on AWS; for
-// DynamoDB Local (Endpoint set), the configured region and dummy
-// credentials. Every client made from it retries in the standard mode —
-// at most 3 attempts, exponential back-off with full jitter capped at
-// 1 s, throttling and transient faults only — and gives each attempt
-// CallTimeout; the request's deadline bounds them all.
-func (c Config) AWS(ctx context.Context) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(c.Region),
-		config.WithRetryer(func() aws.Retryer {
+// AWS returns the SDK configuration fn runs with: for DynamoDB Local
+// (Endpoint set), the configured region and dummy credentials; else
+// fn.AWSChain's when it has one (the CLI and the local runtime); else, as
+// a Lambda function, the configured region and the credentials the Lambda
+// runtime puts in the environment. Every client made from it retries in
+// the standard mode — at most 3 attempts, exponential back-off with full
+// jitter capped at 1 s, throttling and transient faults only — and gives
+// each attempt CallTimeout; the request's deadline bounds them all.
+func (c Config) AWS(ctx context.Context, fn Function) (aws.Config, error) {
+	cfg := aws.Config{Region: c.Region,
+		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 3
 				o.MaxBackoff = time.Second
@@ -270,20 +287,23 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 				// deadline already bound the work.
 				o.RateLimiter = ratelimit.None
 			})
-		}),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(c.CallTimeout()).WithTransportOptions(func(t *http.Transport) {
+		},
+		HTTPClient: awshttp.NewBuildableClient().WithTimeout(c.CallTimeout()).WithTransportOptions(func(t *http.Transport) {
 			// As many idle connections as concurrent callers a process
 			// (the local gateway, the load run) may have, so that a burst
 			// reuses connections rather than opening new ones.
 			t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 256
-		})),
+		}),
 	}
-	if c.Endpoint != "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+	switch getenv := c.env(); {
+	case c.Endpoint != "":
+		cfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
+	case fn.AWSChain != nil:
+		return fn.AWSChain(ctx, cfg)
+	case getenv("AWS_ACCESS_KEY_ID") == "" || getenv("AWS_SECRET_ACCESS_KEY") == "":
+		return aws.Config{}, errors.New("load AWS config: no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment")
+	default:
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))
 	}
 	return cfg, nil
 }
@@ -356,39 +376,16 @@ func ServeLambda(ctx context.Context, getenv func(string) string, fn Function, s
 	if err != nil {
 		return err
 	}
-	lambda.StartWithOptions(Handler(svc, fn.Name), lambda.WithContext(ctx))
+	lambda.StartWithOptions(Handler(svc, fn), lambda.WithContext(ctx))
 	return nil
 }
 
-// Handler returns the Lambda handler of function: API Gateway requests for
-// its routes, plus the schedule's event for reminders and stream batches
-// for reports.
-func Handler(svc *Services, function string) any {
-	h := api.NewHandler(svc.API, function)
-	switch function {
-	case api.FnReminders:
-		// The schedule that runs reminders also writes the audit digest,
-		// when the function has a signing key.
-		rh := ReminderHandler(svc.API, h)
-		return func(ctx context.Context, raw json.RawMessage) (any, error) {
-			out, err := rh(ctx, raw)
-			var probe struct {
-				DetailType string    `json:"detail-type"`
-				Time       time.Time `json:"time"`
-			}
-			if json.Unmarshal(raw, &probe) == nil && probe.DetailType == "Scheduled Event" && svc.AuditKey != nil {
-				if _, derr := WriteDigest(ctx, svc, probe.Time); err == nil {
-					err = derr
-				}
-			}
-			return out, err
-		}
-	case api.FnReports:
-		return ReportsHandler(svc, h)
-	case api.FnImports:
-		return ImportsHandler(svc.API.Imports, svc.API.Logger, svc.ImportMaxReceive)
-	case api.FnWebhooks:
-		return WebhooksHandler(svc, h, 0)
+// Handler returns the Lambda handler of fn: API Gateway requests for its
+// routes, through fn.Lambda when it takes other events too.
+func Handler(svc *Services, fn Function) any {
+	h := api.NewHandler(svc.API, fn.Name, fn.Routes)
+	if fn.Lambda != nil {
+		return fn.Lambda(svc, h)
 	}
 	return h.Invoke
 }

@@ -137,7 +137,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 		tb.Fatal(err)
 	}
 	e := &Env{TB: tb, Config: cfg, Logs: &LockedBuffer{}, Notifier: &crmfake.Notifier{}}
-	awsCfg, err := cfg.AWS(ctx)
+	awsCfg, err := cfg.AWS(ctx, everything.Function)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func New(tb testing.TB, opts ...Option) *Env {
 	}
 	fns := map[string]gateway.Invoker{}
 	for _, rt := range api.Routes() {
-		fns[rt.Function] = api.NewHandler(e.Services.API, rt.Function).Invoke
+		fns[rt.Function] = api.NewHandler(e.Services.API, rt.Function, everything.Function.Routes).Invoke
 	}
 	e.Server = httptest.NewServer(gateway.New(api.Routes(), fns, gateway.NewVerifier(e.Key), log))
 	// A 308 (a merged-away customer) is an answer the tests look at, not
@@ -385,7 +385,7 @@ func (e *Env) ReplayEvents(dir string, fn app.Function, want map[string]int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := lambda.NewHandler(app.Handler(svc, function))
+	h := lambda.NewHandler(app.Handler(svc, fn))
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no sample events in %s: %v", dir, err)
@@ -439,7 +439,7 @@ func (e *Env) ReplayEvents(dir string, fn app.Function, want map[string]int) {
 // DynamoDB Local.
 func (e *Env) StreamsClient() *dynamodbstreams.Client {
 	e.TB.Helper()
-	cfg, err := e.Config.AWS(context.Background())
+	cfg, err := e.Config.AWS(context.Background(), everything.Function)
 	if err != nil {
 		e.TB.Fatal(err)
 	}

@@ -4,7 +4,9 @@
 package everything
 
 import (
+	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/awschain"
 	"github.com/clientele-crm/clientele/internal/disposable"
 	"github.com/clientele-crm/clientele/internal/eventbus"
 	"github.com/clientele-crm/clientele/internal/importqueue"
@@ -13,7 +15,9 @@ import (
 	"github.com/clientele-crm/clientele/internal/phone"
 )
 
-// Function serves everything, with every optional edge.
+// Function serves every route, with every optional edge. It has no Lambda
+// entry: the local runtime runs the schedule, the stream and the queues
+// itself.
 var Function = app.Function{
 	ParsePhone:        phone.E164,
 	Publisher:         snsnotify.New,
@@ -21,4 +25,6 @@ var Function = app.Function{
 	Events:            eventbus.New,
 	DisposableDomain:  disposable.Listed,
 	CanonicalLanguage: langtag.Canonical,
+	Routes:            api.AllRoutes(),
+	AWSChain:          awschain.Load,
 }

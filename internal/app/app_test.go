@@ -35,15 +35,32 @@ func TestLoadSettings(t *testing.T) {
 func TestLoadNamesEveryProblem(t *testing.T) {
 	_, err := Load(env(map[string]string{
 		"PHONE_REGION": "Narnia", "REQUIRED_FIELDS": "name,shoeSize", "REVIEW_PERIOD": "soon",
-		"KEYRING": "kms", "DATA_KEY_MAX_ITEMS": "-1", "LOG_LEVEL": "loud",
+		"KEYRING": "kms", "DATA_KEY_MAX_ITEMS": "-1", "LOG_LEVEL": "loud", "IMPORT_MAX_RECEIVE": "0", "CLIENT_RATE_LIMIT": "-3",
+		"ACCESS_ALERT_THRESHOLD": "many", "DIGEST_INTERVAL": "30s", "FUNCTION_TIMEOUT": "1s", "RETENTION_TOMBSTONES": "forever",
 	}))
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
-	for _, want := range []string{"PHONE_REGION", "shoeSize", "REVIEW_PERIOD", "KMS_KEY_ID", "DATA_KEY_MAX_ITEMS", "LOG_LEVEL"} {
+	for _, want := range []string{"PHONE_REGION", "shoeSize", "REVIEW_PERIOD", "KMS_KEY_ID", "DATA_KEY_MAX_ITEMS", "LOG_LEVEL",
+		"IMPORT_MAX_RECEIVE", "CLIENT_RATE_LIMIT", "ACCESS_ALERT_THRESHOLD", "DIGEST_INTERVAL", "FUNCTION_TIMEOUT", "RETENTION_TOMBSTONES"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}
+	}
+}
+
+func TestLoadIntervalsAndLimits(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"REMINDER_INTERVAL": "off", "DIGEST_INTERVAL": "1h", "RETENTION_INTERACTIONS": "0", "PORTAL_LINK_TTL": "2d",
+		"CLIENT_RATE_LIMIT": "0", "ACCESS_ALERT_THRESHOLD": "5", "IMPORT_MAX_RECEIVE": "3",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ReminderInterval != 0 || c.DigestInterval != time.Hour || c.Retention.Interactions != 0 || c.PortalTTL != 48*time.Hour ||
+		c.ClientRateLimit != 0 || c.AccessThreshold != 5 || c.ImportMaxReceive != 3 {
+		t.Fatalf("got reminder %v, digest %v, interactions kept %v, portal TTL %v, rate limit %d, threshold %d, receives %d",
+			c.ReminderInterval, c.DigestInterval, c.Retention.Interactions, c.PortalTTL, c.ClientRateLimit, c.AccessThreshold, c.ImportMaxReceive)
 	}
 }
 

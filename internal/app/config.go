@@ -150,6 +150,23 @@ func (c Config) DigestSettle() time.Duration { return c.FunctionTimeout + time.M
 // Load reads the configuration from getenv. Every problem is reported at
 // once.
 func Load(getenv func(string) string) (Config, error) {
+	c := defaults(getenv)
+	var errs []string
+	for _, load := range []func(getenv func(string) string) []string{
+		c.loadComplaintSettings, c.loadSurveySettings, c.loadPolicySettings,
+		c.loadIntervals, c.loadStewardshipSettings, c.loadLimits, c.loadRuntime,
+	} {
+		errs = append(errs, load(getenv)...)
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// defaults returns the configuration with every setting at its default,
+// and the plain settings (names, ARNs, URLs) read from getenv.
+func defaults(getenv func(string) string) Config {
 	c := Config{
 		getenv:     getenv,
 		Table:      or(getenv("TABLE_NAME"), "clientele"),
@@ -196,9 +213,13 @@ func Load(getenv func(string) string) (Config, error) {
 		// it, links are paths the client puts its host before.
 		c.PortalBaseURL = "/self-service"
 	}
+	return c
+}
+
+// loadPolicySettings reads the customer policy: phone region, required
+// fields, review periods, quality targets and outcomes.
+func (c *Config) loadPolicySettings(getenv func(string) string) []string {
 	var errs []string
-	errs = append(errs, c.loadComplaintSettings(getenv)...)
-	errs = append(errs, c.loadSurveySettings(getenv)...)
 	if v := getenv("PHONE_REGION"); v != "" {
 		c.Policy.PhoneRegion = strings.ToUpper(v)
 		if !isRegion(c.Policy.PhoneRegion) {
@@ -228,58 +249,45 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, "QUALITY_TARGETS: "+err.Error())
 		}
 	}
-	errs = append(errs, loadOutcomes(getenv, &c)...)
-	errs = append(errs, duration(getenv, "QUALITY_PERIOD", &c.QualityPeriod, atLeast(24*time.Hour), "a whole number of days, such as 30d")...)
-	switch v := getenv("REMINDER_INTERVAL"); v {
-	case "":
-	case "off", "0":
-		c.ReminderInterval = 0
-	default:
-		errs = append(errs, duration(getenv, "REMINDER_INTERVAL", &c.ReminderInterval, atLeast(time.Minute), "a duration of a minute or more, or off")...)
-	}
+	errs = append(errs, loadOutcomes(getenv, c)...)
+	return append(errs, duration(getenv, "QUALITY_PERIOD", &c.QualityPeriod, atLeast(24*time.Hour), "a whole number of days, such as 30d")...)
+}
+
+// loadIntervals reads the schedules, retention periods and timeouts.
+func (c *Config) loadIntervals(getenv func(string) string) []string {
 	const keep = "a duration such as 1095d, or 0 to keep for ever"
-	errs = append(errs, duration(getenv, "RETENTION_CLOSED_COMPLAINTS", &c.Retention.ClosedComplaints, atLeast(0), keep)...)
-	errs = append(errs, duration(getenv, "RETENTION_INTERACTIONS", &c.Retention.Interactions, atLeast(0), keep)...)
-	errs = append(errs, duration(getenv, "RETENTION_TOMBSTONES", &c.Retention.Tombstones, atLeast(0), keep)...)
-	errs = append(errs, c.loadStewardshipSettings(getenv)...)
-	errs = append(errs, duration(getenv, "PORTAL_LINK_TTL", &c.PortalTTL, positive, "a positive duration such as 7d")...)
-	errs = append(errs, duration(getenv, "DATA_KEY_MAX_AGE", &c.Cache.MaxAge, positive, "a positive duration")...)
-	errs = append(errs, duration(getenv, "FUNCTION_TIMEOUT", &c.FunctionTimeout, atLeast(2*time.Second), "a duration of 2s or more, such as 10s")...)
-	switch v := getenv("DIGEST_INTERVAL"); v {
-	case "":
-	case "off", "0":
-		c.DigestInterval = 0
-	default:
-		errs = append(errs, duration(getenv, "DIGEST_INTERVAL", &c.DigestInterval, atLeast(time.Minute), "a duration of a minute or more, or off")...)
+	var errs []string
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+		ok   func(time.Duration) bool
+		want string
+	}{
+		{"RETENTION_CLOSED_COMPLAINTS", &c.Retention.ClosedComplaints, atLeast(0), keep},
+		{"RETENTION_INTERACTIONS", &c.Retention.Interactions, atLeast(0), keep},
+		{"RETENTION_TOMBSTONES", &c.Retention.Tombstones, atLeast(0), keep},
+		{"PORTAL_LINK_TTL", &c.PortalTTL, positive, "a positive duration such as 7d"},
+		{"DATA_KEY_MAX_AGE", &c.Cache.MaxAge, positive, "a positive duration"},
+		{"FUNCTION_TIMEOUT", &c.FunctionTimeout, atLeast(2 * time.Second), "a duration of 2s or more, such as 10s"},
+	} {
+		errs = append(errs, duration(getenv, d.name, d.dst, d.ok, d.want)...)
 	}
-	if v := getenv("DATA_KEY_MAX_ITEMS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			errs = append(errs, "DATA_KEY_MAX_ITEMS must be a positive integer")
-		}
-		c.Cache.MaxItems = n
-	}
-	if v := getenv("IMPORT_MAX_RECEIVE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			errs = append(errs, "IMPORT_MAX_RECEIVE must be a positive integer")
-		}
-		c.ImportMaxReceive = n
-	}
-	if v := getenv("CLIENT_RATE_LIMIT"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			errs = append(errs, "CLIENT_RATE_LIMIT must be a whole number of requests per minute, 0 for none")
-		}
-		c.ClientRateLimit = n
-	}
-	if v := getenv("ACCESS_ALERT_THRESHOLD"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			errs = append(errs, "ACCESS_ALERT_THRESHOLD must be a positive whole number")
-		}
-		c.AccessThreshold = n
-	}
+	errs = append(errs, schedule(getenv, "REMINDER_INTERVAL", &c.ReminderInterval)...)
+	return append(errs, schedule(getenv, "DIGEST_INTERVAL", &c.DigestInterval)...)
+}
+
+// loadLimits reads the numeric limits.
+func (c *Config) loadLimits(getenv func(string) string) []string {
+	var errs []string
+	errs = append(errs, whole(getenv, "DATA_KEY_MAX_ITEMS", &c.Cache.MaxItems, 1, "a positive integer")...)
+	errs = append(errs, whole(getenv, "IMPORT_MAX_RECEIVE", &c.ImportMaxReceive, 1, "a positive integer")...)
+	errs = append(errs, whole(getenv, "CLIENT_RATE_LIMIT", &c.ClientRateLimit, 0, "a whole number of requests per minute, 0 for none")...)
+	return append(errs, whole(getenv, "ACCESS_ALERT_THRESHOLD", &c.AccessThreshold, 1, "a positive whole number")...)
+}
+
+// loadRuntime checks the log level and the keyring.
+func (c *Config) loadRuntime(getenv func(string) string) []string {
+	var errs []string
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			errs = append(errs, "LOG_LEVEL must be debug, info, warn or error")
@@ -294,10 +302,7 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		errs = append(errs, "KEYRING must be kms or local")
 	}
-	if len(errs) > 0 {
-		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
-	}
-	return c, nil
+	return errs
 }
 
 // loadComplaintSettings reads the SLA, assignment and category settings.
@@ -430,6 +435,33 @@ func positive(d time.Duration) bool { return d > 0 }
 
 func atLeast(min time.Duration) func(time.Duration) bool {
 	return func(d time.Duration) bool { return d >= min }
+}
+
+// schedule reads an interval that "off" or "0" turns off and that is
+// otherwise at least a minute.
+func schedule(getenv func(string) string, name string, d *time.Duration) []string {
+	switch getenv(name) {
+	case "":
+		return nil
+	case "off", "0":
+		*d = 0
+		return nil
+	}
+	return duration(getenv, name, d, atLeast(time.Minute), "a duration of a minute or more, or off")
+}
+
+// whole reads a whole number of at least min.
+func whole[T int | int64](getenv func(string) string, name string, n *T, min T, want string) []string {
+	v := getenv(name)
+	if v == "" {
+		return nil
+	}
+	parsed, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || T(parsed) < min {
+		return []string{name + " must be " + want}
+	}
+	*n = T(parsed)
+	return nil
 }
 
 // isRegion reports whether s has the form of an ISO 3166-1 alpha-2 code.

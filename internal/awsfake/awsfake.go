@@ -5,6 +5,8 @@ package awsfake
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 
@@ -44,4 +46,26 @@ func (s *Server) Settings(name string) ClientSettings {
 		HTTPClient:       s.srv.Client(),
 		RetryMaxAttempts: 1,
 	}
+}
+
+// DropConnection closes the request's connection without a response, as
+// an unreachable endpoint does mid-call.
+func DropConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("awsfake: response writer cannot hijack")
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	conn.Close()
+}
+
+// NewID returns a random id in the UUID shape AWS uses for request and
+// message ids.
+func NewID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -14,7 +14,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -181,7 +180,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if down {
-		hijackClose(w)
+		awsfake.DropConnection(w)
 		return
 	}
 	if failCode != "" {
@@ -300,33 +299,14 @@ func writeJSON(w http.ResponseWriter, v any) {
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("X-Amzn-RequestId", requestID())
+	w.Header().Set("X-Amzn-RequestId", awsfake.NewID())
 	w.Write(body)
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {
 	body, _ := json.Marshal(map[string]string{"__type": code, "message": message})
 	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("X-Amzn-RequestId", requestID())
+	w.Header().Set("X-Amzn-RequestId", awsfake.NewID())
 	w.WriteHeader(status)
 	w.Write(body)
-}
-
-// hijackClose drops the connection without a response.
-func hijackClose(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("kmsfake: response writer cannot hijack")
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		return
-	}
-	conn.Close()
-}
-
-func requestID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -6,9 +6,7 @@
 package snsfake
 
 import (
-	"crypto/rand"
 	"encoding/xml"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -121,7 +119,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	down := s.down
 	s.mu.Unlock()
 	if down {
-		hijackClose(w)
+		awsfake.DropConnection(w)
 		return
 	}
 
@@ -172,12 +170,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, code, msg)
 		return
 	}
-	m.MessageID = newID()
+	m.MessageID = awsfake.NewID()
 	s.mu.Lock()
 	s.published = append(s.published, m)
 	s.mu.Unlock()
 
-	reqID := newID()
+	reqID := awsfake.NewID()
 	writeXML(w, http.StatusOK, reqID, publishResponse{Xmlns: xmlns, MessageID: m.MessageID, RequestID: reqID})
 }
 
@@ -265,7 +263,7 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	if status >= 500 {
 		typ = "Receiver"
 	}
-	reqID := newID()
+	reqID := awsfake.NewID()
 	writeXML(w, status, reqID, errorResponse{Xmlns: xmlns, Type: typ, Code: code, Message: message, RequestID: reqID})
 }
 
@@ -281,25 +279,4 @@ func writeXML(w http.ResponseWriter, status int, reqID string, v any) {
 	w.WriteHeader(status)
 	w.Write([]byte(xml.Header))
 	w.Write(body)
-}
-
-// hijackClose drops the connection without a response.
-func hijackClose(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("snsfake: response writer cannot hijack")
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		return
-	}
-	conn.Close()
-}
-
-// newID returns a random id in the UUID shape SNS uses for message and
-// request ids.
-func newID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -396,20 +396,31 @@ func (s *Table) transact(ctx context.Context, ops []types.TransactWriteItem, c c
 	if !errors.As(err, &tce) {
 		return wrap(err, op+" "+c.ID)
 	}
+	return s.explainCanceled(ctx, tce, []crm.Customer{c}, []string{c.ID}, fmt.Sprintf("customer %s was changed by someone else", c.ID))
+}
+
+// explainCanceled explains a cancelled customer write: a lookup of one of
+// claimants whose claim a customer not in ours holds is a duplicate (409
+// naming the fields and the holder); else a cancellation by concurrent
+// transactions only is worth a retry (503); else a version check failed
+// (412, saying changed).
+func (s *Table) explainCanceled(ctx context.Context, tce *types.TransactionCanceledException, claimants []crm.Customer, ours []string, changed string) error {
 	dup := &crm.Error{Code: crm.ECONFLICT, Message: "a customer with the same details already exists"}
-	for _, f := range lookupFields {
-		v := f.value(c)
-		if v == "" {
-			continue
-		}
-		holder, err := s.claimHolder(ctx, f.name, v)
-		if err != nil {
-			return err
-		}
-		if holder != "" && holder != c.ID {
-			dup.Fields = append(dup.Fields, crm.FieldError{Field: f.name, Code: "duplicate", Message: "matches an existing customer"})
-			if dup.DuplicateOf == "" {
-				dup.DuplicateOf = holder
+	for _, c := range claimants {
+		for _, f := range lookupFields {
+			v := f.value(c)
+			if v == "" {
+				continue
+			}
+			holder, err := s.claimHolder(ctx, f.name, v)
+			if err != nil {
+				return err
+			}
+			if holder != "" && !slices.Contains(ours, holder) {
+				dup.Fields = append(dup.Fields, crm.FieldError{Field: f.name, Code: "duplicate", Message: "matches an existing customer"})
+				if dup.DuplicateOf == "" {
+					dup.DuplicateOf = holder
+				}
 			}
 		}
 	}
@@ -419,7 +430,7 @@ func (s *Table) transact(ctx context.Context, ops []types.TransactWriteItem, c c
 	if isConflictOnly(tce) {
 		return crm.Errorf(crm.EUNAVAILABLE, "a concurrent write got in the way; retry")
 	}
-	return crm.Errorf(crm.EPRECONDITION, "customer %s was changed by someone else", c.ID)
+	return crm.Errorf(crm.EPRECONDITION, "%s", changed)
 }
 
 // isConflictOnly reports a cancellation caused by a concurrent transaction,

@@ -342,32 +342,7 @@ func (s *Table) mergeTransact(ctx context.Context, ops []types.TransactWriteItem
 	if !errors.As(err, &tce) {
 		return wrap(err, "merge "+a.EntityID)
 	}
-	dup := &crm.Error{Code: crm.ECONFLICT, Message: "a customer with the same details already exists"}
-	for _, c := range claimants {
-		for _, f := range lookupFields {
-			v := f.value(c)
-			if v == "" {
-				continue
-			}
-			holder, err := s.claimHolder(ctx, f.name, v)
-			if err != nil {
-				return err
-			}
-			if holder != "" && !slices.Contains(ours, holder) {
-				dup.Fields = append(dup.Fields, crm.FieldError{Field: f.name, Code: "duplicate", Message: "matches an existing customer"})
-				if dup.DuplicateOf == "" {
-					dup.DuplicateOf = holder
-				}
-			}
-		}
-	}
-	if len(dup.Fields) > 0 {
-		return dup
-	}
-	if isConflictOnly(tce) {
-		return crm.Errorf(crm.EUNAVAILABLE, "a concurrent write got in the way; retry")
-	}
-	return crm.Errorf(crm.EPRECONDITION, "a customer of the merge was changed by someone else")
+	return s.explainCanceled(ctx, tce, claimants, ours, "a customer of the merge was changed by someone else")
 }
 
 // GetMerge implements crm.MergeStore.

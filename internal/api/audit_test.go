@@ -372,8 +372,9 @@ func TestRetentionFilteredOnRead(t *testing.T) {
 	// (which DynamoDB Local never runs) has removed anything.
 	later := time.Now().Add(8 * 365 * 24 * time.Hour)
 	kr, _ := e.Keyring.(*envelope.LocalKeyring)
-	table, err := dynamo.Open(context.Background(), dynamo.Config{DB: e.DB, Table: e.Config.Table, AuditTable: e.Config.AuditTable,
-		Keyring: kr, Retention: e.Config.Retention, Now: func() time.Time { return later }})
+	cfg := e.StoreConfig(e.DB)
+	cfg.Keyring, cfg.Retention, cfg.Now = kr, e.Config.Retention, func() time.Time { return later }
+	table, err := dynamo.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func (d replayingDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opt
 func TestSensitiveReadEntrySurvivesARetriedPut(t *testing.T) {
 	e := testenv.New(t)
 	ctx := context.Background()
-	table, err := dynamo.Open(ctx, dynamo.Config{DB: replayingDB{e.DB}, Table: e.Config.Table, AuditTable: e.Config.AuditTable, Keyring: e.Keyring})
+	table, err := dynamo.Open(ctx, e.StoreConfig(replayingDB{e.DB}))
 	if err != nil {
 		t.Fatal(err)
 	}

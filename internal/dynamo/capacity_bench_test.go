@@ -77,7 +77,9 @@ func BenchmarkWriteCapacity(b *testing.B) {
 	for _, tt := range []struct{ name, table string }{{"projection=keys-only", e.Config.Table}, {"projection=all", all}} {
 		b.Run(tt.name, func(b *testing.B) {
 			meter := &writeMeter{Client: e.DB}
-			table, err := dynamo.Open(ctx, dynamo.Config{DB: meter, Table: tt.table, AuditTable: e.Config.AuditTable, Keyring: e.Keyring})
+			cfg := e.StoreConfig(meter)
+			cfg.Table = tt.table
+			table, err := dynamo.Open(ctx, cfg)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -41,7 +41,9 @@ func TestEncryptionContextNamesPurpose(t *testing.T) {
 	e := testenv.New(t)
 	ctx := context.Background()
 	kr := &recordingKeyring{Keyring: e.Keyring}
-	store, err := dynamo.Open(ctx, dynamo.Config{DB: e.DB, Table: e.Config.Table, AuditTable: e.Config.AuditTable, Keyring: kr, Cache: envelope.Options{Disabled: true}})
+	cfg := e.StoreConfig(e.DB)
+	cfg.Keyring, cfg.Cache = kr, envelope.Options{Disabled: true}
+	store, err := dynamo.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +104,7 @@ func TestItemsSealedBeforePurposesStillOpen(t *testing.T) {
 
 	// Without the legacy keyring the old items do not open: the test
 	// really reads what the old scheme wrote.
-	plain, err := dynamo.Open(ctx, dynamo.Config{DB: e.DB, Table: e.Config.Table, AuditTable: e.Config.AuditTable, Keyring: e.Keyring})
+	plain, err := dynamo.Open(ctx, e.StoreConfig(e.DB))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,9 @@ func TestItemsSealedBeforePurposesStillOpen(t *testing.T) {
 		t.Fatal("an item sealed under the legacy key opened without it")
 	}
 
-	store, err := dynamo.Open(ctx, dynamo.Config{DB: e.DB, Table: e.Config.Table, AuditTable: e.Config.AuditTable, Keyring: e.Keyring, LegacyKeyring: legacyKR})
+	cfg := e.StoreConfig(e.DB)
+	cfg.LegacyKeyring = legacyKR
+	store, err := dynamo.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func BenchmarkReminderRun(b *testing.B) {
 	e := testenv.New(b)
 	ctx := context.Background()
 	db := &countingDB{Client: e.DB}
-	store, err := dynamo.Open(ctx, dynamo.Config{DB: db, Table: e.Config.Table, AuditTable: e.Config.AuditTable, Keyring: e.Keyring})
+	store, err := dynamo.Open(ctx, e.StoreConfig(db))
 	if err != nil {
 		b.Fatal(err)
 	}

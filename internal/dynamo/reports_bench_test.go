@@ -22,13 +22,13 @@ func BenchmarkReports(b *testing.B) {
 	e := testenv.New(b)
 	ctx := context.Background()
 	db := &countingDB{Client: e.DB}
-	store, err := dynamo.Open(ctx, dynamo.Config{DB: db, Table: e.Config.Table, AuditTable: e.Config.AuditTable, Keyring: e.Keyring})
+	store, err := dynamo.Open(ctx, e.StoreConfig(db))
 	if err != nil {
 		b.Fatal(err)
 	}
 	// The rebuild is the setup, not what is measured: it scans through a
 	// client without the per-call limit (testenv.Env.ScanDB).
-	rebuilder, err := dynamo.Open(ctx, dynamo.Config{DB: e.ScanDB(), Table: e.Config.Table, AuditTable: e.Config.AuditTable, Keyring: e.Keyring})
+	rebuilder, err := dynamo.Open(ctx, e.StoreConfig(e.ScanDB()))
 	if err != nil {
 		b.Fatal(err)
 	}

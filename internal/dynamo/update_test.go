@@ -35,7 +35,7 @@ func TestUpdateOfTheVersionReadReadsNothingMore(t *testing.T) {
 	e := testenv.New(t)
 	ctx := context.Background()
 	reads := &atomic.Int64{}
-	table, err := dynamo.Open(ctx, dynamo.Config{DB: profileReads{e.DB, reads}, Table: e.Config.Table, AuditTable: e.Config.AuditTable, Keyring: e.Keyring})
+	table, err := dynamo.Open(ctx, e.StoreConfig(profileReads{e.DB, reads}))
 	if err != nil {
 		t.Fatal(err)
 	}

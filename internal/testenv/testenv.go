@@ -291,6 +291,13 @@ var (
 	emailShape = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
 )
 
+// StoreConfig is the configuration of a store of this environment's
+// tables and keyring reached through db: a test wraps the client to count
+// or disturb its calls, and adjusts the rest where it needs to.
+func (e *Env) StoreConfig(db dynamo.DB) dynamo.Config {
+	return dynamo.Config{DB: db, Table: e.Config.Table, AuditTable: e.Config.AuditTable, Keyring: e.Keyring}
+}
+
 // ScanDB is a client of the same DynamoDB Local without the processes'
 // per-call time limit, for whole-table scans (a rebuild of a large
 // benchmark table, the plaintext check below), whose pages DynamoDB Local

@@ -149,13 +149,7 @@ func (s *Table) profileAsRead(ctx context.Context, prev crm.Customer) (claims []
 	if err != nil {
 		return nil, nil, err
 	}
-	var it struct {
-		Claims []string `dynamodbav:"claims"`
-	}
-	if err := attributevalue.UnmarshalMap(stored, &it); err != nil {
-		return nil, nil, fmt.Errorf("unmarshal customer claims: %w", err)
-	}
-	return it.Claims, stored, nil
+	return heldClaims(stored), stored, nil
 }
 
 // plainCustomer decodes only a customer item's plain attributes, for an
@@ -371,17 +365,25 @@ func (s *Table) updateOps(ctx context.Context, prev, next crm.Customer) ([]types
 		return nil, err
 	}
 	ops = append(ops, consents...)
-	item, err := s.toCustomerItem(ctx, next, claims)
+	put, err := s.profilePut(ctx, next, claims, stored, prev.Version)
 	if err != nil {
 		return nil, err
 	}
-	carryChainHead(stored, item)
-	put := &types.Put{
-		TableName: &s.table, Item: item,
-		ConditionExpression:       aws.String("attribute_exists(PK) AND version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(prev.Version)}},
+	return append(ops, put), nil
+}
+
+// profilePut replaces a customer's profile with c, holding claims and
+// carrying the audit chain head of stored, only while the stored profile
+// is still at version.
+func (s *Table) profilePut(ctx context.Context, c crm.Customer, claims []string, stored map[string]types.AttributeValue, version int64) (types.TransactWriteItem, error) {
+	item, err := s.toCustomerItem(ctx, c, claims)
+	if err != nil {
+		return types.TransactWriteItem{}, err
 	}
-	return append(ops, types.TransactWriteItem{Put: put}), nil
+	carryChainHead(stored, item)
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("attribute_exists(PK) AND version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(version)}}}}, nil
 }
 
 // transact runs a customer write with its audit entry and explains a

@@ -257,14 +257,11 @@ func (s *Customers) MergeCustomers(ctx context.Context, m crm.Merge, decided *cr
 		op.Put.Item[attrMergeAppended] = &types.AttributeValueMemberS{Value: m.ID}
 		ops = append(ops, op)
 	}
-	item, err := s.toCustomerItem(ctx, next, nextHeld)
+	put, err := s.profilePut(ctx, next, nextHeld, intoItem, m.PrevInto.Version)
 	if err != nil {
 		return err
 	}
-	carryChainHead(intoItem, item)
-	ops = append(ops, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item,
-		ConditionExpression:       aws.String("attribute_exists(PK) AND version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(m.PrevInto.Version)}}}})
+	ops = append(ops, put)
 	red, err := attributevalue.MarshalMap(redirectItem{PK: customerPK(m.FromID), SK: skProfile, Type: entityMerged, ID: m.FromID,
 		MergedInto: m.IntoID, MergeID: m.ID, OwnerID: m.PrevFrom.OwnerID, Version: m.PrevFrom.Version + 1, MergedAt: m.At, MergedBy: m.By,
 		Claims: nonNil(redirectHeld), UndoUntil: m.UndoUntil.Unix()})
@@ -439,14 +436,11 @@ func (s *Customers) UndoMerge(ctx context.Context, m crm.Merge, cur, next crm.Cu
 	if err != nil {
 		return err
 	}
-	item, err := s.toCustomerItem(ctx, next, nextHeld)
+	put, err := s.profilePut(ctx, next, nextHeld, intoItem, cur.Version)
 	if err != nil {
 		return err
 	}
-	carryChainHead(intoItem, item)
-	ops = append(ops, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item,
-		ConditionExpression:       aws.String("attribute_exists(PK) AND version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(cur.Version)}}}})
+	ops = append(ops, put)
 	back, err := s.toCustomerItem(ctx, from, m.PrevFromClaims)
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ import (
 // walks every chain of the audit log, reporting the first broken link of
 // each and exiting non-zero if any, and `clientele audit digest`, which
 // writes the next signed digest now (as the schedule does).
-func cmdAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func cmdAudit(ctx context.Context, args []string, getenv app.Environ, stdout, stderr io.Writer) error {
 	if len(args) != 1 || (args[0] != "verify" && args[0] != "digest") {
 		return fmt.Errorf("usage: clientele audit verify|digest")
 	}
@@ -55,8 +55,8 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, st
 // operatorServices builds the services an operator command works on: on
 // AWS (KEYRING=kms, no DYNAMODB_ENDPOINT) the deployed tables with the
 // operator's credentials, locally the local table.
-func operatorServices(ctx context.Context, getenv func(string) string, stderr io.Writer) (*app.Services, func(), error) {
-	cfg, err := app.Load(getenv)
+func operatorServices(ctx context.Context, getenv app.Environ, stderr io.Writer) (*app.Services, func(), error) {
+	cfg, err := app.LoadEnviron(getenv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -87,7 +87,7 @@ func operatorServices(ctx context.Context, getenv func(string) string, stderr io
 // cmdReports runs `clientele reports rebuild [-check]`: it recomputes every
 // report aggregate exactly from the tables and replaces the stored ones
 // (with -check, only reports how they differ, exiting non-zero if they do).
-func cmdReports(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func cmdReports(ctx context.Context, args []string, getenv app.Environ, stdout, stderr io.Writer) error {
 	if len(args) < 1 || args[0] != "rebuild" {
 		return fmt.Errorf("usage: clientele reports rebuild [-check]")
 	}

@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/clientele-crm/clientele/internal/app"
 	"io"
 )
 
 // cmdDuplicates runs `clientele duplicates rebuild`: it re-derives every
 // customer's likely-duplicate blocks, pairs and state from the profiles,
 // as the stream consumer keeps them.
-func cmdDuplicates(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func cmdDuplicates(ctx context.Context, args []string, getenv app.Environ, stdout, stderr io.Writer) error {
 	if len(args) != 1 || args[0] != "rebuild" {
 		return fmt.Errorf("usage: clientele duplicates rebuild")
 	}

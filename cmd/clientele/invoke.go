@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/clientele-crm/clientele/internal/app"
 	"io"
 	"os"
 
@@ -13,7 +14,7 @@ import (
 	"github.com/clientele-crm/clientele/internal/api"
 )
 
-func cmdInvoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func cmdInvoke(ctx context.Context, args []string, getenv app.Environ, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fn := fs.String("fn", api.FnCustomers, "the function to invoke")

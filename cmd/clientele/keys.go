@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/clientele-crm/clientele/internal/app"
 	"io"
 	"time"
 
@@ -19,7 +20,7 @@ const defaultSettle = 2*dynamo.DefaultKeyRefresh + 30*time.Second
 // blind-index key (and the keys derived from it: cursors, self-service
 // tokens, root-cause counters) online, resuming a rotation that stopped
 // wherever it stopped. Progress goes to stderr.
-func cmdKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func cmdKeys(ctx context.Context, args []string, getenv app.Environ, stdout, stderr io.Writer) error {
 	if len(args) < 1 || args[0] != "rotate" {
 		return fmt.Errorf("usage: clientele keys rotate [-settle D]")
 	}

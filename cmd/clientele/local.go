@@ -50,17 +50,17 @@ func localDynamoDB(ctx context.Context, cfg app.Config, stderr io.Writer, startO
 	return ddblocal.Use(ctx, cfg.Endpoint, stderr)
 }
 
-func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func cmdRun(ctx context.Context, args []string, getenv app.Environ, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := app.Load(getenv)
+	cfg, err := app.LoadEnviron(getenv)
 	if err != nil {
 		return err
 	}
-	port := getenv("PORT")
+	port := getenv.Get("PORT")
 	if port == "" {
 		port = "8080"
 	}
@@ -235,7 +235,7 @@ func remindEvery(ctx context.Context, svc *app.Services, interval time.Duration)
 }
 
 // cmdRemind runs the reminder job once against the local table, as of -now.
-func cmdRemind(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func cmdRemind(ctx context.Context, args []string, getenv app.Environ, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("remind", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	nowFlag := fs.String("now", "", "run as of this RFC 3339 instant (default: now), e.g. to replay a missed day")
@@ -282,7 +282,7 @@ func localServer(h http.Handler, t serverTimeouts) *http.Server {
 
 func signingKeyPath(cfg app.Config) string { return filepath.Join(cfg.StateDir, "jwt-signing-key.pem") }
 
-func cmdToken(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func cmdToken(args []string, getenv app.Environ, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	role := fs.String("role", "sales", "comma-separated roles: admin, sales, service, finance, auditor")
@@ -293,7 +293,7 @@ func cmdToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := app.Load(getenv)
+	cfg, err := app.LoadEnviron(getenv)
 	if err != nil {
 		return err
 	}
@@ -351,8 +351,8 @@ func validRole(r string) bool {
 	return false
 }
 
-func cmdTables(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := app.Load(getenv)
+func cmdTables(ctx context.Context, getenv app.Environ, stdout io.Writer) error {
+	cfg, err := app.LoadEnviron(getenv)
 	if err != nil {
 		return err
 	}
@@ -373,14 +373,14 @@ func cmdTables(ctx context.Context, getenv func(string) string, stdout io.Writer
 
 // cmdWithDynamoDB runs a command with a DynamoDB Local of its own, so that
 // every test package of one `make test` shares one database process.
-func cmdWithDynamoDB(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+func cmdWithDynamoDB(ctx context.Context, args []string, getenv app.Environ, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
 	if len(args) == 0 {
 		return fmt.Errorf("with-dynamodb needs a command")
 	}
-	cfg, err := app.Load(getenv)
+	cfg, err := app.LoadEnviron(getenv)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/clientele-crm/clientele/internal/app"
 	"net"
 	"net/http"
 	"os"
@@ -44,7 +45,7 @@ func TestRunServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"run"}, getenv, &stdout, &stderr) }()
+	go func() { done <- run(ctx, []string{"run"}, app.EmptyIsUnset(getenv), &stdout, &stderr) }()
 
 	base := "http://127.0.0.1:" + port
 	deadline := time.Now().Add(30 * time.Second)
@@ -61,7 +62,7 @@ func TestRunServesAndStops(t *testing.T) {
 	}
 
 	var tok bytes.Buffer
-	if err := run(ctx, []string{"token", "-role", "sales", "-user", "alice"}, getenv, &tok, &stderr); err != nil {
+	if err := run(ctx, []string{"token", "-role", "sales", "-user", "alice"}, app.EmptyIsUnset(getenv), &tok, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(tok.String()), "\n")
@@ -96,7 +97,7 @@ func TestTokenIsAcceptedByTheGateway(t *testing.T) {
 	state := t.TempDir()
 	getenv := func(k string) string { return map[string]string{"CLIENTELE_STATE_DIR": state}[k] }
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"token", "-role", "admin,auditor", "-user", "root"}, getenv, &out, &errOut); err != nil {
+	if err := run(context.Background(), []string{"token", "-role", "admin,auditor", "-user", "root"}, app.EmptyIsUnset(getenv), &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	key, err := gateway.LoadSigningKey(filepath.Join(state, "jwt-signing-key.pem"))
@@ -111,7 +112,7 @@ func TestTokenIsAcceptedByTheGateway(t *testing.T) {
 	if claims["sub"] != "root" || string(groups) != `["admin","auditor"]` {
 		t.Fatalf("claims %v", claims)
 	}
-	if err := run(context.Background(), []string{"token", "-role", "janitor"}, getenv, &out, &errOut); err == nil {
+	if err := run(context.Background(), []string{"token", "-role", "janitor"}, app.EmptyIsUnset(getenv), &out, &errOut); err == nil {
 		t.Fatal("an unknown role was accepted")
 	}
 }
@@ -122,7 +123,7 @@ func TestInvokeSampleEvent(t *testing.T) {
 		return map[string]string{"DYNAMODB_ENDPOINT": ep, "CLIENTELE_STATE_DIR": state, "TABLE_NAME": "invoke-test", "LOG_LEVEL": "error"}[k]
 	}
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"invoke", "-fn", "customers", "-event", "../../events/customers-create.json"}, getenv, &out, &errOut); err != nil {
+	if err := run(context.Background(), []string{"invoke", "-fn", "customers", "-event", "../../events/customers-create.json"}, app.EmptyIsUnset(getenv), &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	var resp struct {
@@ -138,7 +139,7 @@ func TestOutboxPrintsNotifications(t *testing.T) {
 	state := t.TempDir()
 	getenv := func(k string) string { return map[string]string{"CLIENTELE_STATE_DIR": state}[k] }
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"outbox"}, getenv, &out, &errOut); err != nil || !strings.Contains(out.String(), "no notifications") {
+	if err := run(context.Background(), []string{"outbox"}, app.EmptyIsUnset(getenv), &out, &errOut); err != nil || !strings.Contains(out.String(), "no notifications") {
 		t.Fatalf("empty outbox: %v %q", err, out.String())
 	}
 	ob := notify.NewOutbox(filepath.Join(state, "outbox.jsonl"), nil)
@@ -148,7 +149,7 @@ func TestOutboxPrintsNotifications(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"outbox"}, getenv, &out, &errOut); err != nil {
+	if err := run(context.Background(), []string{"outbox"}, app.EmptyIsUnset(getenv), &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -177,7 +178,7 @@ func TestKeysRotate(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out, errOut bytes.Buffer
-		if err := run(context.Background(), []string{"invoke", "-fn", "customers", "-event", event}, getenv, &out, &errOut); err != nil {
+		if err := run(context.Background(), []string{"invoke", "-fn", "customers", "-event", event}, app.EmptyIsUnset(getenv), &out, &errOut); err != nil {
 			t.Fatal(err)
 		}
 		var resp struct{ StatusCode int }
@@ -191,7 +192,7 @@ func TestKeysRotate(t *testing.T) {
 	}
 	for version := 2; version <= 3; version++ {
 		var out, errOut bytes.Buffer
-		if err := run(context.Background(), []string{"keys", "rotate", "-settle", "0s"}, getenv, &out, &errOut); err != nil {
+		if err := run(context.Background(), []string{"keys", "rotate", "-settle", "0s"}, app.EmptyIsUnset(getenv), &out, &errOut); err != nil {
 			t.Fatalf("rotate: %v\n%s", err, errOut.String())
 		}
 		if want := fmt.Sprintf("version %d in use", version); !strings.Contains(out.String(), want) {

@@ -12,8 +12,8 @@ import (
 
 // cmdOutbox prints the notifications the local runtime has sent, one JSON
 // object a line, oldest first.
-func cmdOutbox(getenv func(string) string, stdout io.Writer) error {
-	cfg, err := app.Load(getenv)
+func cmdOutbox(getenv app.Environ, stdout io.Writer) error {
+	cfg, err := app.LoadEnviron(getenv)
 	if err != nil {
 		return err
 	}

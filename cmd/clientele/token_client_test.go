@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/clientele-crm/clientele/internal/app"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func TestClientTokenIsAcceptedByTheGateway(t *testing.T) {
 	getenv := func(k string) string { return map[string]string{"CLIENTELE_STATE_DIR": state}[k] }
 	var out, errOut bytes.Buffer
 	args := []string{"token", "-client", "shop", "-scopes", "clientele/complaints.write clientele/complaints.read"}
-	if err := run(context.Background(), args, getenv, &out, &errOut); err != nil {
+	if err := run(context.Background(), args, app.EmptyIsUnset(getenv), &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	key, err := gateway.LoadSigningKey(filepath.Join(state, "jwt-signing-key.pem"))
@@ -36,7 +37,7 @@ func TestClientTokenIsAcceptedByTheGateway(t *testing.T) {
 	if a.ID != "client:shop" || !a.Client || len(a.Scopes) != 2 || len(a.Roles) != 0 {
 		t.Fatalf("actor %+v, want client:shop with two complaint scopes and no roles", a)
 	}
-	if err := run(context.Background(), []string{"token", "-client", "shop", "-scopes", "clientele/admin"}, getenv, &out, &errOut); err == nil {
+	if err := run(context.Background(), []string{"token", "-client", "shop", "-scopes", "clientele/admin"}, app.EmptyIsUnset(getenv), &out, &errOut); err == nil {
 		t.Fatal("an unknown scope was accepted")
 	}
 }

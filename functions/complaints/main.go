@@ -17,7 +17,7 @@ import (
 var function = app.Function{Name: api.FnComplaints, Routes: api.ComplaintsRoutes(), Publisher: snsnotify.New}
 
 func main() {
-	if err := app.ServeLambda(context.Background(), app.Getenv, function, os.Stdout, os.Stderr); err != nil {
+	if err := app.ServeLambda(context.Background(), os.LookupEnv, function, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "complaints:", err)
 		os.Exit(1)
 	}

@@ -25,7 +25,7 @@ var function = app.Function{Name: api.FnCustomers, Routes: api.CustomersRoutes()
 	DisposableDomain: disposable.Listed, CanonicalLanguage: langtag.Canonical}
 
 func main() {
-	if err := app.ServeLambda(context.Background(), app.Getenv, function, os.Stdout, os.Stderr); err != nil {
+	if err := app.ServeLambda(context.Background(), os.LookupEnv, function, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "customers:", err)
 		os.Exit(1)
 	}

@@ -33,9 +33,9 @@ func TestSampleEvents(t *testing.T) {
 }
 
 func TestStartNeedsConfiguration(t *testing.T) {
-	err := app.ServeLambda(context.Background(), func(k string) string {
+	err := app.ServeLambda(context.Background(), app.EmptyIsUnset(func(k string) string {
 		return map[string]string{"KEYRING": "kms"}[k]
-	}, function, io.Discard, io.Discard)
+	}), function, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "KMS_KEY_ID") {
 		t.Fatalf("got %v, want a configuration error naming KMS_KEY_ID", err)
 	}

@@ -25,7 +25,7 @@ var function = app.Function{Name: api.FnImports, Lambda: app.ImportsLambda, Pars
 	DisposableDomain: disposable.Listed, CanonicalLanguage: langtag.Canonical}
 
 func main() {
-	if err := app.ServeLambda(context.Background(), app.Getenv, function, os.Stdout, os.Stderr); err != nil {
+	if err := app.ServeLambda(context.Background(), os.LookupEnv, function, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "imports:", err)
 		os.Exit(1)
 	}

@@ -19,7 +19,7 @@ var function = app.Function{Name: api.FnReminders, Routes: api.RemindersRoutes()
 	Publisher: snsnotify.New}
 
 func main() {
-	if err := app.ServeLambda(context.Background(), app.Getenv, function, os.Stdout, os.Stderr); err != nil {
+	if err := app.ServeLambda(context.Background(), os.LookupEnv, function, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "reminders:", err)
 		os.Exit(1)
 	}

@@ -20,7 +20,7 @@ import (
 var function = app.Function{Name: api.FnReports, Routes: api.ReportsRoutes(), Lambda: app.ReportsLambda, Events: eventbus.New}
 
 func main() {
-	if err := app.ServeLambda(context.Background(), app.Getenv, function, os.Stdout, os.Stderr); err != nil {
+	if err := app.ServeLambda(context.Background(), os.LookupEnv, function, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "reports:", err)
 		os.Exit(1)
 	}

@@ -21,7 +21,7 @@ var function = app.Function{Name: api.FnWebhooks, Routes: api.WebhooksRoutes(), 
 	Publisher: snsnotify.New}
 
 func main() {
-	if err := app.ServeLambda(context.Background(), app.Getenv, function, os.Stdout, os.Stderr); err != nil {
+	if err := app.ServeLambda(context.Background(), os.LookupEnv, function, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "webhooks:", err)
 		os.Exit(1)
 	}

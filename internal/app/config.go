@@ -147,17 +147,45 @@ func (c Config) CallTimeout() time.Duration {
 // function's timeout; the day index then takes a moment to show it.
 func (c Config) DigestSettle() time.Duration { return c.FunctionTimeout + time.Minute }
 
-// Load reads the configuration from getenv. Every problem is reported at
-// once.
-func Load(getenv func(string) string) (Config, error) {
+// Environ reads the configuration's variables as os.LookupEnv does: the
+// value, and whether the variable is set at all, which the value alone
+// cannot tell. The functions and the CLI read the process's environment
+// through os.LookupEnv.
+type Environ func(key string) (string, bool)
+
+// Get returns key's value, "" when it is unset.
+func (e Environ) Get(key string) string {
+	v, _ := e(key)
+	return v
+}
+
+// EmptyIsUnset reads getenv as an Environ in which a variable set empty is
+// unset.
+func EmptyIsUnset(getenv func(string) string) Environ {
+	return func(key string) (string, bool) {
+		v := getenv(key)
+		return v, v != ""
+	}
+}
+
+// Load reads the configuration from getenv, an empty value standing for an
+// unset variable. Every problem is reported at once.
+func Load(getenv func(string) string) (Config, error) { return LoadEnviron(EmptyIsUnset(getenv)) }
+
+// LoadEnviron reads the configuration from env. Every problem is reported
+// at once.
+func LoadEnviron(env Environ) (Config, error) {
+	getenv := env.Get
 	c := defaults(getenv)
 	var errs []string
 	for _, load := range []func(getenv func(string) string) []string{
-		c.loadComplaintSettings, c.loadSurveySettings, c.loadPolicySettings,
-		c.loadIntervals, c.loadStewardshipSettings, c.loadLimits, c.loadRuntime,
+		c.loadComplaintSettings, c.loadSurveySettings, c.loadPolicySettings, c.loadIntervals,
 	} {
 		errs = append(errs, load(getenv)...)
 	}
+	errs = append(errs, c.loadStewardshipSettings(env)...)
+	errs = append(errs, c.loadLimits(getenv)...)
+	errs = append(errs, c.loadRuntime(getenv)...)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
 	}

@@ -1,32 +1,22 @@
 package app
 
 import (
-	"os"
 	"strings"
 	"time"
 
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
-// Getenv reads the process's environment for Load. A getenv cannot tell an
-// empty variable from an unset one, and FOUR_EYES set empty means "no
-// approvals" (unset keeps the default), so Getenv reads it as "off".
-func Getenv(key string) string {
-	v, ok := os.LookupEnv(key)
-	if key == "FOUR_EYES" && ok && strings.TrimSpace(v) == "" {
-		return "off"
-	}
-	return v
-}
-
 // loadStewardshipSettings reads the four-eyes and consent-retention
-// settings. FOUR_EYES turns approval off set empty (see Getenv), "off" or
-// "none"; unset, it keeps the default.
-func (c *Config) loadStewardshipSettings(getenv func(string) string) []string {
+// settings. FOUR_EYES turns approval off set empty or blank, "off" or
+// "none"; unset, it keeps the default: the one setting whose empty value
+// means something, so it reads env, which tells the two apart.
+func (c *Config) loadStewardshipSettings(env Environ) []string {
+	getenv := env.Get
 	var errs []string
-	switch v := getenv("FOUR_EYES"); v {
-	case "":
-	case "off", "none":
+	switch v, set := env("FOUR_EYES"); {
+	case !set:
+	case strings.TrimSpace(v) == "", v == "off", v == "none":
 		c.FourEyes.Kinds = nil
 	default:
 		kinds, err := crm.ParseFourEyes(v)

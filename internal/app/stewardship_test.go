@@ -31,7 +31,7 @@ func TestFourEyesSetting(t *testing.T) {
 			} else {
 				unsetenv(t, "FOUR_EYES")
 			}
-			c, err := app.Load(app.Getenv)
+			c, err := app.LoadEnviron(os.LookupEnv)
 			if err != nil {
 				t.Fatal(err)
 			}

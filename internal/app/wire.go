@@ -361,10 +361,10 @@ func WriteDigest(ctx context.Context, svc *Services, now time.Time) (*dynamo.Dig
 }
 
 // ServeLambda is what every function's main does: it reads the
-// configuration from getenv, builds fn's services and serves fn's events
+// configuration from env, builds fn's services and serves fn's events
 // as a Lambda until the runtime stops it.
-func ServeLambda(ctx context.Context, getenv func(string) string, fn Function, stdout, stderr io.Writer) error {
-	cfg, err := Load(getenv)
+func ServeLambda(ctx context.Context, env Environ, fn Function, stdout, stderr io.Writer) error {
+	cfg, err := LoadEnviron(env)
 	if err != nil {
 		return err
 	}

@@ -241,29 +241,27 @@ func (s *Aggregates) CountWrite(ctx context.Context, at time.Time, accepted bool
 }
 
 // Aggregates implements crm.AggregateStore: one Query per aggregate, its
-// shards summed; up to eight at once.
+// shards summed; up to eight at once. A Query is charged for the size it
+// reads, so summing a partition of small shards costs one read unit where
+// fetching them by key would cost eight.
 func (s *Aggregates) Aggregates(ctx context.Context, names []string) (map[string]crm.Counts, error) {
-	out := make(map[string]crm.Counts, len(names))
-	var mu sync.Mutex
-	var firstErr error
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for _, name := range names {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			counts, err := s.aggregate(ctx, name)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			out[name] = counts
-		}()
+	counts := make([]crm.Counts, len(names))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, name := range names {
+		g.Go(func() (err error) {
+			counts[i], err = s.aggregate(ctx, name)
+			return err
+		})
 	}
-	wg.Wait()
-	return out, firstErr
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make(map[string]crm.Counts, len(names))
+	for i, name := range names {
+		out[name] = counts[i]
+	}
+	return out, nil
 }
 
 func (s *Table) aggregate(ctx context.Context, name string) (crm.Counts, error) {

@@ -3,8 +3,6 @@ package dynamo
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -28,23 +26,13 @@ func (s *Table) fetch(ctx context.Context, table, index, pkAttr, pk string, foun
 	if table != s.table || index == "" || !keysOnly(index) || len(found) == 0 {
 		return found, nil
 	}
-	byKey := map[[2]string]map[string]types.AttributeValue{}
-	for start := 0; start < len(found); start += 100 {
-		var keys []map[string]types.AttributeValue
-		for _, it := range found[start:min(start+100, len(found))] {
-			keys = append(keys, map[string]types.AttributeValue{attrPK: it[attrPK], attrSK: it[attrSK]})
-		}
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-		for len(req) > 0 {
-			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, wrap(err, "batch get "+index+" items")
-			}
-			for _, it := range out.Responses[s.table] {
-				byKey[itemKeyOf(it)] = it
-			}
-			req = out.UnprocessedKeys
-		}
+	keys := make([]map[string]types.AttributeValue, len(found))
+	for i, it := range found {
+		keys[i] = map[string]types.AttributeValue{attrPK: it[attrPK], attrSK: it[attrSK]}
+	}
+	byKey := make(map[[2]string]map[string]types.AttributeValue, len(found))
+	if err := s.batchGet(ctx, "batch get "+index+" items", keys, func(it map[string]types.AttributeValue) { byKey[itemKeyOf(it)] = it }); err != nil {
+		return nil, err
 	}
 	items := make([]map[string]types.AttributeValue, 0, len(found))
 	for _, k := range found {

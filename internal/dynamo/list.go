@@ -163,22 +163,13 @@ func (s *Table) batchGetProfiles(ctx context.Context, ids []string) (map[string]
 			keys = append(keys, itemKey(customerPK(id), skProfile))
 		}
 	}
-	for len(keys) > 0 {
-		n := min(len(keys), 100)
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys[:n], ConsistentRead: aws.Bool(true)}}
-		keys = keys[n:]
-		for len(req) > 0 {
-			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, wrap(err, "batch get customers")
-			}
-			for _, it := range out.Responses[s.table] {
-				if v, ok := it["id"].(*types.AttributeValueMemberS); ok {
-					found[v.Value] = it
-				}
-			}
-			req = out.UnprocessedKeys
+	err := s.batchGet(ctx, "batch get customers", keys, func(it map[string]types.AttributeValue) {
+		if v, ok := it["id"].(*types.AttributeValueMemberS); ok {
+			found[v.Value] = it
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return found, nil
 }

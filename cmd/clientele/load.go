@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,8 +65,20 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	faults := fs.Bool("faults", false, "run the fault scenarios (DynamoDB Local paused, KMS throttled or down, SNS down) instead")
 	out := fs.String("o", "", "also write the results, with the machine, to this file")
 	stream := fs.String("stream", "live", "the stream consumer during the mixes: live (in this process, as make run) or off (the API's own work alone, as on AWS where the consumer has its own compute; derived views are then not kept)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load clients, gateway, consumer) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *stream != "live" && *stream != "off" {
 		return fmt.Errorf("-stream: %q is neither live nor off", *stream)

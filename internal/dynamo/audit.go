@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -48,6 +49,30 @@ const (
 	// caller gets a conflict to resolve, as for any lost race on an entity.
 	chainRetries = 5
 )
+
+// auditDayShards spreads each day's entries over as many partitions of
+// the ByDay index, by chain, so that no one partition takes every entry
+// of the day (an index partition takes about 1,000 writes a second).
+const auditDayShards = 16
+
+// auditDayPK is the ByDay partition of an entry of chain made at at.
+func auditDayPK(at time.Time, chain string) string {
+	h := fnv.New32a()
+	h.Write([]byte(chain))
+	return fmt.Sprintf("DAY#%s#%02d", at.UTC().Format(time.DateOnly), h.Sum32()%auditDayShards)
+}
+
+// auditDayPKs are the ByDay partitions of day: its shards, and the one
+// partition a day had before they were (entries written before the
+// upgrade stay there).
+func auditDayPKs(day time.Time) []string {
+	d := "DAY#" + day.UTC().Format(time.DateOnly)
+	pks := []string{d}
+	for i := range auditDayShards {
+		pks = append(pks, fmt.Sprintf("%s#%02d", d, i))
+	}
+	return pks
+}
 
 // chainOf names the chain an action on an entity appends to.
 func chainOf(a crm.Audit) string { return a.EntityType + "/" + a.EntityID }
@@ -229,7 +254,7 @@ func (s *Table) auditOps(ctx context.Context, a crm.Audit, chain string, fresh b
 	item, err := attributevalue.MarshalMapWithOptions(auditItem{
 		PK: pk, SK: fmt.Sprintf("%s%012d#%s", auditEntryPrefix, e.Seq, e.Hash),
 		GSI1PK: "ENTITY#" + e.EntityID, GSI1SK: at, GSI2PK: "ACTOR#" + e.Actor, GSI2SK: at,
-		GSI3PK: "DAY#" + e.At.Format("2006-01-02"), GSI3SK: at, AuditEntry: e,
+		GSI3PK: auditDayPK(e.At, e.Chain), GSI3SK: at, AuditEntry: e,
 	}, auditTag)
 	if err != nil {
 		return nil, fmt.Errorf("marshal audit entry: %w", err)
@@ -386,38 +411,67 @@ func (s *AuditLog) ListAudit(ctx context.Context, f crm.AuditFilter, p crm.Page)
 	return paginateTable(ctx, s.Table, s.auditTable, src, p, fp, decode)
 }
 
-// listAuditByDay pages through the day partitions from To back to From. The
-// cursor names the day and the position within it.
+// listAuditByDay pages through the days from To back to From, newest
+// entry first, each day's shards merged. The cursor names the day and the
+// sort key of the last entry given.
 func (s *Table) listAuditByDay(ctx context.Context, f crm.AuditFilter, p crm.Page, fp string,
 	decode func(context.Context, []map[string]types.AttributeValue) ([]*crm.AuditEntry, error)) ([]crm.AuditEntry, string, error) {
-	day := f.To.UTC().Truncate(24 * time.Hour)
-	cursor := p.Cursor
-	if cursor != "" {
-		d, rest, ok := strings.Cut(cursor, ".")
+	first, day := f.From.UTC().Truncate(24*time.Hour), f.To.UTC().Truncate(24*time.Hour)
+	oldest, below := sortTime(f.From), sortTime(f.To)+"$"
+	if p.Cursor != "" {
+		bad := crm.Invalid{{Field: "cursor", Code: "invalid_cursor", Message: "is not a cursor this list issued"}}.Err()
+		d, rest, ok := strings.Cut(p.Cursor, ".")
 		t, err := time.Parse("20060102", d)
-		if !ok || err != nil || t.After(day) || t.Before(f.From.UTC().Truncate(24*time.Hour)) {
-			return nil, "", crm.Invalid{{Field: "cursor", Code: "invalid_cursor", Message: "is not a cursor this list issued"}}.Err()
+		if !ok || err != nil || t.After(day) || t.Before(first) {
+			return nil, "", bad
 		}
-		day, cursor = t, rest
+		day = t
+		if rest != "" {
+			key, err := s.openCursor(rest, fp+"|"+d)
+			if err != nil {
+				return nil, "", err
+			}
+			if below = strAttr(key, "GSI3SK"); below == "" {
+				return nil, "", bad
+			}
+		}
 	}
-	var out []crm.AuditEntry
-	for !day.Before(f.From.UTC().Truncate(24 * time.Hour)) {
-		src := indexSource(AuditByDay, "GSI3PK", "GSI3SK", "DAY#"+day.Format("2006-01-02"))
-		page, next, err := paginateTable(ctx, s, s.auditTable, src, crm.Page{Limit: p.Limit - len(out), Cursor: cursor}, fp+"|"+day.Format("20060102"), decode)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, page...)
-		if next != "" {
-			return out, day.Format("20060102") + "." + next, nil
-		}
-		cursor = ""
-		day = day.Add(-24 * time.Hour)
-		if len(out) == p.Limit {
-			if day.Before(f.From.UTC().Truncate(24 * time.Hour)) {
+	out := []crm.AuditEntry{}
+	for ; !day.Before(first); day, below = day.Add(-24*time.Hour), sortTime(f.To)+"$" {
+		m := s.mergeIndex(s.auditTable, AuditByDay, "GSI3PK", "GSI3SK", auditDayPKs(day), below, p.Limit-len(out))
+		for {
+			item, err := m.next(ctx)
+			if err != nil {
+				return nil, "", err
+			}
+			if item == nil {
+				break
+			}
+			if strAttr(item, "GSI3SK") < oldest {
+				return out, "", nil // before From, as is all that follows
+			}
+			e, err := decode(ctx, []map[string]types.AttributeValue{item})
+			if err != nil {
+				return nil, "", err
+			}
+			if e[0] == nil {
+				continue
+			}
+			out = append(out, *e[0])
+			if len(out) < p.Limit {
+				continue
+			}
+			more, err := m.peek(ctx)
+			switch {
+			case err != nil:
+				return nil, "", err
+			case more != nil && strAttr(more, "GSI3SK") >= oldest:
+				cur, err := s.sealCursor(map[string]types.AttributeValue{"GSI3SK": item["GSI3SK"]}, fp+"|"+day.Format("20060102"))
+				return out, day.Format("20060102") + "." + cur, err
+			case day.Add(-24 * time.Hour).Before(first):
 				return out, "", nil
 			}
-			return out, day.Format("20060102") + ".", nil
+			return out, day.Add(-24*time.Hour).Format("20060102") + ".", nil
 		}
 	}
 	return out, "", nil

@@ -185,25 +185,27 @@ func (a *AuditLog) WriteDigest(ctx context.Context, key auditkey.Key, now time.T
 	return &d, nil
 }
 
-// auditByDay calls each for every entry whose day partition lies between
-// from and to.
+// auditByDay calls each for every entry in the ByDay partitions of the
+// days from from through to.
 func (s *Table) auditByDay(ctx context.Context, from, to time.Time, each func(crm.AuditEntry)) error {
 	for day := from.UTC().Truncate(24 * time.Hour); !day.After(to); day = day.Add(24 * time.Hour) {
-		p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-			TableName: &s.auditTable, IndexName: aws.String(AuditByDay), KeyConditionExpression: aws.String("GSI3PK = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "DAY#" + day.Format("2006-01-02")}},
-		})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return wrap(err, "read audit day")
-			}
-			for _, item := range page.Items {
-				var it auditItem
-				if err := attributevalue.UnmarshalMapWithOptions(item, &it, auditTagDecode); err != nil {
-					return fmt.Errorf("unmarshal audit entry: %w", err)
+		for _, pk := range auditDayPKs(day) {
+			p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+				TableName: &s.auditTable, IndexName: aws.String(AuditByDay), KeyConditionExpression: aws.String("GSI3PK = :pk"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+			})
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				if err != nil {
+					return wrap(err, "read audit day")
 				}
-				each(it.AuditEntry)
+				for _, item := range page.Items {
+					var it auditItem
+					if err := attributevalue.UnmarshalMapWithOptions(item, &it, auditTagDecode); err != nil {
+						return fmt.Errorf("unmarshal audit entry: %w", err)
+					}
+					each(it.AuditEntry)
+				}
 			}
 		}
 	}

@@ -12,22 +12,23 @@ import (
 // newTable returns the main table described by def, the same description the
 // local runtime creates its tables from, with a stream of new and old images.
 func newTable(scope constructs.Construct, st *Stage, def dynamo.TableDef, key awskms.IKey) awsdynamodb.Table {
-	return tableOf(scope, st, "Table", def, key, true)
+	return tableOf(scope, st, "Table", def, key)
 }
 
 // newAuditTable returns the hash-chained audit log, described by
 // dynamo.AuditTable. Nothing consumes changes to it, so it has no stream; its
 // definition has no TTL attribute, so nothing expires from it.
 func newAuditTable(scope constructs.Construct, st *Stage, key awskms.IKey) awsdynamodb.Table {
-	return tableOf(scope, st, "AuditTable", dynamo.AuditTable, key, false)
+	return tableOf(scope, st, "AuditTable", dynamo.AuditTable, key)
 }
 
 // tableOf returns the table described by def under construct id id. Every
 // table has point-in-time recovery; in a retaining stage it is also
 // protected from deletion and kept when the stack goes away, because it
-// holds the only live copy of its data. Changing id replaces the table's
-// logical id, that is, the table.
-func tableOf(scope constructs.Construct, st *Stage, id string, def dynamo.TableDef, key awskms.IKey, stream bool) awsdynamodb.Table {
+// holds the only live copy of its data. It has a stream of new and old
+// images when def says so. Changing id replaces the table's logical id,
+// that is, the table.
+func tableOf(scope constructs.Construct, st *Stage, id string, def dynamo.TableDef, key awskms.IKey) awsdynamodb.Table {
 	props := &awsdynamodb.TableProps{
 		PartitionKey: stringAttr(def.PartitionKey),
 		SortKey:      stringAttr(def.SortKey),
@@ -40,7 +41,7 @@ func tableOf(scope constructs.Construct, st *Stage, id string, def dynamo.TableD
 		Encryption:         awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
 		EncryptionKey:      key,
 	}
-	if stream {
+	if def.Stream {
 		props.Stream = awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES
 	}
 	// Left unset, not empty, when the table has no TTL attribute.

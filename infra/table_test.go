@@ -136,11 +136,24 @@ func TestTable(t *testing.T) {
 				}
 			})
 
+			// The local runtime creates its tables from def, so its stream
+			// setting is the stack's too.
+			if def.Stream != tc.stream {
+				t.Errorf("the definition's Stream is %v, want %v", def.Stream, tc.stream)
+			}
 			if tc.stream {
 				t.Run("StreamsNewAndOldImages", func(t *testing.T) {
 					want := map[string]any{"StreamViewType": "NEW_AND_OLD_IMAGES"}
 					if got := table["StreamSpecification"]; !reflect.DeepEqual(got, want) {
 						t.Errorf("StreamSpecification = %v, want %v", got, want)
+					}
+				})
+			} else {
+				// Nothing consumes its changes: a stream would only cost a
+				// record per write.
+				t.Run("NoStream", func(t *testing.T) {
+					if got, ok := table["StreamSpecification"]; ok {
+						t.Errorf("StreamSpecification = %v, want none", got)
 					}
 				})
 			}

@@ -44,6 +44,10 @@ type TableDef struct {
 	Indexes      []Index
 	// TTLAttribute names the epoch-seconds attribute DynamoDB expires items by.
 	TTLAttribute string
+	// Stream says whether the table has a stream of new and old images.
+	// Only a table whose changes something consumes has one: each write
+	// to a table with a stream also writes a stream record.
+	Stream bool
 }
 
 // Attribute and index names of the main table.
@@ -86,6 +90,7 @@ const (
 var MainTable = TableDef{
 	PartitionKey: attrPK,
 	SortKey:      attrSK,
+	Stream:       true,
 	Indexes: []Index{
 		{Name: IndexByOwner, PartitionKey: "GSI1PK", SortKey: "GSI1SK", KeysOnly: true},
 		{Name: IndexByGroup, PartitionKey: "GSI2PK", SortKey: "GSI2SK", KeysOnly: true},
@@ -145,7 +150,7 @@ func (t TableDef) CreateTableInput(name string) *dynamodb.CreateTableInput {
 			Projection: ix.projection(),
 		})
 	}
-	return &dynamodb.CreateTableInput{
+	in := &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: attrs,
@@ -154,9 +159,12 @@ func (t TableDef) CreateTableInput(name string) *dynamodb.CreateTableInput {
 			{AttributeName: aws.String(t.SortKey), KeyType: types.KeyTypeRange},
 		},
 		GlobalSecondaryIndexes: gsis,
-		StreamSpecification: &types.StreamSpecification{
+	}
+	if t.Stream {
+		in.StreamSpecification = &types.StreamSpecification{
 			StreamEnabled:  aws.Bool(true),
 			StreamViewType: types.StreamViewTypeNewAndOldImages,
-		},
+		}
 	}
+	return in
 }

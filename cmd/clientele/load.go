@@ -444,7 +444,7 @@ func mixNames() []string {
 
 func allMixes() []mix {
 	return []mix{
-		{"independent", "Independent writers: each creates its own customer, then PATCHes it with If-Match (admin, so every answer shows billing: a sensitive read, recorded in the write's own audit entry and counted); 1 in 7 PATCHes invalid, 1 in 7 with a stale If-Match, 1 client in 5 also tries a duplicate email. Raw: a two-put TransactWriteItems per request.", mixIndependent},
+		{"independent", "Independent writers: each client creates a customer and makes 10 more requests on it, PATCHes with If-Match (admin, so every answer shows billing: a sensitive read, recorded in the write's own audit entry and counted), then moves on to a new customer until it has made its share; of each writer's 10, 2 have an invalid body and 1 a stale If-Match, and 1 writer in 5 tries a duplicate email instead of its first PATCH. Raw: a two-put TransactWriteItems per request, as many as the API path's requests.", mixIndependent},
 		{"hot", "One hot customer: every client increments a counter held in `company` by GET + PATCH with If-Match, retrying 412 with jittered backoff. Raw: GetItem + version-conditioned PutItem, same loop.", mixHot},
 		{"complaints", "Complaint intake and transitions (service agents, round-robin assignment): POST /complaints, then in_progress, resolved, closed. Raw: the intake's 4-put transaction, then a 2-put transaction per transition.", mixComplaints},
 		{"reads", "List and get reads by a sales rep (unaudited): GET /customers?limit=20 and GET /customers/{id} alternately. Raw: Query on the owner index and GetItem alternately.", mixReads},
@@ -463,28 +463,36 @@ func runMixes(ctx context.Context, o loadOptions, report io.Writer, stderr io.Wr
 		if !slices.Contains(o.mixes, m.name) {
 			continue
 		}
-		fmt.Fprintf(stderr, "mix %s: starting DynamoDB Local and the gateway…\n", m.name)
-		e, err := startEnv(ctx, envOptions{noStream: o.noStream}, stderr)
-		if err != nil {
+		if err := runMix(ctx, m, o, report, stderr); err != nil {
 			return err
 		}
-		fmt.Fprintf(report, "\n## %s\n\n%s\n\n", m.name, m.title)
-		fmt.Fprintln(report, "| clients | path | requests | req/s | p50 | p99 | statuses | unexpected | lost | refused but applied |")
-		fmt.Fprintln(report, "|---|---|---|---|---|---|---|---|---|---|")
-		for level, c := range o.levels {
-			if ctx.Err() != nil {
-				e.close()
-				return ctx.Err()
-			}
-			for _, p := range m.run(ctx, e, level, c, o.ops, stderr) {
-				ops, rate, p50, p99 := p.rec.row()
-				fmt.Fprintf(report, "| %d | %s | %d | %.0f | %s | %s | %s | %d | %d | %d |\n", c, p.name, ops, rate,
-					ms(p50), ms(p99), p.rec.statuses(), p.rec.unexpected, p.rec.lost, p.rec.refusedApplied)
-				fmt.Fprintf(stderr, "  %-11s c=%-3d %-16s %5d req %7.0f/s p50 %8s p99 %8s %s lost %d\n", m.name, c, p.name, ops, rate,
-					ms(p50), ms(p99), p.rec.statuses(), p.rec.lost)
-			}
+	}
+	return nil
+}
+
+// runMix runs m at each concurrency in turn on one DynamoDB Local of its
+// own.
+func runMix(ctx context.Context, m mix, o loadOptions, report io.Writer, stderr io.Writer) error {
+	fmt.Fprintf(stderr, "mix %s: starting DynamoDB Local and the gateway…\n", m.name)
+	e, err := startEnv(ctx, envOptions{noStream: o.noStream}, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	fmt.Fprintf(report, "\n## %s\n\n%s\n\n", m.name, m.title)
+	fmt.Fprintln(report, "| clients | path | requests | req/s | p50 | p99 | statuses | unexpected | lost | refused but applied |")
+	fmt.Fprintln(report, "|---|---|---|---|---|---|---|---|---|---|")
+	for level, c := range o.levels {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		e.close()
+		for _, p := range m.run(ctx, e, level, c, o.ops, stderr) {
+			ops, rate, p50, p99 := p.rec.row()
+			fmt.Fprintf(report, "| %d | %s | %d | %.0f | %s | %s | %s | %d | %d | %d |\n", c, p.name, ops, rate,
+				ms(p50), ms(p99), p.rec.statuses(), p.rec.unexpected, p.rec.lost, p.rec.refusedApplied)
+			fmt.Fprintf(stderr, "  %-11s c=%-3d %-16s %5d req %7.0f/s p50 %8s p99 %8s %s lost %d\n", m.name, c, p.name, ops, rate,
+				ms(p50), ms(p99), p.rec.statuses(), p.rec.lost)
+		}
 	}
 	return nil
 }
@@ -520,12 +528,19 @@ type writer struct {
 	refused []string
 }
 
+// writerRounds is how many requests an independent writer makes: its
+// create and ten more, as at every concurrency, so that the share of
+// creates (about thirteen items each, a PATCH about five) is the same in
+// every row.
+const writerRounds = 11
+
 func mixIndependent(ctx context.Context, e *loadEnv, level, c, n int, _ io.Writer) []path {
-	rounds := max(2, perClient(n, c))
+	// Each client is a writer after another until it has made its share.
+	k := max(1, (perClient(n, c)+writerRounds-1)/writerRounds)
 	raw := newRecorder()
 	e.settle(ctx)
 	clients(c, raw, func(i int) {
-		for j := range rounds {
+		for j := range k * writerRounds {
 			raw.timed(func() reply { return rawStatus(rawPut2(ctx, e, fmt.Sprintf("%d#%d#%d", level, i, j))) })
 		}
 	})
@@ -534,90 +549,98 @@ func mixIndependent(ctx context.Context, e *loadEnv, level, c, n int, _ io.Write
 	seed := fmt.Sprintf("seed-%d@example.com", level)
 	e.call(ctx, "POST", "/customers", admin, map[string]any{"name": "Seed Customer", "email": seed}, 0)
 	e.settle(ctx)
-	writers := independentRun(ctx, e, api, level, c, rounds, seed)
+	writers := independentRun(ctx, e, api, level, c, k, writerRounds, seed)
 	checkWriters(ctx, e, api, writers)
 	return []path{{"raw 2-put txn", raw}, {"API", api}}
 }
 
-// independentRun is the independent-writer workload; it returns what each
+// independentRun is the independent-writer workload: each of c clients is
+// k writers in turn, each making rounds requests. It returns what each
 // writer was told.
-func independentRun(ctx context.Context, e *loadEnv, r *recorder, level, c, rounds int, seed string) []*writer {
+func independentRun(ctx context.Context, e *loadEnv, r *recorder, level, c, k, rounds int, seed string) []*writer {
 	admin := e.token("load-admin", "admin")
-	writers := make([]*writer, c)
+	writers := make([]*writer, c*k)
 	clients(c, r, func(i int) {
-		w := &writer{}
-		writers[i] = w
-		body := map[string]any{"name": fmt.Sprintf("Writer %d", i), "email": fmt.Sprintf("w%d-%d@example.com", level, i),
-			"billing": map[string]any{"taxId": "DE123456789"}}
-		// A 503 asks to come back later: a client does, a few times.
-		var rep reply
-		for attempt := range 5 {
-			rep = r.timed(func() reply { return e.call(ctx, "POST", "/customers", admin, body, 0) }, http.StatusCreated)
-			if rep.status != http.StatusServiceUnavailable {
-				break
-			}
-			backoff(attempt + 4)
-		}
-		if rep.status != http.StatusCreated {
-			return
-		}
-		w.id, _ = rep.body["id"].(string)
-		w.version = rep.version
-		for j := 1; j < rounds; j++ {
-			switch {
-			case i%5 == 4 && j == 1:
-				r.timed(func() reply {
-					return e.call(ctx, "POST", "/customers", admin, map[string]any{"name": "Dup", "email": seed}, 0)
-				}, http.StatusConflict)
-			case j%7 == 3:
-				r.timed(func() reply {
-					return e.call(ctx, "PATCH", "/customers/"+w.id, admin, map[string]any{"email": "not an email"}, w.version)
-				}, http.StatusBadRequest)
-			case j%7 == 5:
-				company := fmt.Sprintf("stale %d", j)
-				rep := r.timed(func() reply {
-					return e.call(ctx, "PATCH", "/customers/"+w.id, admin, map[string]any{"company": company}, max(1, w.version-1))
-				}, http.StatusPreconditionFailed)
-				if rep.status/100 != 2 {
-					w.refused = append(w.refused, company)
-				}
-			default:
-				company := fmt.Sprintf("Co %d-%d", i, j)
-				rep := r.timed(func() reply {
-					return e.call(ctx, "PATCH", "/customers/"+w.id, admin, map[string]any{"company": company}, w.version)
-				}, http.StatusOK)
-				switch rep.status {
-				case http.StatusOK:
-					w.version, w.company = rep.version, company
-				case http.StatusServiceUnavailable, 0, http.StatusPreconditionFailed:
-					// A write cut off by its deadline may still commit
-					// once the database answers again: its outcome is
-					// unknown, and the client reads the record again, as
-					// it must before its next If-Match (and as it does
-					// after a 412).
-					var cur reply
-					for attempt := range 20 {
-						if cur = r.timed(func() reply { return e.call(ctx, "GET", "/customers/"+w.id, admin, nil, 0) }, http.StatusOK); cur.status == http.StatusOK {
-							break
-						}
-						backoff(attempt)
-					}
-					if cur.status == http.StatusOK {
-						got, _ := cur.body["company"].(string)
-						if got == company {
-							r.mu.Lock()
-							r.refusedApplied++
-							r.mu.Unlock()
-						}
-						w.version, w.company = cur.version, got
-					}
-				default:
-					w.refused = append(w.refused, company)
-				}
-			}
+		for m := range k {
+			writers[i*k+m] = independentWriter(ctx, e, r, admin, level, i*k+m, rounds, seed)
 		}
 	})
 	return writers
+}
+
+// independentWriter creates customer i and sends it rounds-1 more requests.
+func independentWriter(ctx context.Context, e *loadEnv, r *recorder, admin string, level, i, rounds int, seed string) *writer {
+	w := &writer{}
+	body := map[string]any{"name": fmt.Sprintf("Writer %d", i), "email": fmt.Sprintf("w%d-%d@example.com", level, i),
+		"billing": map[string]any{"taxId": "DE123456789"}}
+	// A 503 asks to come back later: a client does, a few times.
+	var rep reply
+	for attempt := range 5 {
+		rep = r.timed(func() reply { return e.call(ctx, "POST", "/customers", admin, body, 0) }, http.StatusCreated)
+		if rep.status != http.StatusServiceUnavailable {
+			break
+		}
+		backoff(attempt + 4)
+	}
+	if rep.status != http.StatusCreated {
+		return w
+	}
+	w.id, _ = rep.body["id"].(string)
+	w.version = rep.version
+	for j := 1; j < rounds; j++ {
+		switch {
+		case i%5 == 4 && j == 1:
+			r.timed(func() reply {
+				return e.call(ctx, "POST", "/customers", admin, map[string]any{"name": "Dup", "email": seed}, 0)
+			}, http.StatusConflict)
+		case j%7 == 3:
+			r.timed(func() reply {
+				return e.call(ctx, "PATCH", "/customers/"+w.id, admin, map[string]any{"email": "not an email"}, w.version)
+			}, http.StatusBadRequest)
+		case j%7 == 5:
+			company := fmt.Sprintf("stale %d", j)
+			rep := r.timed(func() reply {
+				return e.call(ctx, "PATCH", "/customers/"+w.id, admin, map[string]any{"company": company}, max(1, w.version-1))
+			}, http.StatusPreconditionFailed)
+			if rep.status/100 != 2 {
+				w.refused = append(w.refused, company)
+			}
+		default:
+			company := fmt.Sprintf("Co %d-%d", i, j)
+			rep := r.timed(func() reply {
+				return e.call(ctx, "PATCH", "/customers/"+w.id, admin, map[string]any{"company": company}, w.version)
+			}, http.StatusOK)
+			switch rep.status {
+			case http.StatusOK:
+				w.version, w.company = rep.version, company
+			case http.StatusServiceUnavailable, 0, http.StatusPreconditionFailed:
+				// A write cut off by its deadline may still commit
+				// once the database answers again: its outcome is
+				// unknown, and the client reads the record again, as
+				// it must before its next If-Match (and as it does
+				// after a 412).
+				var cur reply
+				for attempt := range 20 {
+					if cur = r.timed(func() reply { return e.call(ctx, "GET", "/customers/"+w.id, admin, nil, 0) }, http.StatusOK); cur.status == http.StatusOK {
+						break
+					}
+					backoff(attempt)
+				}
+				if cur.status == http.StatusOK {
+					got, _ := cur.body["company"].(string)
+					if got == company {
+						r.mu.Lock()
+						r.refusedApplied++
+						r.mu.Unlock()
+					}
+					w.version, w.company = cur.version, got
+				}
+			default:
+				w.refused = append(w.refused, company)
+			}
+		}
+	}
+	return w
 }
 
 // checkWriters compares each writer's customer with what it was told: a
@@ -940,7 +963,7 @@ func allFaults() []fault {
 			e.call(ctx, "POST", "/customers", admin, map[string]any{"name": "Seed Customer", "email": seed}, 0)
 			done, finished := make(chan struct{}), make(chan struct{})
 			go func() { inject(e)(r, finished); close(done) }()
-			writers := independentRun(ctx, e, r, 0, 32, 40, seed)
+			writers := independentRun(ctx, e, r, 0, 32, 1, 40, seed)
 			close(finished)
 			<-done
 			checkWriters(ctx, e, r, writers)

@@ -52,7 +52,7 @@ func TestPausedDatabase(t *testing.T) {
 		time.Sleep(4 * time.Second)
 		e.inst.Resume()
 	}()
-	writers := independentRun(ctx, e, r, 0, 8, 60, seed)
+	writers := independentRun(ctx, e, r, 0, 8, 1, 60, seed)
 	close(finished)
 	<-resumed
 	checkWriters(ctx, e, r, writers)

@@ -157,11 +157,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if *out != "" {
+		// Described before the report is opened: truncating it would
+		// count as an uncommitted change to the tree measured.
+		m := describeMachine(*goCmd, *root)
 		f, err := os.Create(*out)
 		if err != nil {
 			return err
 		}
-		if err := rep.writeMarkdown(f, describeMachine(*goCmd, *root)); err != nil {
+		if err := rep.writeMarkdown(f, m); err != nil {
 			f.Close()
 			return err
 		}

@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/clientele-crm/clientele/internal/app"
 	"io"
+
+	"github.com/clientele-crm/clientele/internal/app"
 )
 
 // cmdDuplicates runs `clientele duplicates rebuild`: it re-derives every

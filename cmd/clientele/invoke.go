@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/clientele-crm/clientele/internal/app"
 	"io"
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/clientele-crm/clientele/internal/api"
+	"github.com/clientele-crm/clientele/internal/app"
 )
 
 func cmdInvoke(ctx context.Context, args []string, getenv app.Environ, stdout, stderr io.Writer) error {

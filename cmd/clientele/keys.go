@@ -4,10 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/clientele-crm/clientele/internal/app"
 	"io"
 	"time"
 
+	"github.com/clientele-crm/clientele/internal/app"
 	"github.com/clientele-crm/clientele/internal/dynamo"
 )
 

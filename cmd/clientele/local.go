@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	allfn "github.com/clientele-crm/clientele/internal/app/everything"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	allfn "github.com/clientele-crm/clientele/internal/app/everything"
 	"github.com/clientele-crm/clientele/internal/console"
 	"github.com/clientele-crm/clientele/internal/crm"
 	"github.com/clientele-crm/clientele/internal/ddblocal"

@@ -6,11 +6,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/clientele-crm/clientele/internal/app"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/clientele-crm/clientele/internal/app"
 )
 
 const usage = `usage: clientele <command> [flags]

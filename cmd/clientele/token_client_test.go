@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/clientele-crm/clientele/internal/app"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/clientele-crm/clientele/internal/api"
+	"github.com/clientele-crm/clientele/internal/app"
 	"github.com/clientele-crm/clientele/internal/gateway"
 )
 

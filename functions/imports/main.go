@@ -9,13 +9,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/clientele-crm/clientele/internal/disposable"
-	"github.com/clientele-crm/clientele/internal/langtag"
 	"os"
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/disposable"
 	"github.com/clientele-crm/clientele/internal/importqueue"
+	"github.com/clientele-crm/clientele/internal/langtag"
 	"github.com/clientele-crm/clientele/internal/phone"
 )
 

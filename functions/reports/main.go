@@ -8,11 +8,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/clientele-crm/clientele/internal/eventbus"
 	"os"
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/eventbus"
 )
 
 // function is what this Lambda serves and the edges it links; the tests

@@ -3,7 +3,6 @@ package crm_test
 import (
 	"context"
 	"fmt"
-	"github.com/clientele-crm/clientele/internal/disposable"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clientele-crm/clientele/internal/crm"
+	"github.com/clientele-crm/clientele/internal/disposable"
 )
 
 // sums is an aggregate store that holds what it is given.

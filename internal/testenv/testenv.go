@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/clientele-crm/clientele/internal/app/everything"
 	"io"
 	"log/slog"
 	"net/http"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/clientele-crm/clientele/internal/api"
 	"github.com/clientele-crm/clientele/internal/app"
+	"github.com/clientele-crm/clientele/internal/app/everything"
 	"github.com/clientele-crm/clientele/internal/auditkey"
 	"github.com/clientele-crm/clientele/internal/crmfake"
 	"github.com/clientele-crm/clientele/internal/ddblocal"

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,15 @@ func (s sums) Aggregates(_ context.Context, names []string) (map[string]crm.Coun
 	out := map[string]crm.Counts{}
 	for _, n := range names {
 		out[n] = s[n]
+	}
+	return out, nil
+}
+func (s sums) AggregateFamily(_ context.Context, family string) (map[string]crm.Counts, error) {
+	out := map[string]crm.Counts{}
+	for n, c := range s {
+		if strings.HasPrefix(n, family) {
+			out[n] = c
+		}
 	}
 	return out, nil
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Reports are read from aggregates that the stream consumer keeps up to date
@@ -28,6 +30,29 @@ const (
 
 // AggOwner names the customer counts of one owner.
 func AggOwner(owner string) string { return aggOwnerPrefix + owner }
+
+// AggOwnerFamily is the family of every owner's customer counts.
+const AggOwnerFamily = aggOwnerPrefix
+
+// aggFamilies are the name prefixes of the aggregates kept one per owner,
+// week or segment, which a report reads many of at once: a store keeps
+// each family together, so that one read returns them all.
+var aggFamilies = [...]string{aggOwnerPrefix, aggComplaintPrefix, aggSurveyPrefix, aggChurnOwner, aggChurnSegment}
+
+// AggFamilyOf splits an aggregate name into its family and its member
+// within it ("cust#o#" and "alice"); ok is false for an aggregate of no
+// family.
+func AggFamilyOf(name string) (family, member string, ok bool) {
+	for _, f := range aggFamilies {
+		if m, ok := strings.CutPrefix(name, f); ok {
+			return f, m, true
+		}
+	}
+	return "", "", false
+}
+
+// IsAggFamily reports whether family names a family of aggregates.
+func IsAggFamily(family string) bool { return slices.Contains(aggFamilies[:], family) }
 
 // AggComplaintWeek names the counts of complaints filed in one ISO week.
 func AggComplaintWeek(t time.Time) string { return aggComplaintPrefix + isoWeek(t) }
@@ -360,6 +385,10 @@ type AggregateStore interface {
 	// Aggregates returns the named aggregates, summed over their shards;
 	// an aggregate never written is empty.
 	Aggregates(ctx context.Context, names []string) (map[string]Counts, error)
+	// AggregateFamily returns every aggregate of a family (one that
+	// IsAggFamily) by name, summed over their shards: each owner's, say,
+	// without knowing the owners first.
+	AggregateFamily(ctx context.Context, family string) (map[string]Counts, error)
 	// RootCauseLabels returns the text of root-cause counters.
 	RootCauseLabels(ctx context.Context, keys []string) (map[string]string, error)
 	// CountWrite counts a customer write accepted or refused by validation.
@@ -387,8 +416,34 @@ type Reports struct {
 func (r *Reports) DataQuality(ctx context.Context, actor Actor) (DataQualityReport, error) {
 	asOf := r.Now().UTC().Truncate(time.Second)
 	days := int(r.period() / (24 * time.Hour))
-	all, err := r.Store.Aggregates(ctx, []string{AggCustomers, AggWrites})
-	if err != nil {
+	rep := DataQualityReport{Targets: r.Targets, AsOf: asOf, ByOwner: []Quality{}}
+	if actor.OwnScopeOnly() {
+		// A rep's whole is their own customers; refused writes are not
+		// attributed to owners, so they stay out of the rep's rate.
+		name := AggOwner(actor.ID)
+		own, err := r.Store.Aggregates(ctx, []string{name})
+		if err != nil {
+			return DataQualityReport{}, err
+		}
+		q := quality(own[name], asOf, r.Targets, 0, 0)
+		q.OwnerID = actor.ID
+		rep.ByOwner = append(rep.ByOwner, q)
+		rep.Quality = quality(own[name], asOf, r.Targets, 0, 0)
+		rep.Invalid = InvalidBreakdown{PeriodDays: days, StoredInvalid: own[name]["invalid"]}
+		return rep, nil
+	}
+	// The overall aggregates and every owner's, in one round.
+	var all, byOwner map[string]Counts
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		all, err = r.Store.Aggregates(gctx, []string{AggCustomers, AggWrites})
+		return err
+	})
+	g.Go(func() (err error) {
+		byOwner, err = r.Store.AggregateFamily(gctx, AggOwnerFamily)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return DataQualityReport{}, err
 	}
 	var rejected, accepted int64
@@ -397,37 +452,19 @@ func (r *Reports) DataQuality(ctx context.Context, actor Actor) (DataQualityRepo
 		rejected += all[AggWrites]["rejected#"+day]
 		accepted += all[AggWrites]["accepted#"+day]
 	}
+	// The owners are those with customers now; an owner whose customers
+	// all moved away keeps an aggregate of zeros, and no row.
 	var owners []string
-	if actor.OwnScopeOnly() {
-		owners = []string{actor.ID}
-	} else {
-		for k, v := range all[AggCustomers] {
-			if o, ok := strings.CutPrefix(k, "owner#"); ok && v > 0 {
-				owners = append(owners, o)
-			}
+	for k, v := range all[AggCustomers] {
+		if o, ok := strings.CutPrefix(k, "owner#"); ok && v > 0 {
+			owners = append(owners, o)
 		}
-		slices.Sort(owners)
 	}
-	names := make([]string, len(owners))
-	for i, o := range owners {
-		names[i] = AggOwner(o)
-	}
-	byOwner, err := r.Store.Aggregates(ctx, names)
-	if err != nil {
-		return DataQualityReport{}, err
-	}
-	rep := DataQualityReport{Targets: r.Targets, AsOf: asOf, ByOwner: []Quality{}}
+	slices.Sort(owners)
 	for _, o := range owners {
 		q := quality(byOwner[AggOwner(o)], asOf, r.Targets, 0, 0)
 		q.OwnerID = o
 		rep.ByOwner = append(rep.ByOwner, q)
-	}
-	if actor.OwnScopeOnly() {
-		// A rep's whole is their own customers; refused writes are not
-		// attributed to owners, so they stay out of the rep's rate.
-		rep.Quality = quality(byOwner[AggOwner(actor.ID)], asOf, r.Targets, 0, 0)
-		rep.Invalid = InvalidBreakdown{PeriodDays: days, StoredInvalid: byOwner[AggOwner(actor.ID)]["invalid"]}
-		return rep, nil
 	}
 	rep.Quality = quality(all[AggCustomers], asOf, r.Targets, rejected, accepted)
 	rep.Invalid = InvalidBreakdown{PeriodDays: days, RejectedWrites: rejected, AcceptedWrites: accepted, StoredInvalid: all[AggCustomers]["invalid"]}

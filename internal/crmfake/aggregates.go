@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -65,6 +66,23 @@ func (s *AggregateStore) Aggregates(_ context.Context, names []string) (map[stri
 	for _, n := range names {
 		out[n] = crm.Counts{}
 		maps.Copy(out[n], total[n])
+	}
+	return out, nil
+}
+
+// AggregateFamily implements crm.AggregateStore.
+func (s *AggregateStore) AggregateFamily(_ context.Context, family string) (map[string]crm.Counts, error) {
+	if !crm.IsAggFamily(family) {
+		return nil, fmt.Errorf("%q is no aggregate family", family)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	total, _ := s.contributions()
+	out := map[string]crm.Counts{}
+	for n, c := range total {
+		if strings.HasPrefix(n, family) {
+			out[n] = maps.Clone(c)
+		}
 	}
 	return out, nil
 }

@@ -25,10 +25,12 @@ import (
 	"github.com/clientele-crm/clientele/internal/crm"
 )
 
-// Report aggregates. Each aggregate is aggShards items "AGG#<name>" /
-// "<shard>" of numeric counters, updated with ADD, so no single item takes
-// every write; a report Queries the aggregate's partition and sums the
-// shards. A change is applied once: the transaction that adds its deltas
+// Report aggregates. Each aggregate is up to aggShards items of numeric
+// counters, updated with ADD, so no single item takes every write: items
+// "AGG#<name>" / "<shard>", or, for an aggregate of a family (one per
+// owner, week or segment: crm.AggFamilyOf), "AGG#<family>" /
+// "<member>#<shard>", so that one Query reads a whole family or a range
+// of its members. A report Queries and sums the shards. A change is applied once: the transaction that adds its deltas
 // also puts "AGGSEEN#<stream event id>" with attribute_not_exists, so a
 // redelivered record adds nothing.
 const (
@@ -44,6 +46,29 @@ const (
 // the report machinery's own items, which the consumer ignores.
 func IsAggregateKey(pk string) bool {
 	return strings.HasPrefix(pk, aggPrefix) || strings.HasPrefix(pk, seenPrefix) || strings.HasPrefix(pk, "AGGLABEL#")
+}
+
+// aggKey is the key of one shard of the aggregate name.
+func aggKey(name, shard string) map[string]types.AttributeValue {
+	if family, member, ok := crm.AggFamilyOf(name); ok {
+		return itemKey(aggPrefix+family, member+"#"+shard)
+	}
+	return itemKey(aggPrefix+name, shard)
+}
+
+// aggName is the name of the aggregate an item keyed pk, sk holds a shard
+// of; ok is false for any other item. An aggregate of a family written
+// before families were kept together has a partition of its own, and the
+// same name.
+func aggName(pk, sk string) (name string, ok bool) {
+	rest, ok := strings.CutPrefix(pk, aggPrefix)
+	if !ok {
+		return "", false
+	}
+	if i := strings.LastIndexByte(sk, '#'); i >= 0 && crm.IsAggFamily(rest) {
+		return rest + sk[:i], true
+	}
+	return rest, true
 }
 
 func aggShard(entityID string) int {
@@ -170,7 +195,7 @@ func (s *Aggregates) ApplyChange(ctx context.Context, p crm.Policy, eventID stri
 	ops := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: seen, ConditionExpression: aws.String("attribute_not_exists(PK)")}}}
 	shard := strconv.Itoa(aggShard(entity))
 	for _, name := range sortedKeys(delta) {
-		ops = append(ops, types.TransactWriteItem{Update: addCounts(s.table, itemKey(aggPrefix+name, shard), delta[name])})
+		ops = append(ops, types.TransactWriteItem{Update: addCounts(s.table, aggKey(name, shard), delta[name])})
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
 	if tce, ok := asCanceled(err); ok && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
@@ -240,17 +265,36 @@ func (s *Aggregates) CountWrite(ctx context.Context, at time.Time, accepted bool
 	return wrap(err, "count write")
 }
 
-// Aggregates implements crm.AggregateStore: one Query per aggregate, its
-// shards summed; up to eight at once. A Query is charged for the size it
-// reads, so summing a partition of small shards costs one read unit where
-// fetching them by key would cost eight.
+// Aggregates implements crm.AggregateStore: one Query per aggregate of
+// no family, and one per family over the range of the members asked for;
+// up to eight at once. A Query is charged for the size it reads, so
+// summing a partition of small shards costs one read unit where fetching
+// them by key would cost eight.
 func (s *Aggregates) Aggregates(ctx context.Context, names []string) (map[string]crm.Counts, error) {
-	counts := make([]crm.Counts, len(names))
+	var reads []aggRead
+	ranges := map[string]int{} // family → its read in reads
+	for _, name := range names {
+		family, member, ok := crm.AggFamilyOf(name)
+		if !ok {
+			reads = append(reads, aggRead{pk: aggPrefix + name})
+			continue
+		}
+		lo, hi := member+"#0", member+"#"+strconv.Itoa(aggShards-1)
+		i, seen := ranges[family]
+		if !seen {
+			ranges[family] = len(reads)
+			reads = append(reads, aggRead{pk: aggPrefix + family, lo: lo, hi: hi})
+			continue
+		}
+		r := &reads[i]
+		r.lo, r.hi = min(r.lo, lo), max(r.hi, hi)
+	}
+	found := make([]map[string]crm.Counts, len(reads))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	for i, name := range names {
+	for i, r := range reads {
 		g.Go(func() (err error) {
-			counts[i], err = s.aggregate(ctx, name)
+			found[i], err = s.readAggregates(ctx, r)
 			return err
 		})
 	}
@@ -258,28 +302,66 @@ func (s *Aggregates) Aggregates(ctx context.Context, names []string) (map[string
 		return nil, err
 	}
 	out := make(map[string]crm.Counts, len(names))
-	for i, name := range names {
-		out[name] = counts[i]
+	for _, name := range names {
+		out[name] = crm.Counts{}
+	}
+	for _, f := range found {
+		for name, c := range f {
+			if _, asked := out[name]; asked {
+				out[name] = c
+			}
+		}
 	}
 	return out, nil
 }
 
-func (s *Table) aggregate(ctx context.Context, name string) (crm.Counts, error) {
-	counts := crm.Counts{}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+// AggregateFamily implements crm.AggregateStore: one Query of the
+// family's partition.
+func (s *Aggregates) AggregateFamily(ctx context.Context, family string) (map[string]crm.Counts, error) {
+	if !crm.IsAggFamily(family) {
+		return nil, fmt.Errorf("%q is no aggregate family", family)
+	}
+	return s.readAggregates(ctx, aggRead{pk: aggPrefix + family})
+}
+
+// aggRead is one Query of aggregate items: a partition, or the range
+// lo–hi of its sort keys when lo is set. A range holds every shard of the
+// members at its ends and of the members between them; it may hold other
+// members too, which the caller leaves aside.
+type aggRead struct{ pk, lo, hi string }
+
+// readAggregates sums the shards read by r, by aggregate name.
+func (s *Table) readAggregates(ctx context.Context, r aggRead) (map[string]crm.Counts, error) {
+	in := &dynamodb.QueryInput{
 		TableName: &s.table, KeyConditionExpression: aws.String("PK = :pk"), ConsistentRead: aws.Bool(true),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: aggPrefix + name}},
-	})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: r.pk}},
+	}
+	if r.lo != "" {
+		in.KeyConditionExpression = aws.String("PK = :pk AND SK BETWEEN :lo AND :hi")
+		in.ExpressionAttributeValues[":lo"] = &types.AttributeValueMemberS{Value: r.lo}
+		in.ExpressionAttributeValues[":hi"] = &types.AttributeValueMemberS{Value: r.hi}
+	}
+	out := map[string]crm.Counts{}
+	p := dynamodb.NewQueryPaginator(s.db, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, wrap(err, "read aggregate")
 		}
 		for _, item := range page.Items {
-			addItemCounts(counts, item)
+			pk, _ := item[attrPK].(*types.AttributeValueMemberS)
+			sk, _ := item[attrSK].(*types.AttributeValueMemberS)
+			if pk == nil || sk == nil {
+				continue
+			}
+			name, _ := aggName(pk.Value, sk.Value)
+			if out[name] == nil {
+				out[name] = crm.Counts{}
+			}
+			addItemCounts(out[name], item)
 		}
 	}
-	return counts, nil
+	return out, nil
 }
 
 func addItemCounts(counts crm.Counts, item map[string]types.AttributeValue) {
@@ -402,7 +484,11 @@ func (s *Aggregates) scanPage(ctx context.Context, p crm.Policy, sc *rebuildScan
 	var found []map[string]types.AttributeValue
 	for _, item := range items {
 		pk := item[attrPK].(*types.AttributeValueMemberS).Value
-		if name, ok := strings.CutPrefix(pk, aggPrefix); ok {
+		sk, _ := item[attrSK].(*types.AttributeValueMemberS)
+		if sk == nil {
+			sk = &types.AttributeValueMemberS{}
+		}
+		if name, ok := aggName(pk, sk.Value); ok {
 			if name == crm.AggWrites {
 				continue
 			}
@@ -456,7 +542,7 @@ func (s *Aggregates) replace(ctx context.Context, computed crm.Contribution, sta
 		if err != nil {
 			return err
 		}
-		item[attrPK], item[attrSK] = &types.AttributeValueMemberS{Value: aggPrefix + name}, &types.AttributeValueMemberS{Value: "0"}
+		maps.Copy(item, aggKey(name, "0"))
 		item["type"] = &types.AttributeValueMemberS{Value: "aggregate"}
 		if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
 			return wrap(err, "write aggregate")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -288,7 +289,7 @@ type reply struct {
 	body       map[string]any
 }
 
-func (e *loadEnv) call(ctx context.Context, method, path, token string, body any, ifMatch int) reply {
+func (e *loadEnv) call(ctx context.Context, method, path, token string, body any, ifMatch int, header ...string) reply {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -304,6 +305,9 @@ func (e *loadEnv) call(ctx context.Context, method, path, token string, body any
 	}
 	if ifMatch > 0 {
 		req.Header.Set("If-Match", fmt.Sprintf("%q", strconv.Itoa(ifMatch)))
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := e.http.Do(req)
 	if err != nil {
@@ -324,15 +328,17 @@ type recorder struct {
 	status     map[int]int
 	noRetry    int // 503s without Retry-After
 	unexpected int // answers other than the one the request deserved (503 aside)
-	start, end time.Time
-	lost       int
+	// unexpectedBy counts the unexpected answers by status.
+	unexpectedBy map[int]int
+	start, end   time.Time
+	lost         int
 	// refusedApplied counts writes answered 4xx/5xx that the table shows
 	// applied anyway.
 	refusedApplied int
 	gaveUp         int
 }
 
-func newRecorder() *recorder { return &recorder{status: map[int]int{}} }
+func newRecorder() *recorder { return &recorder{status: map[int]int{}, unexpectedBy: map[int]int{}} }
 
 // add records one request; want, when not 0, is the status it deserves.
 func (r *recorder) add(d time.Duration, rep reply, want ...int) {
@@ -345,7 +351,20 @@ func (r *recorder) add(d time.Duration, rep reply, want ...int) {
 	}
 	if len(want) > 0 && rep.status != http.StatusServiceUnavailable && !slices.Contains(want, rep.status) {
 		r.unexpected++
+		r.unexpectedBy[rep.status]++
 	}
+}
+
+// unexpectedText is the count of unexpected answers, with their statuses.
+func (r *recorder) unexpectedText() string {
+	if r.unexpected == 0 {
+		return "0"
+	}
+	var parts []string
+	for _, st := range slices.Sorted(maps.Keys(r.unexpectedBy)) {
+		parts = append(parts, fmt.Sprintf("%d×%d", st, r.unexpectedBy[st]))
+	}
+	return fmt.Sprintf("%d (%s)", r.unexpected, strings.Join(parts, " "))
 }
 
 // timed runs one request and records it.
@@ -488,8 +507,8 @@ func runMix(ctx context.Context, m mix, o loadOptions, report io.Writer, stderr 
 		}
 		for _, p := range m.run(ctx, e, level, c, o.ops, stderr) {
 			ops, rate, p50, p99 := p.rec.row()
-			fmt.Fprintf(report, "| %d | %s | %d | %.0f | %s | %s | %s | %d | %d | %d |\n", c, p.name, ops, rate,
-				ms(p50), ms(p99), p.rec.statuses(), p.rec.unexpected, p.rec.lost, p.rec.refusedApplied)
+			fmt.Fprintf(report, "| %d | %s | %d | %.0f | %s | %s | %s | %s | %d | %d |\n", c, p.name, ops, rate,
+				ms(p50), ms(p99), p.rec.statuses(), p.rec.unexpectedText(), p.rec.lost, p.rec.refusedApplied)
 			fmt.Fprintf(stderr, "  %-11s c=%-3d %-16s %5d req %7.0f/s p50 %8s p99 %8s %s lost %d\n", m.name, c, p.name, ops, rate,
 				ms(p50), ms(p99), p.rec.statuses(), p.rec.lost)
 		}
@@ -526,6 +545,21 @@ type writer struct {
 	company string
 	// refused are the companies of PATCHes answered with an error.
 	refused []string
+	// unsettled are the companies of PATCHes cut off by their deadline
+	// (503 or no answer) and not yet seen on file: a write cut off while
+	// the database held it may commit once it answers again.
+	unsettled []string
+}
+
+// deserves is what a request with the writer's If-Match deserves: status,
+// or 412 as well while a write of its own cut off by the deadline may have
+// committed since the writer last read the record, making its If-Match
+// stale.
+func (w *writer) deserves(status int) []int {
+	if len(w.unsettled) > 0 {
+		return []int{status, http.StatusPreconditionFailed}
+	}
+	return []int{status}
 }
 
 // writerRounds is how many requests an independent writer makes: its
@@ -573,11 +607,21 @@ func independentWriter(ctx context.Context, e *loadEnv, r *recorder, admin strin
 	w := &writer{}
 	body := map[string]any{"name": fmt.Sprintf("Writer %d", i), "email": fmt.Sprintf("w%d-%d@example.com", level, i),
 		"billing": map[string]any{"taxId": "DE123456789"}}
-	// A 503 asks to come back later: a client does, a few times.
+	// A 503 asks to come back later: a client does, a few times, with
+	// the same Idempotency-Key, so that a create that was stored after
+	// all is answered, not refused as a duplicate of itself.
+	key := fmt.Sprintf("load-writer-%d-%d", level, i)
 	var rep reply
 	for attempt := range 5 {
-		rep = r.timed(func() reply { return e.call(ctx, "POST", "/customers", admin, body, 0) }, http.StatusCreated)
-		if rep.status != http.StatusServiceUnavailable {
+		want := []int{http.StatusCreated}
+		if attempt > 0 {
+			// An attempt cut off by its deadline may still hold the key
+			// ("in progress; retry shortly"), or have stored the
+			// customer after all, whose email the retry then repeats.
+			want = append(want, http.StatusConflict)
+		}
+		rep = r.timed(func() reply { return e.call(ctx, "POST", "/customers", admin, body, 0, "Idempotency-Key", key) }, want...)
+		if rep.status != http.StatusServiceUnavailable && (attempt == 0 || rep.status != http.StatusConflict) {
 			break
 		}
 		backoff(attempt + 4)
@@ -596,7 +640,7 @@ func independentWriter(ctx context.Context, e *loadEnv, r *recorder, admin strin
 		case j%7 == 3:
 			r.timed(func() reply {
 				return e.call(ctx, "PATCH", "/customers/"+w.id, admin, map[string]any{"email": "not an email"}, w.version)
-			}, http.StatusBadRequest)
+			}, w.deserves(http.StatusBadRequest)...)
 		case j%7 == 5:
 			company := fmt.Sprintf("stale %d", j)
 			rep := r.timed(func() reply {
@@ -609,7 +653,7 @@ func independentWriter(ctx context.Context, e *loadEnv, r *recorder, admin strin
 			company := fmt.Sprintf("Co %d-%d", i, j)
 			rep := r.timed(func() reply {
 				return e.call(ctx, "PATCH", "/customers/"+w.id, admin, map[string]any{"company": company}, w.version)
-			}, http.StatusOK)
+			}, w.deserves(http.StatusOK)...)
 			switch rep.status {
 			case http.StatusOK:
 				w.version, w.company = rep.version, company
@@ -619,6 +663,9 @@ func independentWriter(ctx context.Context, e *loadEnv, r *recorder, admin strin
 				// unknown, and the client reads the record again, as
 				// it must before its next If-Match (and as it does
 				// after a 412).
+				if rep.status != http.StatusPreconditionFailed {
+					w.unsettled = append(w.unsettled, company)
+				}
 				var cur reply
 				for attempt := range 20 {
 					if cur = r.timed(func() reply { return e.call(ctx, "GET", "/customers/"+w.id, admin, nil, 0) }, http.StatusOK); cur.status == http.StatusOK {
@@ -628,7 +675,9 @@ func independentWriter(ctx context.Context, e *loadEnv, r *recorder, admin strin
 				}
 				if cur.status == http.StatusOK {
 					got, _ := cur.body["company"].(string)
-					if got == company {
+					// This write or an earlier cut-off one is on file.
+					if k := slices.Index(w.unsettled, got); k >= 0 {
+						w.unsettled = slices.Delete(w.unsettled, k, k+1)
 						r.mu.Lock()
 						r.refusedApplied++
 						r.mu.Unlock()
@@ -657,7 +706,7 @@ func checkWriters(ctx context.Context, e *loadEnv, r *recorder, writers []*write
 		switch {
 		case rep.status != http.StatusOK || rep.version < w.version:
 			r.lost++
-		case rep.version > w.version || slices.Contains(w.refused, company) && company != w.company:
+		case rep.version > w.version || company != w.company && (slices.Contains(w.refused, company) || slices.Contains(w.unsettled, company)):
 			// A later write than the last acknowledged one is on file: one
 			// answered with an error applied after all.
 			r.refusedApplied++
@@ -1040,10 +1089,10 @@ func runFaults(ctx context.Context, o loadOptions, report io.Writer, stderr io.W
 			case s == 0:
 				none += n
 			default:
-				other += n
+				other += n - r.unexpectedBy[s] // deserved ones only
 			}
 		}
-		line := fmt.Sprintf("| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %s | %s |", f.name, ops, ok, unavailable, other, r.unexpected, none, r.noRetry, r.lost, r.refusedApplied, ms(p99), note)
+		line := fmt.Sprintf("| %s | %d | %d | %d | %d | %s | %d | %d | %d | %d | %s | %s |", f.name, ops, ok, unavailable, other, r.unexpectedText(), none, r.noRetry, r.lost, r.refusedApplied, ms(p99), note)
 		fmt.Fprintln(report, line)
 		fmt.Fprintln(stderr, " ", line)
 	}

@@ -63,8 +63,12 @@ func TestPausedDatabase(t *testing.T) {
 	if r.status[http.StatusServiceUnavailable] == 0 {
 		t.Errorf("no request met the pause: %s", r.statuses())
 	}
-	// A write whose outcome the pause made unknown can leave its writer's
-	// next If-Match stale, so 412 may follow; nothing else may.
+	// Every answer but a 503 is the one the request deserved, given what
+	// its writer knew: a write whose outcome the pause made unknown can
+	// leave the writer's next If-Match stale, so 412 may follow it.
+	if r.unexpected > 0 {
+		t.Errorf("answers other than the deserved ones: %s", r.unexpectedText())
+	}
 	for code, n := range r.status {
 		switch code {
 		case http.StatusOK, http.StatusCreated, http.StatusBadRequest, http.StatusConflict, http.StatusPreconditionFailed, http.StatusServiceUnavailable:

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/clientele-crm/clientele/internal/auditkey"
 	"github.com/clientele-crm/clientele/internal/crm"
@@ -186,26 +187,42 @@ func (a *AuditLog) WriteDigest(ctx context.Context, key auditkey.Key, now time.T
 }
 
 // auditByDay calls each for every entry in the ByDay partitions of the
-// days from from through to.
+// days from from through to. A day's partitions are read at once; each is
+// called from this goroutine only.
 func (s *Table) auditByDay(ctx context.Context, from, to time.Time, each func(crm.AuditEntry)) error {
 	for day := from.UTC().Truncate(24 * time.Hour); !day.After(to); day = day.Add(24 * time.Hour) {
-		for _, pk := range auditDayPKs(day) {
-			p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-				TableName: &s.auditTable, IndexName: aws.String(AuditByDay), KeyConditionExpression: aws.String("GSI3PK = :pk"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
-			})
-			for p.HasMorePages() {
-				page, err := p.NextPage(ctx)
-				if err != nil {
-					return wrap(err, "read audit day")
-				}
-				for _, item := range page.Items {
-					var it auditItem
-					if err := attributevalue.UnmarshalMapWithOptions(item, &it, auditTagDecode); err != nil {
-						return fmt.Errorf("unmarshal audit entry: %w", err)
+		pks := auditDayPKs(day)
+		found := make([][]crm.AuditEntry, len(pks))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for i, pk := range pks {
+			g.Go(func() error {
+				p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+					TableName: &s.auditTable, IndexName: aws.String(AuditByDay), KeyConditionExpression: aws.String("GSI3PK = :pk"),
+					ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+				})
+				for p.HasMorePages() {
+					page, err := p.NextPage(gctx)
+					if err != nil {
+						return wrap(err, "read audit day")
 					}
-					each(it.AuditEntry)
+					for _, item := range page.Items {
+						var it auditItem
+						if err := attributevalue.UnmarshalMapWithOptions(item, &it, auditTagDecode); err != nil {
+							return fmt.Errorf("unmarshal audit entry: %w", err)
+						}
+						found[i] = append(found[i], it.AuditEntry)
+					}
 				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		for _, entries := range found {
+			for _, e := range entries {
+				each(e)
 			}
 		}
 	}

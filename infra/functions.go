@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/clientele-crm/clientele/internal/dynamo"
 )
 
 // function is one Lambda function and the alias that everything invokes
@@ -28,7 +30,8 @@ type function struct {
 // running the `bootstrap` found in codeDir(name), sized as the stage says.
 //
 // Each function gets exactly the access its code uses: items (and indexes) of
-// the table, appending to and reading the audit log (auditStatement), the
+// the table, appending to and reading the audit log (auditStatement) and
+// adding to the access counts kept beside it (accessCountStatement), the
 // table key through DynamoDB only, and the field key for the purposes it
 // seals and opens (grantKeys).
 //
@@ -99,6 +102,7 @@ func newFunctions(scope constructs.Construct, st *Stage, names []string, codeDir
 		fn := awslambda.NewFunction(scope, jsii.String(id), props)
 		grantKeys(fn, name, table, key, fieldKey)
 		fn.AddToRolePolicy(auditStatement(audit))
+		fn.AddToRolePolicy(accessCountStatement(audit))
 		if slices.Contains(publishers, name) {
 			grantPublish(fn, topic, notificationsKey)
 			fn.AddEnvironment(jsii.String("TOPIC_ARN"), topic.TopicArn(), nil)
@@ -130,6 +134,20 @@ var auditActions = []string{
 	"dynamodb:GetItem",
 	"dynamodb:Query",
 	"dynamodb:DescribeTable",
+}
+
+// accessCountStatement allows UpdateItem on the audit table's access count
+// items only (dynamo.AccessLog, which adds to them): every partition key
+// the request names must begin with dynamo.AccessKeyPrefix. Entries live
+// under other keys, so the condition keeps them put-only.
+func accessCountStatement(audit awsdynamodb.ITable) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("dynamodb:UpdateItem"),
+		Resources: jsii.Strings(*audit.TableArn()),
+		Conditions: &map[string]any{"ForAllValues:StringLike": map[string]any{
+			"dynamodb:LeadingKeys": []string{dynamo.AccessKeyPrefix + "*"},
+		}},
+	})
 }
 
 // auditStatement allows auditActions on the audit table and its indexes.

@@ -2,7 +2,9 @@ package dynamo
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,9 +16,23 @@ import (
 
 // AccessLog keeps the per-user, per-day access counts of the access
 // report: one item per user and day (PK ACCESS#<user>, SK DAY#<date>), so
-// a user's counts never contend with another's, listed by day on GSI3
-// (ACCESSDAY#<date> / <user>). They are kept for accessRetention.
+// a user's counts never contend with another's, listed by day on the
+// audit table's ByDay index (ACCESSDAY#<date> / <user>). They are kept for
+// accessRetention.
+//
+// They live in the audit table, beside the entries they count, and not in
+// the main table: nothing consumes changes to them, and every write to the
+// main table is also a stream record for the consumer to read and skip.
+// The functions' only update right on the audit table is to these
+// partitions (an IAM condition on the leading key, AccessKeyPrefix); its
+// entries stay put-only. Counts written to the main table before are
+// moved by MoveLegacyCounts.
 type AccessLog struct{ *Table }
+
+// AccessKeyPrefix begins the partition key of every access count item: the
+// stack allows the functions to update the audit table's items under it,
+// and no others.
+const AccessKeyPrefix = "ACCESS#"
 
 var _ crm.AccessStore = (*AccessLog)(nil)
 
@@ -40,8 +56,8 @@ func (s *AccessLog) CountAccess(ctx context.Context, user string, at time.Time, 
 
 // addAccess adds n to one kind of a user's counts of a day.
 func (s *AccessLog) addAccess(ctx context.Context, user, day, kind string, n int64, expires time.Time) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table,
-		Key:                      itemKey("ACCESS#"+user, "DAY#"+day),
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.auditTable,
+		Key:                      itemKey(AccessKeyPrefix+user, "DAY#"+day),
 		UpdateExpression:         aws.String("ADD #k :n SET #t = :type, #u = :user, #d = :day, GSI3PK = :dpk, GSI3SK = :user, expiresAt = :exp"),
 		ExpressionAttributeNames: map[string]string{"#k": kind, "#t": "type", "#u": "user", "#d": "day"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -57,7 +73,7 @@ func (s *AccessLog) addAccess(ctx context.Context, user, day, kind string, n int
 func (s *AccessLog) AccessDays(ctx context.Context, from, to time.Time) ([]crm.AccessDay, error) {
 	var out []crm.AccessDay
 	for day := from.UTC(); !day.After(to); day = day.AddDate(0, 0, 1) {
-		in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(IndexByKind),
+		in := &dynamodb.QueryInput{TableName: &s.auditTable, IndexName: aws.String(AuditByDay),
 			KeyConditionExpression:    aws.String("GSI3PK = :pk"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "ACCESSDAY#" + day.Format(time.DateOnly)}}}
 		err := eachPage(ctx, s.Table, in, func(item map[string]types.AttributeValue) (crm.AccessDay, bool, error) {
@@ -88,4 +104,93 @@ func attrInt(item map[string]types.AttributeValue, name string) int64 {
 		return n
 	}
 	return 0
+}
+
+// accessKinds are the counters an access count item may hold.
+var accessKinds = []string{crm.AccessRefused, crm.AccessProbe, crm.AccessDuplicate, crm.AccessSensitive}
+
+// isAccessCount reports whether a main-table item is an access count
+// written before the counts moved to the audit table.
+func isAccessCount(pk string) bool { return strings.HasPrefix(pk, AccessKeyPrefix) }
+
+// moveRetries bounds the re-reads of a count that changed while it was
+// being moved (a function of the previous version still counting into it).
+const moveRetries = 5
+
+// MoveLegacyCounts moves access counts found in the main table (items as a
+// scan read them) to the audit table, each in one transaction: its counts
+// are added to the audit table's item of the same user and day, and it is
+// deleted on condition that its counts are still the ones added. A count
+// that changed in between is read again and moved as it is then, so no
+// count is lost or added twice, and a second run finds nothing to move.
+// It returns how many items it moved.
+func (s *AccessLog) MoveLegacyCounts(ctx context.Context, items []map[string]types.AttributeValue) (int, error) {
+	moved := 0
+	for _, item := range items {
+		for attempt := 1; item != nil; attempt++ {
+			_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: moveCountOps(s.table, s.auditTable, item)})
+			if err == nil {
+				moved++
+				break
+			}
+			if tce, ok := asCanceled(err); !ok || attempt == moveRetries || !slices.ContainsFunc(tce.CancellationReasons, func(r types.CancellationReason) bool {
+				return aws.ToString(r.Code) == "ConditionalCheckFailed"
+			}) {
+				return moved, wrap(err, "move access count")
+			}
+			out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+				Key: itemKey(attrString(item, attrPK), attrString(item, attrSK))})
+			if err != nil {
+				return moved, wrap(err, "read access count")
+			}
+			item = out.Item // nil: removed meanwhile, nothing left to move
+		}
+	}
+	return moved, nil
+}
+
+// moveCountOps are the two writes that move one access count item from
+// table to audit: add its counts to audit's item of the same key, and
+// delete it if its counts are still those.
+func moveCountOps(table, audit string, item map[string]types.AttributeValue) []types.TransactWriteItem {
+	pk, sk := attrString(item, attrPK), attrString(item, attrSK)
+	user, day := strings.TrimPrefix(pk, AccessKeyPrefix), strings.TrimPrefix(sk, "DAY#")
+	names := map[string]string{"#t": "type", "#u": "user", "#d": "day"}
+	values := map[string]types.AttributeValue{":type": &types.AttributeValueMemberS{Value: "access"},
+		":user": &types.AttributeValueMemberS{Value: user}, ":day": &types.AttributeValueMemberS{Value: day},
+		":dpk": &types.AttributeValueMemberS{Value: "ACCESSDAY#" + day}}
+	update := "SET #t = :type, #u = :user, #d = :day, GSI3PK = :dpk, GSI3SK = :user"
+	if exp, ok := item[attrTTL]; ok {
+		values[":exp"] = exp
+		update += ", " + attrTTL + " = :exp"
+	}
+	// The delete's condition names every kind and uses only the counts
+	// the item has: DynamoDB refuses unused expression values.
+	delNames, delValues := map[string]string{}, map[string]types.AttributeValue{}
+	var add, unchanged []string
+	for i, kind := range accessKinds {
+		k, v := "#k"+strconv.Itoa(i), ":n"+strconv.Itoa(i)
+		delNames[k] = kind
+		n, ok := item[kind]
+		if !ok {
+			unchanged = append(unchanged, "attribute_not_exists("+k+")")
+			continue
+		}
+		names[k], values[v], delValues[v] = kind, n, n
+		add = append(add, k+" "+v)
+		unchanged = append(unchanged, k+" = "+v)
+	}
+	if len(add) > 0 {
+		update = "ADD " + strings.Join(add, ", ") + " " + update
+	}
+	if len(delValues) == 0 {
+		delValues = nil
+	}
+	key := itemKey(pk, sk)
+	return []types.TransactWriteItem{
+		{Update: &types.Update{TableName: &audit, Key: key, UpdateExpression: &update,
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values}},
+		{Delete: &types.Delete{TableName: &table, Key: key, ConditionExpression: aws.String(strings.Join(unchanged, " AND ")),
+			ExpressionAttributeNames: delNames, ExpressionAttributeValues: delValues}},
+	}
 }

@@ -417,7 +417,9 @@ func (r RebuildResult) Differences() []string {
 // Rebuild recomputes every aggregate exactly from the tables: a parallel
 // Scan sums the contribution of every item. With write, the stored
 // aggregates are then replaced by the computed ones (write counters, which
-// count events rather than state, are kept). Progress goes to progress.
+// count events rather than state, are kept), and access counts an earlier
+// version kept in the main table are moved to the audit table
+// (AccessLog.MoveLegacyCounts). Progress goes to progress.
 func (s *Aggregates) Rebuild(ctx context.Context, p crm.Policy, write bool, progress io.Writer) (RebuildResult, error) {
 	sc, err := s.scanAll(ctx, p, progress)
 	if err != nil {
@@ -438,7 +440,11 @@ func (s *Aggregates) Rebuild(ctx context.Context, p crm.Policy, write bool, prog
 	if progress != nil {
 		fmt.Fprintf(progress, "wrote %d aggregates\n", len(res.Computed))
 	}
-	return res, nil
+	moved, err := s.AccessLog().MoveLegacyCounts(ctx, sc.access)
+	if progress != nil && (moved > 0 || err != nil) {
+		fmt.Fprintf(progress, "moved %d of %d access counts to the audit table\n", moved, len(sc.access))
+	}
+	return res, err
 }
 
 // rebuildScan is what a rebuild's scan found: the counts computed from the
@@ -448,6 +454,9 @@ type rebuildScan struct {
 	res    RebuildResult
 	stale  []map[string]types.AttributeValue
 	labels map[string]string
+	// access are access counts left in the main table by an earlier
+	// version, to move to the audit table.
+	access []map[string]types.AttributeValue
 }
 
 // rebuildSegments is how many parallel Scan segments a rebuild reads.
@@ -481,12 +490,16 @@ func (s *Aggregates) scanAll(ctx context.Context, p crm.Policy, progress io.Writ
 func (s *Aggregates) scanPage(ctx context.Context, p crm.Policy, sc *rebuildScan, items []map[string]types.AttributeValue, progress io.Writer) error {
 	computed, stored := crm.Contribution{}, crm.Contribution{}
 	labels := map[string]string{}
-	var found []map[string]types.AttributeValue
+	var found, access []map[string]types.AttributeValue
 	for _, item := range items {
 		pk := item[attrPK].(*types.AttributeValueMemberS).Value
 		sk, _ := item[attrSK].(*types.AttributeValueMemberS)
 		if sk == nil {
 			sk = &types.AttributeValueMemberS{}
+		}
+		if isAccessCount(pk) {
+			access = append(access, item)
+			continue
 		}
 		if name, ok := aggName(pk, sk.Value); ok {
 			if name == crm.AggWrites {
@@ -516,6 +529,7 @@ func (s *Aggregates) scanPage(ctx context.Context, p crm.Policy, sc *rebuildScan
 	sc.res.Stored.Add(stored)
 	maps.Copy(sc.labels, labels)
 	sc.stale = append(sc.stale, found...)
+	sc.access = append(sc.access, access...)
 	before := sc.res.Items / 10000
 	sc.res.Items += len(items)
 	if progress != nil && sc.res.Items/10000 != before {

@@ -115,12 +115,16 @@ const (
 )
 
 // AuditTable holds the hash-chained audit log, apart from the data it
-// describes, so that the functions can be granted only to add to it. Its
-// indexes project every attribute: the audit list decodes whole entries
-// from each, and the entries are small and written once.
+// describes, so that the functions can be granted only to add to it, and
+// the access report's per-user, per-day counts (AccessLog), the only items
+// they may update. Its indexes project every attribute: the audit list
+// decodes whole entries from each, and the entries are small and written
+// once. Only the access counts carry the TTL attribute: no entry, digest or
+// verification record expires (and verify would report an entry gone).
 var AuditTable = TableDef{
 	PartitionKey: attrPK,
 	SortKey:      attrSK,
+	TTLAttribute: attrTTL,
 	Indexes: []Index{
 		{Name: AuditByEntity, PartitionKey: "GSI1PK", SortKey: "GSI1SK"},
 		{Name: AuditByActor, PartitionKey: "GSI2PK", SortKey: "GSI2SK"},

@@ -56,18 +56,42 @@ func (s *AccessLog) CountAccess(ctx context.Context, user string, at time.Time, 
 
 // addAccess adds n to one kind of a user's counts of a day.
 func (s *AccessLog) addAccess(ctx context.Context, user, day, kind string, n int64, expires time.Time) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.auditTable,
-		Key:                      itemKey(AccessKeyPrefix+user, "DAY#"+day),
-		UpdateExpression:         aws.String("ADD #k :n SET #t = :type, #u = :user, #d = :day, GSI3PK = :dpk, GSI3SK = :user, expiresAt = :exp"),
-		ExpressionAttributeNames: map[string]string{"#k": kind, "#t": "type", "#u": "user", "#d": "day"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":n": &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}, ":type": &types.AttributeValueMemberS{Value: "access"},
-			":user": &types.AttributeValueMemberS{Value: user}, ":day": &types.AttributeValueMemberS{Value: day},
-			":dpk": &types.AttributeValueMemberS{Value: "ACCESSDAY#" + day},
-			":exp": &types.AttributeValueMemberN{Value: strconv.FormatInt(expires.Unix(), 10)},
-		}})
+	u := accessUpdate(s.auditTable, user, day,
+		map[string]types.AttributeValue{kind: &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}},
+		&types.AttributeValueMemberN{Value: strconv.FormatInt(expires.Unix(), 10)})
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues})
 	return wrap(err, "count access")
 }
+
+// accessUpdate is the one write of a user's count item of a day: ADD the
+// counts (by kind), and SET what lists it by day and, when expires is
+// given, when it expires.
+func accessUpdate(table, user, day string, counts map[string]types.AttributeValue, expires types.AttributeValue) *types.Update {
+	names := map[string]string{"#t": "type", "#u": "user", "#d": "day"}
+	values := map[string]types.AttributeValue{":type": &types.AttributeValueMemberS{Value: "access"},
+		":user": &types.AttributeValueMemberS{Value: user}, ":day": &types.AttributeValueMemberS{Value: day},
+		":dpk": &types.AttributeValueMemberS{Value: accessDayPK(day)}}
+	expr := "SET #t = :type, #u = :user, #d = :day, GSI3PK = :dpk, GSI3SK = :user"
+	if expires != nil {
+		values[":exp"] = expires
+		expr += ", " + attrTTL + " = :exp"
+	}
+	var add []string
+	for i, kind := range sortedKeys(counts) {
+		k, v := "#k"+strconv.Itoa(i), ":n"+strconv.Itoa(i)
+		names[k], values[v] = kind, counts[kind]
+		add = append(add, k+" "+v)
+	}
+	if len(add) > 0 {
+		expr = "ADD " + strings.Join(add, ", ") + " " + expr
+	}
+	return &types.Update{TableName: &table, Key: itemKey(AccessKeyPrefix+user, "DAY#"+day), UpdateExpression: &expr,
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values}
+}
+
+// accessDayPK is the ByDay partition listing every user counted on day.
+func accessDayPK(day string) string { return "ACCESSDAY#" + day }
 
 // AccessDays implements crm.AccessStore: one Query per day.
 func (s *AccessLog) AccessDays(ctx context.Context, from, to time.Time) ([]crm.AccessDay, error) {
@@ -75,7 +99,7 @@ func (s *AccessLog) AccessDays(ctx context.Context, from, to time.Time) ([]crm.A
 	for day := from.UTC(); !day.After(to); day = day.AddDate(0, 0, 1) {
 		in := &dynamodb.QueryInput{TableName: &s.auditTable, IndexName: aws.String(AuditByDay),
 			KeyConditionExpression:    aws.String("GSI3PK = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "ACCESSDAY#" + day.Format(time.DateOnly)}}}
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: accessDayPK(day.Format(time.DateOnly))}}}
 		err := eachPage(ctx, s.Table, in, func(item map[string]types.AttributeValue) (crm.AccessDay, bool, error) {
 			return crm.AccessDay{User: attrString(item, "user"), Day: attrString(item, "day"), Refused: attrInt(item, crm.AccessRefused),
 				Probes: attrInt(item, crm.AccessProbe), Duplicates: attrInt(item, crm.AccessDuplicate),
@@ -133,8 +157,10 @@ func (s *AccessLog) MoveLegacyCounts(ctx context.Context, items []map[string]typ
 				moved++
 				break
 			}
+			// The count changed since it was read: it fails the delete's
+			// condition, or, landing during the transaction, conflicts.
 			if tce, ok := asCanceled(err); !ok || attempt == moveRetries || !slices.ContainsFunc(tce.CancellationReasons, func(r types.CancellationReason) bool {
-				return aws.ToString(r.Code) == "ConditionalCheckFailed"
+				return aws.ToString(r.Code) == "ConditionalCheckFailed" || aws.ToString(r.Code) == "TransactionConflict"
 			}) {
 				return moved, wrap(err, "move access count")
 			}
@@ -154,43 +180,28 @@ func (s *AccessLog) MoveLegacyCounts(ctx context.Context, items []map[string]typ
 // delete it if its counts are still those.
 func moveCountOps(table, audit string, item map[string]types.AttributeValue) []types.TransactWriteItem {
 	pk, sk := attrString(item, attrPK), attrString(item, attrSK)
-	user, day := strings.TrimPrefix(pk, AccessKeyPrefix), strings.TrimPrefix(sk, "DAY#")
-	names := map[string]string{"#t": "type", "#u": "user", "#d": "day"}
-	values := map[string]types.AttributeValue{":type": &types.AttributeValueMemberS{Value: "access"},
-		":user": &types.AttributeValueMemberS{Value: user}, ":day": &types.AttributeValueMemberS{Value: day},
-		":dpk": &types.AttributeValueMemberS{Value: "ACCESSDAY#" + day}}
-	update := "SET #t = :type, #u = :user, #d = :day, GSI3PK = :dpk, GSI3SK = :user"
-	if exp, ok := item[attrTTL]; ok {
-		values[":exp"] = exp
-		update += ", " + attrTTL + " = :exp"
-	}
+	counts := map[string]types.AttributeValue{}
 	// The delete's condition names every kind and uses only the counts
 	// the item has: DynamoDB refuses unused expression values.
-	delNames, delValues := map[string]string{}, map[string]types.AttributeValue{}
-	var add, unchanged []string
+	names, values := map[string]string{}, map[string]types.AttributeValue{}
+	var unchanged []string
 	for i, kind := range accessKinds {
 		k, v := "#k"+strconv.Itoa(i), ":n"+strconv.Itoa(i)
-		delNames[k] = kind
+		names[k] = kind
 		n, ok := item[kind]
 		if !ok {
 			unchanged = append(unchanged, "attribute_not_exists("+k+")")
 			continue
 		}
-		names[k], values[v], delValues[v] = kind, n, n
-		add = append(add, k+" "+v)
+		counts[kind], values[v] = n, n
 		unchanged = append(unchanged, k+" = "+v)
 	}
-	if len(add) > 0 {
-		update = "ADD " + strings.Join(add, ", ") + " " + update
+	if len(values) == 0 {
+		values = nil
 	}
-	if len(delValues) == 0 {
-		delValues = nil
-	}
-	key := itemKey(pk, sk)
 	return []types.TransactWriteItem{
-		{Update: &types.Update{TableName: &audit, Key: key, UpdateExpression: &update,
+		{Update: accessUpdate(audit, strings.TrimPrefix(pk, AccessKeyPrefix), strings.TrimPrefix(sk, "DAY#"), counts, item[attrTTL])},
+		{Delete: &types.Delete{TableName: &table, Key: itemKey(pk, sk), ConditionExpression: aws.String(strings.Join(unchanged, " AND ")),
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values}},
-		{Delete: &types.Delete{TableName: &table, Key: key, ConditionExpression: aws.String(strings.Join(unchanged, " AND ")),
-			ExpressionAttributeNames: delNames, ExpressionAttributeValues: delValues}},
 	}
 }

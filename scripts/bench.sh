@@ -46,4 +46,7 @@ fresh() { bin/clientele with-dynamodb -- go test -run '^$' -count=1 "$@" 2>/dev/
   echo
   echo "## Sealing and opening a customer item vs plaintext"
   go test -run '^$' -bench 'CustomerItem|SealOpen' -count=5 ./internal/dynamo/ ./internal/envelope/ 2>/dev/null
+  echo
+  echo "## Phone parsing vs nyaruka/phonenumbers, and the first parse's compile"
+  go test -run '^$' -count=5 -bench 'E164' -benchmem ./internal/phone/
 } | tee "$out"

@@ -28,3 +28,48 @@ func TestE164(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryTerritoryCompiles compiles every territory's patterns, which
+// parsing otherwise does only for the territories it meets.
+func TestEveryTerritoryCompiles(t *testing.T) {
+	for i := range territories {
+		p := planAt(uint16(i))
+		if p.re.general == nil || len(p.re.kinds) != len(p.kinds) {
+			t.Errorf("%s (+%d): patterns not compiled", p.id, p.code)
+		}
+	}
+	if n := len(territories) - geographic; n < 5 {
+		t.Errorf("%d non-geographic entities", n)
+	}
+}
+
+// BenchmarkE164 compares a parse with libphonenumber's, warm, and prices
+// what the first parse of a process pays instead of an init: compiling the
+// grammar and the patterns of the region it reads.
+func BenchmarkE164(b *testing.B) {
+	const raw, region = "138 0013 8000", "CN"
+	b.Run("warm", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := E164(raw, region); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("warm-libphonenumber", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := reference(raw, region); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("first-use-compile", func(b *testing.B) {
+		cn, ok := regionPlan(region)
+		if !ok {
+			b.Fatal("no CN")
+		}
+		for b.Loop() {
+			compileGrammar()
+			compile(cn.territory)
+		}
+	})
+}

@@ -24,12 +24,22 @@ export function problemView(err) {
   return h('div', { class: 'alert', role: 'alert' }, t('error'));
 }
 
-// route renders the screen the hash names. kept, from a language switch,
-// is the state of the screen being re-rendered: the screen is told it is
-// only being relabelled, and what the user had typed is put back.
-async function route(kept) {
+// route renders the screen the hash names, after any render under way:
+// screens render into main as their data arrives, so a slow render that
+// finished after a newer one would put the old screen back over it. kept,
+// from a language switch, is the state of the screen being re-rendered:
+// the screen is told it is only being relabelled, and what the user had
+// typed is put back.
+let rendering = Promise.resolve();
+function route(kept) {
+  rendering = rendering.then(() => show(kept));
+  return rendering;
+}
+
+async function show(kept) {
+  const hash = location.hash;
   nav();
-  const [path, query] = (location.hash.slice(1) || '/customers').split('?');
+  const [path, query] = (hash.slice(1) || '/customers').split('?');
   const parts = path.split('/').filter(Boolean);
   const screen = screens.find((s) => s.id === parts[0] && (parts.length > 1 ? s.detail : !s.detail)) || screens[0];
   document.title = `${t(screen.nav || screen.title || 'customers')} — Clientele`;
@@ -42,7 +52,7 @@ async function route(kept) {
   } catch (e) {
     mount(main, problemView(e));
   }
-  main.dataset.ready = location.hash;
+  main.dataset.ready = hash;
 }
 
 async function start() {

@@ -110,11 +110,15 @@ func TestMatchesLibphonenumber(t *testing.T) {
 		t.Fatalf("only %d example numbers", len(numbers))
 	}
 	readers := []string{"US", "GB", "DE", "CN", "BR", "IT", "RU", "", "ZZ", "001", "us"}
+	step := 1
 	if testing.Short() {
-		readers = []string{"US", ""}
+		readers, step = []string{"US"}, 4
 	}
 	compared, valid := 0, 0
-	for _, n := range numbers {
+	for i, n := range numbers {
+		if i%step != 0 {
+			continue
+		}
 		own := phonenumbers.GetRegionCodeForNumber(n)
 		for _, raw := range writings(n, own) {
 			for _, region := range append([]string{own}, readers...) {
@@ -130,7 +134,7 @@ func TestMatchesLibphonenumber(t *testing.T) {
 	}
 	// Every region's numbers read from every region.
 	for i, n := range numbers {
-		if testing.Short() && i%16 != 0 {
+		if i%(16*step) != 0 && testing.Short() {
 			continue
 		}
 		nsn := phonenumbers.GetNationalSignificantNumber(n)

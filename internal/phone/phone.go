@@ -47,21 +47,17 @@ func parse(raw, region string) (code int, nsn string, ok bool) {
 	if !ok || !viable(number) {
 		return 0, "", false
 	}
-	home, known := regionPlan(region)
-	if !known && !strings.ContainsAny(number, plusChars) {
+	home := regionPlan(region)
+	if home == nil && !strings.ContainsAny(number, plusChars) {
 		return 0, "", false // no way to tell the country
 	}
 	number = stripExtension(number)
 
-	var homeP *plan
-	if known {
-		homeP = &home
-	}
-	code, national, err := countryCode(number, homeP)
+	code, national, err := countryCode(number, home)
 	if err == errUnknownCode {
 		// A plus sign before an unknown code: try again without it.
 		if _, end, found := plusRun(number); found {
-			code, national, err = countryCode(number[end:], homeP)
+			code, national, err = countryCode(number[end:], home)
 			if err == nil && code == 0 {
 				err = errUnknownCode
 			}
@@ -71,21 +67,21 @@ func parse(raw, region string) (code int, nsn string, ok bool) {
 		return 0, "", false
 	}
 
-	p, hasPlan := home, known
+	p := home // the plan the national number is read in
 	if code != 0 {
 		if main := planAt(plansFor(code)[0]); main.id != region {
-			p, hasPlan = main, true
+			p = &main
 		}
 	} else {
 		national = normalize(number)
-		if known {
+		if home != nil {
 			code = home.code
 		}
 	}
 	if len(national) < minNSN {
 		return 0, "", false
 	}
-	if hasPlan {
+	if p != nil {
 		// Keep the national prefix where removing it leaves too few digits
 		// for the plan: the original may be a valid short number.
 		stripped := p.stripNationalPrefix(national)

@@ -76,13 +76,15 @@ func compile(t *territory) patterns {
 func prefix(p string) *regexp.Regexp { return regexp.MustCompile("^(?:" + p + ")") }
 func whole(p string) *regexp.Regexp  { return regexp.MustCompile("^(?:" + p + ")$") }
 
-// regionPlan is the plan of a supported region, by its upper-case code.
-func regionPlan(region string) (plan, bool) {
+// regionPlan is the plan of a supported region, by its upper-case code,
+// or nil.
+func regionPlan(region string) *plan {
 	i := sort.Search(geographic, func(i int) bool { return territories[i].id >= region })
 	if i == geographic || territories[i].id != region {
-		return plan{}, false
+		return nil
 	}
-	return planAt(uint16(i)), true
+	p := planAt(uint16(i))
+	return &p
 }
 
 // plansFor lists the territories that share a calling code, the main one first.

@@ -65,11 +65,9 @@ func compileGrammar() (g patternsOfGrammar) {
 func candidate(raw string) (string, bool) {
 	const context, uri, subaddress = ";phone-context=", "tel:", ";isub="
 	at := strings.Index(raw, context)
+	var value string // the phone-context
 	if at >= 0 {
-		value := raw[at+len(context):]
-		if end := strings.IndexByte(value, ';'); end >= 0 {
-			value = value[:end]
-		}
+		value, _, _ = strings.Cut(raw[at+len(context):], ";")
 		g := grammar()
 		if value == "" || !(g.globalDigits.MatchString(value) || g.domain.MatchString(value)) {
 			return "", false
@@ -77,9 +75,8 @@ func candidate(raw string) (string, bool) {
 	}
 	var number string
 	if at > 0 {
-		value := raw[at+len(context):]
 		if value[0] == '+' {
-			number, _, _ = strings.Cut(value, ";")
+			number = value
 		}
 		start := 0
 		if t := strings.Index(raw, uri); t >= 0 && t < at {
@@ -100,7 +97,7 @@ func candidate(raw string) (string, bool) {
 // possibleNumber is raw from its first digit or plus sign, without the
 // trailing characters and second extension libphonenumber removes.
 func possibleNumber(raw string) string {
-	start := strings.IndexFunc(raw, func(r rune) bool { return isDigit(r) || strings.ContainsRune(plusChars, r) })
+	start := strings.IndexFunc(raw, func(r rune) bool { return unicode.IsDigit(r) || strings.ContainsRune(plusChars, r) })
 	if start < 0 {
 		return ""
 	}
@@ -141,8 +138,6 @@ func plusRun(number string) (start, end int, found bool) {
 	}
 	return start, end, true
 }
-
-func isDigit(r rune) bool { return unicode.IsDigit(r) }
 
 // normalize reduces a number to its digits. A number with three or more
 // letters (and no line break) is a vanity number: its letters become the

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // ErrInvalid is returned for anything that is not a valid number.
@@ -153,7 +154,7 @@ func stripInternationalPrefix(number string, home *plan) (string, bool) {
 		return n, false
 	}
 	for _, r := range n[m[1]:] {
-		if isDigit(r) {
+		if unicode.IsDigit(r) {
 			if digitsOnly(string(r)) == "0" {
 				return n, false
 			}

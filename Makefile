@@ -47,9 +47,10 @@ test: check $(CLI)
 ## DynamoDB Local and CDK template tests, which `make test` runs); `make
 ## check` (gofmt, go vet, tidiness) is apart, and so is go test's own vet
 ## pass, to keep this tier within seconds: linking the test binaries is
-## most of its time
+## most of its time, and -tags fast leaves out the test files (`//go:build
+## !fast`) whose every test needs DynamoDB Local
 test-fast:
-	$(GO) test -short -count=1 -vet=off $$($(GO) list ./... | grep -v '/infra')
+	$(GO) test -short -tags fast -count=1 -vet=off $$($(GO) list ./... | grep -v '/infra')
 
 ## fuzz: every fuzz target for $(FUZZTIME) each (default 30s); their seed
 ## corpora (testdata/fuzz) already run as ordinary tests in `make test`

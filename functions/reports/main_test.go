@@ -1,3 +1,9 @@
+//go:build !fast
+
+// Every test here needs DynamoDB Local: the fast tier (make test-fast,
+// -tags fast) leaves this file out rather than link a whole program only
+// to skip it.
+
 package main
 
 import (

@@ -173,10 +173,11 @@ func (p plan) stripNationalPrefix(number string) string {
 
 // valid reports whether a national significant number is a valid number
 // behind the calling code: a number of one of the types of the territory it
-// belongs to.
+// belongs to. Every territory listed under a code has that code (the
+// generator checks it).
 func valid(code int, nsn string) bool {
 	p, ok := territoryOf(code, nsn)
-	return ok && (p.id == "001" || p.code == code) && p.typed(nsn)
+	return ok && p.typed(nsn)
 }
 
 // territoryOf picks, among the territories sharing a calling code, the one

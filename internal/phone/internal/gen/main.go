@@ -107,6 +107,11 @@ func generate() ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
+			// Validation takes a number's territory from its calling
+			// code's list, so the two must agree.
+			if got := int(all[i].GetCountryCode()); got != c {
+				return nil, fmt.Errorf("calling code %d lists region %s, whose code is %d", c, region, got)
+			}
 			ids = append(ids, strconv.Itoa(i))
 		}
 		fmt.Fprintf(&b, "\t{%d, []uint16{%s}},\n", c, join(ids))
